@@ -1,0 +1,123 @@
+"""Faults on demand: what makes integrations fail in production, reproducible in a test.
+
+- rate limit: more than `rate_limit` API requests in a `rate_window` seconds window answer 429, with a
+  Retry-After of the rest of the window (or none, `retry_after: false`, since FreshBooks documents none);
+- 5xx burst: the next `fail_next` API requests answer `fail_status`;
+- outage: every API request answers 503 until `outage_seconds` from when it was set have passed;
+- latency: `latency_ms` added to every API request;
+- ghost create: the next `ghost_creates` creates are stored but their answer is lost, as a 500
+  (`ghost_mode: "error"`) or by answering only after `ghost_delay` seconds (`ghost_mode: "timeout"`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+
+SETTABLE = ("rate_limit", "rate_window", "retry_after", "fail_next", "fail_status", "latency_ms",
+            "ghost_creates", "ghost_mode", "ghost_delay")
+
+
+@dataclass
+class FaultSettings:
+    rate_limit: int | None = None
+    rate_window: float = 1.0
+    retry_after: bool = True
+    fail_next: int = 0
+    fail_status: int = 503
+    outage_until: float | None = None  # time.monotonic() deadline
+    latency_ms: int = 0
+    ghost_creates: int = 0
+    ghost_mode: str = "error"
+    ghost_delay: float = 35.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: int
+    retry_after: int | None = None
+    reason: str = ""
+
+
+class Faults:
+    def __init__(self, settings: FaultSettings | None = None, clock=time.monotonic):
+        self.settings = settings or FaultSettings()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window_start = clock()
+        self._window_count = 0
+        self.injected: dict[str, int] = {"rate_limited": 0, "failed": 0, "outage": 0, "ghost": 0}
+
+    def configure(self, changes: dict) -> dict:
+        """Applies a partial update; `outage_seconds` opens (or with 0 closes) an outage window."""
+        unknown = set(changes) - set(SETTABLE) - {"outage_seconds"}
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        if "ghost_mode" in changes and changes["ghost_mode"] not in ("error", "timeout"):
+            raise ValueError("ghost_mode: must be 'error' or 'timeout'")
+        with self._lock:
+            types = {f.name: f.type for f in fields(FaultSettings)}
+            for name in SETTABLE:
+                if name in changes:
+                    setattr(self.settings, name, _coerce(name, types[name], changes[name]))
+            if "outage_seconds" in changes:
+                seconds = float(changes["outage_seconds"] or 0)
+                self.settings.outage_until = self._clock() + seconds if seconds > 0 else None
+            return self.describe()
+
+    def describe(self) -> dict:
+        described = asdict(self.settings)
+        until = described.pop("outage_until")
+        described["outage_remaining"] = max(0.0, until - self._clock()) if until else 0.0
+        described["injected"] = dict(self.injected)
+        return described
+
+    def latency(self) -> float:
+        return self.settings.latency_ms / 1000.0
+
+    def check_request(self) -> Verdict | None:
+        """Decides, before an API request is served, whether it fails instead."""
+        with self._lock:
+            s = self.settings
+            now = self._clock()
+            if s.outage_until is not None:
+                if now < s.outage_until:
+                    self.injected["outage"] += 1
+                    return Verdict(503, max(1, math.ceil(s.outage_until - now)), "outage")
+                s.outage_until = None
+            if s.fail_next > 0:
+                s.fail_next -= 1
+                self.injected["failed"] += 1
+                return Verdict(s.fail_status, None, "injected failure")
+            if s.rate_limit is not None:
+                if now - self._window_start >= s.rate_window:
+                    self._window_start, self._window_count = now, 0
+                self._window_count += 1
+                if self._window_count > s.rate_limit:
+                    self.injected["rate_limited"] += 1
+                    rest = s.rate_window - (now - self._window_start)
+                    return Verdict(429, max(1, math.ceil(rest)) if s.retry_after else None, "rate limited")
+            return None
+
+    def take_ghost(self) -> str | None:
+        """After a successful create: the ghost mode to apply, if a ghost create is pending."""
+        with self._lock:
+            if self.settings.ghost_creates <= 0:
+                return None
+            self.settings.ghost_creates -= 1
+            self.injected["ghost"] += 1
+            return self.settings.ghost_mode
+
+
+def _coerce(name: str, declared: str, value):
+    if value is None and "None" in str(declared):
+        return None
+    if "bool" in str(declared):
+        return bool(value)
+    if "int" in str(declared):
+        return int(value)
+    if "float" in str(declared):
+        return float(value)
+    return str(value)

