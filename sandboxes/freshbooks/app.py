@@ -108,14 +108,14 @@ class _StateFile:
 
 def create_app(config: SandboxConfig | None = None) -> Flask:
     sandbox = Sandbox(config or SandboxConfig())
-    ValidationError.status_code = sandbox.config.validation_status
     app = Flask(__name__)
     app.extensions["fb_sandbox"] = sandbox
     books = sandbox.books
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
-        return _json(error.body(), error.status)
+        status = sandbox.config.validation_status if isinstance(error, ValidationError) else error.status
+        return _json(error.body(), status)
 
     @app.errorhandler(OAuthError)
     def oauth_error(error: OAuthError):

@@ -35,12 +35,10 @@ class ApiError(Exception):
 
 
 class ValidationError(ApiError):
-    """Status 422 by default; the sandbox can answer 400 instead (FreshBooks' choice is unverified)."""
-
-    status_code = 422
+    """Answered 422, or 400 when the sandbox is so configured (FreshBooks' choice is unverified)."""
 
     def __init__(self, errno: int, message: str, **where):
-        super().__init__(ValidationError.status_code, errno, message, **where)
+        super().__init__(422, errno, message, **where)
 
 
 def not_found(obj: str, field: str, value: object) -> ApiError:
