@@ -1,0 +1,33 @@
+"""X-Cart customers (profiles, or the addresses on a guest's order) -> FreshBooks clients."""
+
+from __future__ import annotations
+
+from .addresses import StandardAddress, standardise
+from .xcart import Address, Order, Profile
+
+
+def client_from_profile(profile: Profile) -> dict:
+    billing, shipping = profile.address("billing"), profile.address("shipping")
+    return _client(profile.login, billing, shipping, note=f"X-Cart profile {profile.id}")
+
+
+def client_from_order(order: Order) -> dict:
+    """The client for an order whose customer has no profile of its own (guest checkout)."""
+    return _client(order.email, order.billing_address, order.shipping_address or order.billing_address,
+                   note=f"X-Cart customer from order {order.order_number}")
+
+
+def _client(email: str, billing: Address | None, shipping: Address | None, note: str) -> dict:
+    named = billing or shipping or Address()
+    client = {"email": email.strip().lower(), "fname": named.firstname.strip(), "lname": named.lastname.strip(),
+              "organization": named.company.strip() or named.custom_fields.get("company", ""),
+              "bus_phone": (billing.phone if billing else named.phone).strip(), "note": note}
+    client.update(_prefixed("p_", standardise(billing)))
+    client.update(_prefixed("s_", standardise(shipping)))
+    return client
+
+
+def _prefixed(prefix: str, address: StandardAddress) -> dict:
+    return {f"{prefix}street": address.street, f"{prefix}street2": address.street2, f"{prefix}city": address.city,
+            f"{prefix}province": address.province, f"{prefix}code": address.code,
+            f"{prefix}country": address.country}

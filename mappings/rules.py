@@ -1,0 +1,226 @@
+"""The mapping rules: everything a finance person may want to change, in one YAML file.
+
+`load_rules(path)` validates the file with marshmallow at start-up and names every bad setting by its
+path (e.g. `status.payment.P: must be one of: draft, sent, paid, void, credit, review`).
+The shipped defaults are in mappings/default_rules.yaml, with a comment on every setting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+
+from .currencies import is_known_currency
+from .errors import FieldError, PayloadInvalid, flatten_messages
+from .fields import Money
+
+DEFAULT_RULES = Path(__file__).parent / "default_rules.yaml"
+ACTIONS = ("draft", "sent", "paid", "void", "credit", "review")
+ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+
+
+class RulesInvalid(PayloadInvalid):
+    pass
+
+
+@dataclass(frozen=True)
+class TaxRule:
+    name: str
+    percent: Decimal
+
+
+@dataclass(frozen=True)
+class ItemOverride:
+    name: str | None = None
+    description: str | None = None
+
+
+class RateProvider(Protocol):
+    def rate(self, source: str, target: str) -> tuple[Decimal, str]:
+        """The rate that turns one unit of `source` into `target`, and where it comes from."""
+
+
+@dataclass(frozen=True)
+class FixedRates:
+    """An offline table of rates, e.g. {"EUR/USD": 1.085}; inverse pairs are derived."""
+
+    table: dict[tuple[str, str], Decimal]
+    source: str
+
+    def rate(self, source: str, target: str) -> tuple[Decimal, str]:
+        if source == target:
+            return Decimal(1), "same currency"
+        if (source, target) in self.table:
+            return self.table[(source, target)], self.source
+        if (target, source) in self.table:
+            return (Decimal(1) / self.table[(target, source)]).quantize(Decimal("1e-10")), f"{self.source} (inverse)"
+        raise LookupError(f"no exchange rate {source}->{target} in the rate table")
+
+
+@dataclass(frozen=True)
+class Rules:
+    account_currency: str = "USD"
+    currency_policy: str = "keep"
+    rates: FixedRates = field(default_factory=lambda: FixedRates({}, "none"))
+    payment_status: dict[str, str] = field(default_factory=dict)
+    fulfilment_status: dict[str, str] = field(default_factory=dict)
+    unknown_status: str = "review"
+    taxes: dict[str, TaxRule] = field(default_factory=dict)
+    unmapped_tax: str = "line"
+    tax_shipping: bool = False
+    sku_overrides: dict[str, ItemOverride] = field(default_factory=dict)
+    unmapped_item: str = "line"
+    unmapped_item_name: str = "Unmapped Item"
+    create_as: str = "sent"
+    due_offset_days: int = 0
+    shipping_line_name: str = "Shipping"
+    adjustment_line_name: str = "Rounding adjustment"
+    adjustment_review_above: Decimal = Decimal("1.00")
+    rounding: str = ROUND_HALF_UP
+    store_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+_DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
+                         r"\.[^.]+)\.value(?=\.|$)")
+
+
+def _without_dict_value_level(error: FieldError) -> FieldError:
+    """marshmallow files a bad dict value under `<key>.value`; a person wrote `status.payment.P`."""
+    return FieldError(_DICT_VALUE.sub(r"\1", error.path), error.message)
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """Reads YAML numbers with a fraction (8.875) as Decimal, straight from their text, never via float."""
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node)))
+
+
+# -- the file's schema ---------------------------------------------------------------------------------------
+
+def _policy(*choices: str) -> validate.OneOf:
+    return validate.OneOf(choices, error="must be one of: {choices}")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class CurrencySection(_Strict):
+    account_currency = fields.String(load_default="USD")
+    policy = fields.String(load_default="keep", validate=_policy("keep", "convert"))
+    rate_source = fields.String(load_default="fixed table")
+    rates = fields.Dict(keys=fields.String(), values=Money(), load_default=dict)
+
+    @validates("account_currency")
+    def known(self, value, **kwargs):
+        if not is_known_currency(value):
+            raise ValidationError(f"unknown currency {value!r}")
+
+    @validates("rates")
+    def pairs(self, value, **kwargs):
+        bad = [k for k in value if len(k.split("/")) != 2 or not all(is_known_currency(c) for c in k.split("/"))]
+        if bad:
+            raise ValidationError(f"rate keys are FROM/TO currency codes, e.g. EUR/USD: {', '.join(bad)}")
+        if any(v <= 0 for v in value.values()):
+            raise ValidationError("rates must be positive")
+
+
+class StatusSection(_Strict):
+    payment = fields.Dict(keys=fields.String(), values=fields.String(validate=_policy(*ACTIONS)), load_default=dict)
+    fulfilment = fields.Dict(keys=fields.String(), values=fields.String(validate=_policy(*ACTIONS)),
+                             load_default=dict)
+    unknown = fields.String(load_default="review", validate=_policy(*ACTIONS))
+
+
+class TaxRuleSchema(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    percent = Money(required=True, validate=validate.Range(min=0, max=100))
+
+
+class TaxSection(_Strict):
+    map = fields.Dict(keys=fields.String(), values=fields.Nested(TaxRuleSchema), load_default=dict)
+    unmapped = fields.String(load_default="line", validate=_policy("line", "review"))
+    tax_shipping = fields.Boolean(load_default=False)
+
+
+class ItemOverrideSchema(_Strict):
+    name = fields.String(load_default=None)
+    description = fields.String(load_default=None)
+
+
+class ItemSection(_Strict):
+    sku_overrides = fields.Dict(keys=fields.String(), values=fields.Nested(ItemOverrideSchema), load_default=dict)
+    unmapped = fields.String(load_default="line", validate=_policy("line", "review"))
+    unmapped_item_name = fields.String(load_default="Unmapped Item")
+
+
+class InvoiceSection(_Strict):
+    create_as = fields.String(load_default="sent", validate=_policy("draft", "sent"))
+    due_offset_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
+    shipping_line_name = fields.String(load_default="Shipping")
+    adjustment_line_name = fields.String(load_default="Rounding adjustment")
+    adjustment_review_above = Money(load_default=Decimal("1.00"), validate=validate.Range(min=0))
+    rounding = fields.String(load_default="half_up", validate=_policy(*ROUNDING))
+    store_timezone = fields.String(load_default="UTC")
+
+    @validates("store_timezone")
+    def zone(self, value, **kwargs):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f"unknown time zone {value!r}") from None
+
+
+class RulesSchema(_Strict):
+    version = fields.Integer(required=True, validate=validate.Equal(1, error="only version 1 exists"))
+    currency = fields.Nested(CurrencySection, load_default=lambda: CurrencySection().load({}))
+    status = fields.Nested(StatusSection, load_default=lambda: StatusSection().load({}))
+    taxes = fields.Nested(TaxSection, load_default=lambda: TaxSection().load({}))
+    items = fields.Nested(ItemSection, load_default=lambda: ItemSection().load({}))
+    invoice = fields.Nested(InvoiceSection, load_default=lambda: InvoiceSection().load({}))
+
+    @post_load
+    def build(self, data: dict, **kwargs) -> Rules:
+        currency, status, taxes, items, invoice = (data[k] for k in ("currency", "status", "taxes", "items",
+                                                                       "invoice"))
+        rates = {tuple(pair.split("/")): rate for pair, rate in currency["rates"].items()}
+        return Rules(
+            account_currency=currency["account_currency"], currency_policy=currency["policy"],
+            rates=FixedRates(rates, currency["rate_source"]),
+            payment_status=status["payment"], fulfilment_status=status["fulfilment"], unknown_status=status["unknown"],
+            taxes={key: TaxRule(**rule) for key, rule in taxes["map"].items()}, unmapped_tax=taxes["unmapped"],
+            tax_shipping=taxes["tax_shipping"],
+            sku_overrides={sku: ItemOverride(**o) for sku, o in items["sku_overrides"].items()},
+            unmapped_item=items["unmapped"], unmapped_item_name=items["unmapped_item_name"],
+            create_as=invoice["create_as"], due_offset_days=invoice["due_offset_days"],
+            shipping_line_name=invoice["shipping_line_name"], adjustment_line_name=invoice["adjustment_line_name"],
+            adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],
+            store_timezone=ZoneInfo(invoice["store_timezone"]),
+        )
+
+
+def parse_rules(text: str, source: str = "rules") -> Rules:
+    try:
+        document = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise RulesInvalid([FieldError("(file)", f"not valid YAML: {exc}")], source) from None
+    if not isinstance(document, dict):
+        raise RulesInvalid([FieldError("(file)", "the rules file must be a mapping")], source)
+    try:
+        return RulesSchema().load(document)
+    except ValidationError as exc:
+        raise RulesInvalid([_without_dict_value_level(e) for e in flatten_messages(exc.messages)], source) from None
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    path = Path(path or DEFAULT_RULES)
+    return parse_rules(path.read_text(encoding="utf-8"), str(path))

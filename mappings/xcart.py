@@ -1,0 +1,536 @@
+"""X-Cart entities as the service sees them, and the marshmallow schemas that read them.
+
+The 5.5 API output shape comes first; the 5.x REST add-on's variations are accepted too: money as
+strings or numbers, dates as unix ints or ISO with or without a colon in the offset, statuses as bare
+codes, `currency` as an object, `profile_id`/`product_id` for `id`. Keys added by add-ons are kept in
+`extra`, never rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from .currencies import currency_places, is_known_currency
+from .errors import FieldError, PayloadInvalid, flatten_messages
+from .fields import CurrencyCode, FlexibleDateTime, Money, Status
+
+EVENT_TYPES = ("order.created", "order.updated", "order.payment_status_changed", "customer.created",
+               "customer.updated", "product.created", "product.updated", "product.deleted", "payment.created")
+
+
+# -- entities -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatusRef:
+    code: str | None
+    id: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    firstname: str = ""
+    lastname: str = ""
+    phone: str = ""
+    street: str = ""
+    city: str = ""
+    zipcode: str = ""
+    country_code: str = ""
+    state: str = ""
+    state_name: str = ""
+    company: str = ""
+    id: int | None = None
+    is_billing: bool = False
+    is_shipping: bool = False
+    custom_fields: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Surcharge:
+    type: str
+    value: Decimal
+    code: str = ""
+    name: str = ""
+    include: bool = False
+    available: bool = True
+    surcharge_class: str = ""
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str
+    name: str
+    price: Decimal
+    amount: int
+    id: int | None = None
+    product_id: int | None = None
+    item_net_price: Decimal | None = None
+    discounted_subtotal: Decimal | None = None
+    surcharges: tuple[Surcharge, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Coupon:
+    code: str
+    value: Decimal
+    type: str = ""
+    id: int | None = None
+    coupon_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    order_number: str
+    create_date: datetime
+    update_date: datetime
+    total: Decimal
+    sub_total: Decimal
+    currency: str
+    email: str
+    payment_status: StatusRef
+    shipping_status: StatusRef
+    items: tuple[OrderItem, ...]
+    surcharges: tuple[Surcharge, ...] = ()
+    used_coupons: tuple[Coupon, ...] = ()
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    customer_id: int | None = None
+    order_profile_id: int | None = None
+    shipping_method_name: str = ""
+    notes: str = ""
+    tracking_numbers: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    login: str
+    addresses: tuple[Address, ...] = ()
+    added: datetime | None = None
+    updated: datetime | None = None
+    status: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def address(self, kind: str) -> Address | None:
+        flag = "is_billing" if kind == "billing" else "is_shipping"
+        return next((a for a in self.addresses if getattr(a, flag)), self.addresses[0] if self.addresses else None)
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    amount: int | None = None  # stock
+    description: str = ""
+    enabled: bool = True
+    currency: str | None = None
+    updated: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PaymentTransaction:
+    id: int
+    order_id: int
+    value: Decimal
+    status: str
+    type: str
+    order_number: str | None = None
+    date: datetime | None = None
+    currency: str | None = None
+    method_name: str = ""
+    note: str = ""
+    public_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "S"
+
+    @property
+    def is_refund(self) -> bool:
+        return self.type.startswith("refund")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    created_at: datetime
+    store: str
+    data: Order | Profile | Product | PaymentTransaction | dict
+
+    @property
+    def entity(self) -> str:
+        return self.type.split(".")[0]
+
+
+# -- schemas ------------------------------------------------------------------------------------------------
+
+class _Base(Schema):
+    """Keeps unknown keys (add-ons add their own) and hands them over as `extra`."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    entity: type = dict
+
+    @post_load
+    def build(self, data: dict, **kwargs):
+        known = {name for name in self.fields}
+        extra = {k: v for k, v in data.items() if k not in known}
+        values = {k: v for k, v in data.items() if k in known}
+        if "extra" in self.entity.__dataclass_fields__:
+            values["extra"] = extra
+        return self.entity(**values)
+
+
+def _text(**kwargs) -> fields.Field:
+    return fields.String(load_default="", allow_none=False, **kwargs)
+
+
+class _NullToEmpty:
+    @pre_load
+    def nulls_to_defaults(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class AddressSchema(_NullToEmpty, _Base):
+    entity = Address
+    firstname = _text()
+    lastname = _text()
+    phone = _text()
+    street = _text()
+    city = _text()
+    zipcode = _text()
+    country_code = _text()
+    state = _text()
+    state_name = _text()
+    company = _text()
+    id = fields.Integer(load_default=None)
+    is_billing = fields.Boolean(load_default=False)
+    is_shipping = fields.Boolean(load_default=False)
+    custom_fields = fields.Raw(load_default=dict)
+
+    @pre_load
+    def fold_variants(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = dict(data)
+            for ours, theirs in (("id", "address_id"), ("country_code", "country"), ("zipcode", "zip")):
+                if ours not in data and theirs in data:
+                    data[ours] = data.pop(theirs)
+            if isinstance(data.get("street"), list):
+                data["street"] = "\n".join(str(s) for s in data["street"])
+            if isinstance(data.get("state"), dict):  # {"code": "NY", "state": "New York"}
+                state = data["state"]
+                data["state"] = state.get("code") or ""
+                data.setdefault("state_name", state.get("state") or state.get("name") or "")
+        return data
+
+
+class SurchargeSchema(_Base):
+    entity = Surcharge
+    type = fields.String(required=True, validate=validate.OneOf(("shipping", "tax", "discount", "handling")))
+    value = Money(required=True)
+    code = _text()
+    name = _text()
+    include = fields.Boolean(load_default=False)
+    available = fields.Boolean(load_default=True)
+    surcharge_class = _text(data_key="class")
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Surcharge(**{k: v for k, v in data.items() if k in Surcharge.__dataclass_fields__})
+
+
+class OrderItemSchema(_Base):
+    entity = OrderItem
+    sku = fields.String(required=True, validate=validate.Length(min=1, error="must not be empty"))
+    name = fields.String(required=True)
+    price = Money(required=True)
+    amount = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, error="must be at least 1"))
+    id = fields.Integer(load_default=None, data_key="item_id")
+    product_id = fields.Integer(load_default=None)
+    item_net_price = Money(load_default=None, allow_none=True)
+    discounted_subtotal = Money(load_default=None, allow_none=True)
+    surcharges = fields.List(fields.Nested(SurchargeSchema), load_default=tuple)
+
+    @pre_load
+    def fold_variants(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = dict(data)
+            if "item_id" not in data and "id" in data:
+                data["item_id"] = data.pop("id")
+            if "amount" not in data and "quantity" in data:
+                data["amount"] = data.pop("quantity")
+            if "product_id" not in data and isinstance(data.get("object"), dict):
+                data["product_id"] = data["object"].get("product_id")
+        return data
+
+    @post_load
+    def build(self, data, **kwargs):
+        data["surcharges"] = tuple(data.get("surcharges", ()))
+        return super().build(data)
+
+
+class CouponSchema(_Base):
+    entity = Coupon
+    code = fields.String(required=True)
+    value = Money(required=True)
+    type = _text()
+    id = fields.Integer(load_default=None)
+    coupon_id = fields.Integer(load_default=None)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Coupon(**{k: v for k, v in data.items() if k in Coupon.__dataclass_fields__})
+
+
+class OrderSchema(_Base):
+    entity = Order
+    id = fields.Integer(required=True, data_key="order_id")
+    order_number = fields.String(required=True, validate=validate.Length(min=1, error="must not be empty"))
+    create_date = FlexibleDateTime(required=True)
+    update_date = FlexibleDateTime(load_default=None)
+    total = Money(required=True)
+    sub_total = Money(required=True)
+    currency = CurrencyCode(required=True)
+    email = fields.Email(required=True, error_messages={"invalid": "not a valid email address"})
+    payment_status = Status(required=True)
+    shipping_status = Status(load_default=lambda: {"code": None, "id": None, "name": None})
+    items = fields.List(fields.Nested(OrderItemSchema), required=True,
+                        validate=validate.Length(min=1, error="an order has at least one item"))
+    surcharges = fields.List(fields.Nested(SurchargeSchema), load_default=list)
+    used_coupons = fields.List(fields.Nested(CouponSchema), load_default=list)
+    billing_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+    shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+    customer_id = fields.Integer(load_default=None, allow_none=True)
+    order_profile_id = fields.Integer(load_default=None, allow_none=True)
+    shipping_method_name = fields.String(load_default="", allow_none=True)
+    notes = fields.String(load_default="", allow_none=True)
+    tracking_numbers = fields.List(fields.Raw(), load_default=list)
+
+    @pre_load
+    def fold_variants(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "order_id" not in data and "id" in data:
+            data["order_id"] = data.pop("id")
+        for ours, theirs in (("order_number", "orderNumber"), ("create_date", "date"),
+                             ("update_date", "lastRenewDate"), ("sub_total", "subtotal"),
+                             ("payment_status", "paymentStatus"), ("shipping_status", "shippingStatus"),
+                             ("email", "login")):
+            if ours not in data and theirs in data:
+                data[ours] = data.pop(theirs)
+        if isinstance(data.get("order_number"), int):
+            data["order_number"] = str(data["order_number"])
+        if isinstance(data.get("email"), str):
+            data["email"] = data["email"].strip()
+        return data
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_currency_and_places(self, data, **kwargs):
+        currency = data.get("currency")
+        if currency is None:
+            return
+        if not is_known_currency(currency):
+            raise ValidationError(f"unknown currency {currency!r}", "currency")
+        check_places(data, currency)
+
+    @post_load
+    def build(self, data, **kwargs):
+        data["update_date"] = data.get("update_date") or data["create_date"]
+        for key in ("items", "surcharges", "used_coupons"):
+            data[key] = tuple(data.get(key) or ())
+        data["tracking_numbers"] = tuple(str(t.get("value", t)) if isinstance(t, dict) else str(t)
+                                         for t in data.get("tracking_numbers") or ())
+        for key in ("payment_status", "shipping_status"):
+            data[key] = StatusRef(**data[key])
+        data["shipping_method_name"] = data.get("shipping_method_name") or ""
+        data["notes"] = data.get("notes") or ""
+        return super().build(data)
+
+
+def check_places(data: dict, currency: str) -> None:
+    """Every amount must be expressible in the currency's decimal places (trailing zeros are fine)."""
+    places = currency_places(currency)
+    errors: dict = {}
+
+    def check(path: tuple, value: Decimal | None) -> None:
+        if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
+            node = errors
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = [f"{value} has more decimal places than {currency} allows ({places})"]
+
+    check(("total",), data.get("total"))
+    check(("sub_total",), data.get("sub_total"))
+    for i, item in enumerate(data.get("items") or ()):
+        if isinstance(item, OrderItem):
+            check(("items", i, "price"), item.price)
+    for i, surcharge in enumerate(data.get("surcharges") or ()):
+        if isinstance(surcharge, Surcharge):
+            check(("surcharges", i, "value"), surcharge.value)
+    if errors:
+        raise ValidationError(errors)
+
+
+class ProfileSchema(_Base):
+    entity = Profile
+    id = fields.Integer(required=True, data_key="profile_id")
+    login = fields.Email(required=True, error_messages={"invalid": "not a valid email address"})
+    addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
+    added = FlexibleDateTime(load_default=None)
+    updated = FlexibleDateTime(load_default=None)
+    status = fields.String(load_default="")
+
+    @pre_load
+    def fold_variants(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = dict(data)
+            if "profile_id" not in data and "id" in data:
+                data["profile_id"] = data.pop("id")
+            if "login" not in data and "email" in data:
+                data["login"] = data.pop("email")
+            if "updated" not in data and "lastRenewDate" in data:
+                data["updated"] = data.pop("lastRenewDate")
+        return data
+
+    @post_load
+    def build(self, data, **kwargs):
+        data["addresses"] = tuple(data.get("addresses") or ())
+        return super().build(data)
+
+
+class ProductSchema(_Base):
+    entity = Product
+    id = fields.Integer(required=True, data_key="product_id")
+    sku = fields.String(required=True, validate=validate.Length(min=1, error="must not be empty"))
+    name = fields.String(required=True)
+    price = Money(required=True)
+    amount = fields.Integer(load_default=None, allow_none=True, strict=False)
+    description = fields.String(load_default="", allow_none=True)
+    enabled = fields.Boolean(load_default=True)
+    currency = CurrencyCode(load_default=None)
+    updated = FlexibleDateTime(load_default=None)
+
+    @pre_load
+    def fold_variants(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = dict(data)
+            if "product_id" not in data and "id" in data:
+                data["product_id"] = data.pop("id")
+            if "updated" not in data and "updateDate" in data:
+                data["updated"] = data.pop("updateDate")
+        return data
+
+    @post_load
+    def build(self, data, **kwargs):
+        data["description"] = data.get("description") or ""
+        return super().build(data)
+
+
+class PaymentTransactionSchema(_Base):
+    entity = PaymentTransaction
+    id = fields.Integer(required=True, data_key="transaction_id")
+    order_id = fields.Integer(required=True)
+    value = Money(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("I", "P", "S", "W", "F", "C", "V")))
+    type = fields.String(required=True)
+    order_number = fields.String(load_default=None, allow_none=True)
+    date = FlexibleDateTime(load_default=None)
+    currency = CurrencyCode(load_default=None)
+    method_name = fields.String(load_default="", allow_none=True)
+    note = fields.String(load_default="", allow_none=True)
+    public_id = fields.String(load_default="", allow_none=True)
+
+    @pre_load
+    def fold_variants(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = dict(data)
+            if "transaction_id" not in data and "id" in data:
+                data["transaction_id"] = data.pop("id")
+            if "public_id" not in data and "publicId" in data:
+                data["public_id"] = data.pop("publicId")
+            if isinstance(data.get("order_number"), int):
+                data["order_number"] = str(data["order_number"])
+        return data
+
+    @validates_schema
+    def check_currency(self, data, **kwargs):
+        currency = data.get("currency")
+        if currency and not is_known_currency(currency):
+            raise ValidationError(f"unknown currency {currency!r}", "currency")
+
+    @post_load
+    def build(self, data, **kwargs):
+        for key in ("method_name", "note", "public_id"):
+            data[key] = data.get(key) or ""
+        return super().build(data)
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    created_at = FlexibleDateTime(required=True)
+    store = fields.String(required=True)
+    data = fields.Dict(required=True)
+
+
+DATA_SCHEMAS: dict[str, type[Schema]] = {
+    "order": OrderSchema, "customer": ProfileSchema, "product": ProductSchema, "payment": PaymentTransactionSchema,
+}
+
+
+def parse_event(raw: str | bytes | dict) -> Event:
+    """Reads a webhook event and its entity; raises PayloadInvalid naming every bad field."""
+    body = _json_object(raw)
+    try:
+        envelope = EnvelopeSchema().load(body)
+    except ValidationError as exc:
+        raise PayloadInvalid(flatten_messages(exc.messages), "event") from None
+    entity = envelope["type"].split(".")[0]
+    data: Any = envelope["data"]
+    if envelope["type"] == "product.deleted":
+        data = {"id": data.get("id", data.get("product_id"))}
+    else:
+        data = load(DATA_SCHEMAS[entity], data, prefix="data")
+    return Event(envelope["id"], envelope["type"], envelope["created_at"], envelope["store"], data)
+
+
+def load(schema: type[Schema], data: Any, prefix: str = ""):
+    try:
+        return schema().load(data)
+    except ValidationError as exc:
+        raise PayloadInvalid(flatten_messages(exc.messages, prefix), schema.__name__.removesuffix("Schema").lower()
+                             ) from None
+
+
+def _json_object(raw: str | bytes | dict) -> dict:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadInvalid([FieldError("(body)", f"not JSON: {exc}")], "event") from None
+    if not isinstance(body, dict):
+        raise PayloadInvalid([FieldError("(body)", "not a JSON object")], "event")
+    return body
