@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     freshbooks = sandboxes.add_parser("freshbooks", help="the FreshBooks API emulator")
     add_freshbooks_sandbox_options(freshbooks)
     freshbooks.set_defaults(run=run_freshbooks_sandbox)
+    xcart = sandboxes.add_parser("xcart", help="the X-Cart store simulator (REST API and signed webhooks)")
+    add_xcart_sandbox_options(xcart)
+    xcart.set_defaults(run=run_xcart_sandbox)
 
     args = parser.parse_args(argv)
     return args.run(args) or 0
@@ -44,6 +47,51 @@ def add_freshbooks_sandbox_options(parser: argparse.ArgumentParser) -> None:
                         help="store the next N creates but lose their answer")
     faults.add_argument("--ghost-mode", choices=("error", "timeout"), default="error")
     faults.add_argument("--ghost-delay", type=float, default=35.0, metavar="SECONDS")
+
+
+def add_xcart_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same store")
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--products", type=int, default=15)
+    parser.add_argument("--currency", default="USD", help="the store's main currency")
+    parser.add_argument("--api-token", default="xcart-sandbox-token", help="the X-Auth-Token of the REST API")
+    hooks = parser.add_argument_group("webhooks")
+    hooks.add_argument("--target", metavar="URL", help="deliver signed webhooks here, e.g. "
+                                                       "http://127.0.0.1:8000/webhooks/xcart")
+    hooks.add_argument("--secret", action="append", default=[], metavar="SECRET",
+                       help="signing secret (repeat while rotating: one v1= per secret)")
+    hooks.add_argument("--orders", type=int, default=0, help="place this many orders at start-up")
+    hooks.add_argument("--duplicates", type=float, default=0.0, metavar="RATE", help="share of events sent twice")
+    hooks.add_argument("--reorder", type=int, default=0, metavar="N", help="shuffle deliveries within N events")
+
+
+def run_xcart_sandbox(args: argparse.Namespace) -> int:
+    from sandboxes.serve import serve_forever
+    from sandboxes.xcart.app import create_app, store_of
+    from sandboxes.xcart.store import StoreConfig
+    from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
+
+    if args.target and not args.secret:
+        print("xcfb: --target needs at least one --secret to sign with", file=sys.stderr)
+        return 2
+    sender = WebhookSender(args.target, args.secret, DeliveryOptions(duplicate_rate=args.duplicates,
+                                                                     reorder_window=args.reorder),
+                           seed=args.seed) if args.target else None
+    config = StoreConfig(seed=args.seed, customers=args.customers, products=args.products, currency=args.currency,
+                         api_token=args.api_token)
+    app = create_app(config, sender)
+    store = store_of(app)
+    if args.orders:
+        store.place_orders(args.orders)
+    if sender:
+        sender.enqueue(list(store.events))
+    print(f"X-Cart store simulator: {len(store.orders)} orders, {len(store.profiles)} customers, "
+          f"{len(store.products)} products; REST API http://{args.host}:{args.port}/api/"
+          + (f"; webhooks to {args.target}" if args.target else ""), file=sys.stderr)
+    serve_forever(app, args.host, args.port)
+    return 0
 
 
 def run_freshbooks_sandbox(args: argparse.Namespace) -> int:

@@ -1,0 +1,185 @@
+"""The X-Cart 5.5 REST API subset the service polls for catch-up, over a simulated store.
+
+`X-Auth-Token` auth (401 `{"message": ...}`), `page`/`itemsPerPage` paging (default 30, max 100),
+`date[after|before]`, `lastRenewDate[after|before]`, `order[date|lastRenewDate]`, `paymentStatus.code[]`,
+`shippingStatus.code[]`, `profile.login`. Lists are JSON arrays, as X-Cart answers `application/json`.
+Admin endpoints under /_sandbox/ place orders and deliver the resulting webhooks.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from flask import Flask, Response, abort, request
+from marshmallow import ValidationError
+
+from mappings.fields import FlexibleDateTime
+
+from .store import SimulatedStore, StoreConfig, to_json
+from .webhooks import WebhookSender
+
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 100
+
+
+def create_app(config: StoreConfig | None = None, sender: WebhookSender | None = None) -> Flask:
+    store = SimulatedStore(config or StoreConfig())
+    app = Flask(__name__)
+    app.extensions["xcart_store"] = store
+    app.extensions["xcart_sender"] = sender
+
+    @app.before_request
+    def authenticate():
+        if not request.path.startswith("/api/"):
+            return None
+        token = request.headers.get("X-Auth-Token", "")
+        if not hmac.compare_digest(token.encode(), store.config.api_token.encode()):
+            return _json({"message": "Invalid or missing X-Auth-Token"}, 401)
+        return None
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return _json({"message": "Not Found"}, 404)
+
+    @app.errorhandler(ValidationError)
+    def bad_filter(error: ValidationError):
+        return _json({"message": f"Invalid filter: {error.messages}"}, 400)
+
+    @app.get("/api/orders")
+    def orders():
+        with store.lock:
+            found = [o for o in store.orders.values() if _order_matches(o)]
+        return _page(_sorted(found))
+
+    @app.get("/api/orders/<int:order_id>")
+    def order(order_id: int):
+        return _json(_found(store.orders.get(order_id)))
+
+    @app.get("/api/orders/by_number/<number>")
+    def order_by_number(number: str):
+        return _json(_found(store.order_by_number(number)))
+
+    @app.get("/api/orders/<int:order_id>/payment_status")
+    def payment_status(order_id: int):
+        return _json(_found(store.orders.get(order_id))["payment_status"])
+
+    @app.put("/api/orders/<int:order_id>/payment_status")
+    def set_payment_status(order_id: int):
+        _found(store.orders.get(order_id))
+        try:
+            order = store.set_payment_status(order_id, str((request.get_json(silent=True) or {}).get("code")))
+        except ValueError as exc:
+            return _json({"message": str(exc)}, 400)
+        return _json(order["payment_status"])
+
+    @app.get("/api/orders/<int:order_id>/payment_transactions")
+    def transactions(order_id: int):
+        _found(store.orders.get(order_id))
+        return _json(store.transactions.get(order_id, []))
+
+    @app.get("/api/profiles")
+    def profiles():
+        with store.lock:
+            found = [p for p in store.profiles.values() if _renewed(p.get("updated"))]
+        return _page(sorted(found, key=lambda p: p["profile_id"]))
+
+    @app.get("/api/profiles/<int:profile_id>")
+    def profile(profile_id: int):
+        return _json(_found(store.profiles.get(profile_id)))
+
+    @app.get("/api/profiles/<int:profile_id>/addresses")
+    def addresses(profile_id: int):
+        return _json(_found(store.profiles.get(profile_id))["addresses"])
+
+    @app.get("/api/products")
+    def products():
+        with store.lock:
+            found = [p for p in store.products.values() if _renewed(p.get("updateDate"))]
+        return _page(sorted(found, key=lambda p: p["product_id"]))
+
+    @app.get("/api/products/<int:product_id>")
+    def product(product_id: int):
+        return _json(_found(store.products.get(product_id)))
+
+    # -- simulator administration --------------------------------------------------------------------------
+
+    @app.post("/_sandbox/orders")
+    def place_orders():
+        count = int((request.get_json(silent=True) or {}).get("count", 1))
+        events = store.place_orders(count)
+        if sender is not None:
+            sender.enqueue(events)
+        return _json({"events": len(events), "orders": len(store.orders)})
+
+    @app.get("/_sandbox/stats")
+    def stats():
+        return _json({"orders": len(store.orders), "profiles": len(store.profiles), "products": len(store.products),
+                      "events": len(store.events), "webhooks": sender.report() if sender else None})
+
+    return app
+
+
+def store_of(app: Flask) -> SimulatedStore:
+    return app.extensions["xcart_store"]
+
+
+def _found(obj):
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _when(name: str) -> datetime | None:
+    value = request.args.get(name)
+    return None if value is None else FlexibleDateTime().deserialize(value)
+
+
+def _in_window(moment: str | None, after: datetime | None, before: datetime | None) -> bool:
+    if after is None and before is None:
+        return True
+    if moment is None:
+        return False
+    when = FlexibleDateTime().deserialize(moment)
+    return (after is None or when >= after) and (before is None or when <= before)
+
+
+def _renewed(moment: str | None) -> bool:
+    return _in_window(moment, _when("lastRenewDate[after]"), _when("lastRenewDate[before]"))
+
+
+def _order_matches(order: dict) -> bool:
+    payment_codes = request.args.getlist("paymentStatus.code[]")
+    shipping_codes = request.args.getlist("shippingStatus.code[]")
+    login = request.args.get("profile.login")
+    return (_in_window(order["create_date"], _when("date[after]"), _when("date[before]"))
+            and _renewed(order["update_date"])
+            and (not payment_codes or order["payment_status"]["code"] in payment_codes)
+            and (not shipping_codes or order["shipping_status"]["code"] in shipping_codes)
+            and (login is None or order["email"].lower() == login.lower()))
+
+
+def _sorted(orders: list[dict]) -> list[dict]:
+    for name in ("date", "lastRenewDate"):
+        direction = request.args.get(f"order[{name}]")
+        if direction in ("asc", "desc"):
+            key = "create_date" if name == "date" else "update_date"
+            return sorted(orders, key=lambda o: (FlexibleDateTime().deserialize(o[key]), o["id"]),
+                          reverse=direction == "desc")
+    return sorted(orders, key=lambda o: o["id"])
+
+
+def _page(objects: list) -> Response:
+    try:
+        per_page = min(max(int(request.args.get("itemsPerPage", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
+        page = max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        return _json({"message": "page and itemsPerPage must be integers"}, 400)
+    start = (page - 1) * per_page
+    response = _json(objects[start:start + per_page])
+    response.headers["X-Total-Count"] = str(len(objects))
+    return response
+
+
+def _json(document, status: int = 200) -> Response:
+    return Response(to_json(document), status=status, mimetype="application/json")

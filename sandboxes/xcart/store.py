@@ -1,0 +1,135 @@
+"""The simulated store's state and its history of events (what a store add-on would send as webhooks)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from .generator import EPOCH, StoreGenerator, iso
+
+_DECIMAL = re.compile(r'"__decimal__(-?[0-9.]+)__"')
+
+
+def to_json(document) -> str:
+    """JSON with Decimals written as JSON numbers, digit for digit (never through a float)."""
+    def mark(value):
+        if isinstance(value, Decimal):
+            return f"__decimal__{value}__"
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return _DECIMAL.sub(r"\1", json.dumps(document, default=mark))
+
+
+@dataclass
+class StoreConfig:
+    seed: int = 1
+    customers: int = 20
+    products: int = 15
+    currency: str = "USD"
+    store_id: str = "simulated-store"
+    api_token: str = "xcart-sandbox-token"  # noqa: S105 - the simulator's published test token
+
+
+@dataclass
+class SimulatedStore:
+    config: StoreConfig = field(default_factory=StoreConfig)
+
+    def __post_init__(self):
+        self.lock = threading.RLock()
+        self.generator = StoreGenerator(self.config.seed, self.config.currency)
+        self.clock = EPOCH
+        self.profiles: dict[int, dict] = {}
+        self.products: dict[int, dict] = {}
+        self.orders: dict[int, dict] = {}
+        self.transactions: dict[int, list[dict]] = {}
+        self.events: list[dict] = []
+        self._next_number = 1000
+        for profile in self.generator.customers(self.config.customers):
+            self._add_profile(profile)
+        for product in self.generator.products(self.config.products):
+            self.products[product["product_id"]] = product
+            self._event("product.created", product)
+
+    def _tick(self, minutes: int = 7) -> datetime:
+        self.clock += timedelta(minutes=minutes)
+        return self.clock
+
+    def _event(self, event_type: str, data: dict) -> dict:
+        event = {"id": f"evt_{uuid.UUID(int=self.generator.rng.getrandbits(128), version=4).hex}",
+                 "type": event_type, "created_at": iso(self.clock).replace("+0000", "Z"),
+                 "store": self.config.store_id, "data": copy.deepcopy(data)}
+        self.events.append(event)
+        return event
+
+    def _add_profile(self, profile: dict) -> None:
+        self.profiles[profile["profile_id"]] = profile
+        self._event("customer.created", profile)
+
+    # -- activity ------------------------------------------------------------------------------------------
+
+    def place_orders(self, count: int) -> list[dict]:
+        """Places `count` orders with their payments; some are edited later or paid later. Returns the events."""
+        with self.lock:
+            first = len(self.events)
+            customers = list(self.profiles.values())
+            products = list(self.products.values())
+            for _ in range(count):
+                rng = self.generator.rng
+                customer = rng.choice(customers) if rng.random() < 0.85 else None
+                self._next_number += 1
+                order = self.generator.order(self._next_number, customer, products, self._tick())
+                self._store_order(order)
+                self._event("order.created", order)
+                for transaction in self.generator.payments_for(order, self._tick(1)):
+                    self._add_transaction(order, transaction)
+                if rng.random() < 0.05:
+                    self.edit_order(order["id"])
+                elif order["payment_status"]["code"] == "Q" and rng.random() < 0.3:
+                    self.mark_paid(order["id"])
+            return self.events[first:]
+
+    def edit_order(self, order_id: int) -> dict:
+        with self.lock:
+            edited = self.generator.edit(self.orders[order_id], self._tick(30))
+            self._store_order(edited)
+            return self._event("order.updated", edited)
+
+    def mark_paid(self, order_id: int) -> None:
+        with self.lock:
+            order = self.orders[order_id]
+            when = self._tick(60)
+            order.update(payment_status={"id": 4, "code": "P", "name": "Paid", "customer_name": "Paid"},
+                         update_date=iso(when))
+            self._event("order.payment_status_changed", order)
+            transaction = self.generator.transaction(order, Decimal(str(order["total"])), "sale", when)
+            self._add_transaction(order, transaction)
+
+    def _store_order(self, order: dict) -> None:
+        self.orders[order["id"]] = order
+        self.transactions.setdefault(order["id"], [])
+
+    def _add_transaction(self, order: dict, transaction: dict) -> None:
+        self.transactions[order["id"]].append(transaction)
+        self._event("payment.created", transaction)
+
+    def order_by_number(self, number: str) -> dict | None:
+        with self.lock:
+            return next((o for o in self.orders.values() if o["order_number"] == number), None)
+
+    def set_payment_status(self, order_id: int, code: str) -> dict:
+        names = {"Q": "Awaiting payment", "A": "Authorized", "PP": "Partially paid", "P": "Paid", "D": "Declined",
+                 "C": "Cancelled", "R": "Refunded"}
+        if code not in names:
+            raise ValueError(f"unknown payment status code {code!r}")
+        with self.lock:
+            order = self.orders[order_id]
+            order.update(payment_status={"id": list(names).index(code) + 1, "code": code, "name": names[code],
+                                         "customer_name": names[code]},
+                         update_date=iso(self._tick(5)))
+            self._event("order.payment_status_changed", order)
+            return order
