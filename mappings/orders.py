@@ -46,9 +46,10 @@ class InvoiceLine:
         return LineInput(self.qty, self.unit_cost, self.taxes)
 
     def body(self, currency: str) -> dict:
-        places = max(currency_places(currency), -self.unit_cost.as_tuple().exponent)
+        tidy = quantize(self.unit_cost, currency_places(currency))  # "1500.0000" -> "1500" for JPY
+        unit_cost = tidy if tidy == self.unit_cost else self.unit_cost
         line = {"type": 0, "name": self.name[:255], "description": self.description, "qty": str(self.qty),
-                "unit_cost": {"amount": str(quantize(self.unit_cost, places)), "code": currency}}
+                "unit_cost": {"amount": str(unit_cost), "code": currency}}
         for n, (name, percent) in enumerate(self.taxes, start=1):
             line[f"taxName{n}"], line[f"taxAmount{n}"] = name, str(percent)
         return line

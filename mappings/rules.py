@@ -88,7 +88,7 @@ class Rules:
 
 
 _DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
-                         r"\.[^.]+)\.value(?=\.|$)")
+                         r"\..+?)\.value(?=\.[a-z_]+$|$)")  # keys may hold dots: CDEV.STAX.1
 
 
 def _without_dict_value_level(error: FieldError) -> FieldError:

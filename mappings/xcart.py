@@ -501,18 +501,26 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
 
 
 def parse_event(raw: str | bytes | dict) -> Event:
-    """Reads a webhook event and its entity; raises PayloadInvalid naming every bad field."""
+    """Reads a webhook event and its entity; raises PayloadInvalid naming every bad field, envelope and
+    entity together."""
     body = _json_object(raw)
+    errors: list[FieldError] = []
     try:
         envelope = EnvelopeSchema().load(body)
     except ValidationError as exc:
-        raise PayloadInvalid(flatten_messages(exc.messages), "event") from None
-    entity = envelope["type"].split(".")[0]
-    data: Any = envelope["data"]
-    if envelope["type"] == "product.deleted":
+        errors.extend(flatten_messages(exc.messages))
+        envelope = None
+    data: Any = body.get("data")
+    event_type = body.get("type")
+    if event_type == "product.deleted" and isinstance(data, dict):
         data = {"id": data.get("id", data.get("product_id"))}
-    else:
-        data = load(DATA_SCHEMAS[entity], data, prefix="data")
+    elif event_type in EVENT_TYPES and isinstance(data, dict):
+        try:
+            data = load(DATA_SCHEMAS[event_type.split(".")[0]], data, prefix="data")
+        except PayloadInvalid as exc:
+            errors.extend(exc.errors)
+    if errors or envelope is None:
+        raise PayloadInvalid(errors, "event")
     return Event(envelope["id"], envelope["type"], envelope["created_at"], envelope["store"], data)
 
 

@@ -1,0 +1,68 @@
+"""The declarative rules file: the shipped defaults load; every mistake is named by its path."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from mappings.rules import DEFAULT_RULES, RulesInvalid, load_rules, parse_rules
+
+
+def errors(text: str) -> dict[str, str]:
+    with pytest.raises(RulesInvalid) as raised:
+        parse_rules(text)
+    return {e.path: e.message for e in raised.value.errors}
+
+
+def test_the_shipped_defaults_load():
+    rules = load_rules(DEFAULT_RULES)
+    assert rules.taxes["CDEV.STAX.1"].percent == D("8.875")  # exact: read from the text, never a float
+    assert rules.payment_status["P"] == "paid" and rules.fulfilment_status["WND"] == "void"
+    assert rules.rates.rate("EUR", "USD") == (D("1.0850"), "fixed table (edit currency.rates)")
+    assert rules.adjustment_review_above == D("1.00")
+
+
+def test_a_minimal_file_gets_defaults():
+    rules = parse_rules("version: 1")
+    assert (rules.currency_policy, rules.unmapped_item, rules.create_as, rules.unknown_status) == (
+        "keep", "line", "sent", "review")
+
+
+def test_mistakes_are_named_by_path():
+    assert errors("""
+version: 2
+status:
+  payment: {P: paidd}
+  unknown: later
+taxes:
+  map:
+    CDEV.STAX.1: {name: Sales Tax, percent: 120}
+    CDEV.STAX.2: {percent: 5}
+  unmapped: ignore
+currency: {account_currency: usd, policy: convert, rates: {EURUSD: 1.1, EUR/USD: -1}}
+invoice: {store_timezone: Mars/Olympus, due_offset_days: -1}
+colour: blue
+""") == {
+        "version": "only version 1 exists",
+        "status.payment.P": "must be one of: draft, sent, paid, void, credit, review",
+        "status.unknown": "must be one of: draft, sent, paid, void, credit, review",
+        "taxes.map.CDEV.STAX.1.percent": "must be greater than or equal to 0 and less than or equal to 100",
+        "taxes.map.CDEV.STAX.2.name": "missing data for required field",
+        "taxes.unmapped": "must be one of: line, review",
+        "currency.account_currency": "unknown currency 'usd'",
+        "currency.rates": "rate keys are FROM/TO currency codes, e.g. EUR/USD: EURUSD",
+        "invoice.store_timezone": "unknown time zone 'Mars/Olympus'",
+        "invoice.due_offset_days": "must be greater than or equal to 0 and less than or equal to 365",
+        "colour": "unknown field",
+    }
+
+
+def test_not_yaml_or_not_a_mapping():
+    assert list(errors("version: [1")) == ["(file)"]
+    assert errors("- 1\n- 2") == {"(file)": "the rules file must be a mapping"}
+
+
+def test_inverse_rates_are_derived_and_said_so():
+    rules = parse_rules("version: 1\ncurrency: {rates: {EUR/USD: 1.25}}")
+    assert rules.rates.rate("USD", "EUR") == (D("0.8"), "fixed table (inverse)")
+    with pytest.raises(LookupError):
+        rules.rates.rate("GBP", "EUR")
