@@ -1,47 +1,18 @@
 """`xcfb sandbox freshbooks` as a person runs it: a process on a port, with fault switches and state kept
 in SQLite across restarts."""
 
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 import requests
 
 from apis.freshbooks.client import FreshBooksClient, StaticToken
 from apis.freshbooks.errors import Unavailable
 
-XCFB = [sys.executable, "-m", "xcfb.cli"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .processes import XCFB, free_port, start, stop
 
 
 def start_sandbox(port, *options):
-    process = subprocess.Popen([*XCFB, "sandbox", "freshbooks", "--port", str(port), "--token", "cli-token",
-                                *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               cwd=Path(__file__).parents[2])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=1)
-            return process
-        except requests.ConnectionError:
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read().decode())
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail("sandbox did not start")
-
-
-def stop(process):
-    process.terminate()
-    process.wait(timeout=10)
+    return start([*XCFB, "sandbox", "freshbooks", "--port", str(port), "--token", "cli-token", *options],
+                 f"http://127.0.0.1:{port}/_sandbox/stats")
 
 
 def test_state_survives_a_restart(tmp_path):
