@@ -76,6 +76,7 @@ class Rules:
     unmapped_tax: str = "line"
     tax_shipping: bool = False
     sku_overrides: dict[str, ItemOverride] = field(default_factory=dict)
+    create_missing_items: bool = True
     unmapped_item: str = "line"
     unmapped_item_name: str = "Unmapped Item"
     create_as: str = "sent"
@@ -159,6 +160,7 @@ class ItemOverrideSchema(_Strict):
 
 class ItemSection(_Strict):
     sku_overrides = fields.Dict(keys=fields.String(), values=fields.Nested(ItemOverrideSchema), load_default=dict)
+    create_missing = fields.Boolean(load_default=True)
     unmapped = fields.String(load_default="line", validate=_policy("line", "review"))
     unmapped_item_name = fields.String(load_default="Unmapped Item")
 
@@ -200,7 +202,8 @@ class RulesSchema(_Strict):
             taxes={key: TaxRule(**rule) for key, rule in taxes["map"].items()}, unmapped_tax=taxes["unmapped"],
             tax_shipping=taxes["tax_shipping"],
             sku_overrides={sku: ItemOverride(**o) for sku, o in items["sku_overrides"].items()},
-            unmapped_item=items["unmapped"], unmapped_item_name=items["unmapped_item_name"],
+            create_missing_items=items["create_missing"], unmapped_item=items["unmapped"],
+            unmapped_item_name=items["unmapped_item_name"],
             create_as=invoice["create_as"], due_offset_days=invoice["due_offset_days"],
             shipping_line_name=invoice["shipping_line_name"], adjustment_line_name=invoice["adjustment_line_name"],
             adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],

@@ -1,8 +1,7 @@
-"""The SQL store: SQLite by default, any SQLAlchemy URL (PostgreSQL in production) from DATABASE_URL."""
+"""The SQL store: SQLite by default, PostgreSQL in production (the URL comes from xcfb.settings)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -13,18 +12,7 @@ from sqlalchemy.orm import sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def default_database_url() -> str:
-    home = Path(os.environ.get("XCFB_HOME", Path.cwd() / "var"))
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'xcfb.sqlite3'}"
-
-
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or default_database_url()
-
-
-def make_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
+def make_engine(url: str) -> Engine:
     if url.startswith("postgres://"):  # the form Heroku-style platforms hand out
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):  # pin the driver we ship, whatever SQLAlchemy's default is

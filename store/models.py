@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, LargeBinary, String
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything the store keeps is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -25,3 +30,86 @@ class OAuthToken(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Event(Base):
+    """Every X-Cart event a worker took in, with its fate: received -> processing -> synced | dead | review."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    entity_key: Mapped[str] = mapped_column(String(128), nullable=False, index=True)  # order:5012, product:17
+    order_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    order_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True, default="received")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class OrderSnapshot(Base):
+    """The newest version of each X-Cart order seen (by update_date): reordered deliveries never go back."""
+
+    __tablename__ = "xcart_orders"
+
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    order_number: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    update_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PaymentSnapshot(Base):
+    __tablename__ = "xcart_payments"
+
+    transaction_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    order_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Binding(Base):
+    """X-Cart id <-> FreshBooks id. A row without freshbooks_id is the intent written before a create."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (UniqueConstraint("kind", "external_id", name="uq_bindings_kind_external"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # client | item | invoice
+    external_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    freshbooks_id: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[str | None] = mapped_column(String(64))  # what was synced, e.g. the order's update_date
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class DeadLetter(Base):
+    """An event that needs a person: invalid, exhausted its retries, or held for review."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # invalid | exhausted | review
+    task: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True, default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Every change the service made in FreshBooks."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    event_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    order_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)  # create | update | delete | payment | adopt
+    object: Mapped[str] = mapped_column(String(16), nullable=False)
+    freshbooks_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from . import operations
+from .operations import OperatorError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,8 +23,84 @@ def main(argv: list[str] | None = None) -> int:
     add_xcart_sandbox_options(xcart)
     xcart.set_defaults(run=run_xcart_sandbox)
 
+    dlq = commands.add_parser("dlq", help="the dead-letter queue: events that need a person")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    listing = dlq_commands.add_parser("list", help="open dead letters (--all for every one)")
+    listing.add_argument("--all", action="store_true")
+    listing.set_defaults(run=run_dlq_list)
+    for name, helptext, run in (("show", "one dead letter, with its errors and payload", run_dlq_show),
+                                ("discard", "close it without booking anything", run_dlq_discard)):
+        command = dlq_commands.add_parser(name, help=helptext)
+        command.add_argument("id", type=int)
+        command.set_defaults(run=run)
+    replay = dlq_commands.add_parser("replay", help="run the event again (after fixing the rules or the payload)")
+    replay.add_argument("id", type=int)
+    replay.add_argument("--payload", metavar="FILE", help="replace the event's payload with this JSON file first")
+    replay.set_defaults(run=run_dlq_replay)
+
+    events = commands.add_parser("events", help="what happened to X-Cart events")
+    events_commands = events.add_subparsers(dest="events_command", required=True)
+    show = events_commands.add_parser("show", help="an order's events, invoice and changes in FreshBooks")
+    show.add_argument("order", help="order number or X-Cart order id")
+    show.set_defaults(run=run_events_show)
+
+    demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults and the sandboxes")
+    demo.add_argument("--orders", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for every order to settle")
+    demo.set_defaults(run=run_demo)
+
     args = parser.parse_args(argv)
-    return args.run(args) or 0
+    try:
+        return args.run(args) or 0
+    except OperatorError as exc:
+        print(f"xcfb: {exc}", file=sys.stderr)
+        return 2
+
+
+def _services():
+    from .bootstrap import services
+
+    return services()
+
+
+def _send(name: str, args: list) -> None:
+    from workers.app import app
+
+    app.send_task(name, args=args)
+
+
+def _print(lines: list[str]) -> int:
+    print("\n".join(lines))
+    return 0
+
+
+def run_dlq_list(args) -> int:
+    return _print(operations.list_dead_letters(_services(), None if args.all else "open"))
+
+
+def run_dlq_show(args) -> int:
+    return _print(operations.show_dead_letter(_services(), args.id))
+
+
+def run_dlq_replay(args) -> int:
+    payload = Path(args.payload).read_text(encoding="utf-8") if args.payload else None
+    event_id = operations.replay(_services(), args.id, _send, payload)
+    return _print([f"event {event_id} queued again"])
+
+
+def run_dlq_discard(args) -> int:
+    return _print([f"event {operations.discard(_services(), args.id)} discarded"])
+
+
+def run_events_show(args) -> int:
+    return _print(operations.show_order(_services(), args.order))
+
+
+def run_demo(args) -> int:
+    from .demo import run
+
+    return run(orders=args.orders, seed=args.seed, timeout=args.timeout)
 
 
 def add_freshbooks_sandbox_options(parser: argparse.ArgumentParser) -> None:

@@ -62,6 +62,8 @@ class Faults:
             for name in SETTABLE:
                 if name in changes:
                     setattr(self.settings, name, _coerce(name, types[name], changes[name]))
+            if "rate_limit" in changes or "rate_window" in changes:
+                self._window_start, self._window_count = self._clock(), 0  # a new limit starts a new window
             if "outage_seconds" in changes:
                 seconds = float(changes["outage_seconds"] or 0)
                 self.settings.outage_until = self._clock() + seconds if seconds > 0 else None

@@ -15,8 +15,9 @@ from flask import Flask, Response, abort, request
 from marshmallow import ValidationError
 
 from mappings.fields import FlexibleDateTime
+from mappings.jsonio import dumps as to_json
 
-from .store import SimulatedStore, StoreConfig, to_json
+from .store import SimulatedStore, StoreConfig
 from .webhooks import WebhookSender
 
 DEFAULT_PER_PAGE = 30

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -12,17 +10,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .generator import EPOCH, StoreGenerator, iso
-
-_DECIMAL = re.compile(r'"__decimal__(-?[0-9.]+)__"')
-
-
-def to_json(document) -> str:
-    """JSON with Decimals written as JSON numbers, digit for digit (never through a float)."""
-    def mark(value):
-        if isinstance(value, Decimal):
-            return f"__decimal__{value}__"
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-    return _DECIMAL.sub(r"\1", json.dumps(document, default=mark))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from .store import to_json
+from mappings.jsonio import dumps as to_json
 
 log = logging.getLogger(__name__)
 RETRYABLE = {408, 429}

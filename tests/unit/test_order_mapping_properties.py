@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apis.freshbooks.invoice_math import currency_places, invoice_totals, quantize
+from mappings.jsonio import dumps as to_json
 from mappings.orders import map_order
 from mappings.rules import load_rules
 from mappings.xcart import OrderSchema, load
 from sandboxes.xcart.generator import CURRENCY_SCALE, TAXES, OrderOptions, StoreGenerator
-from sandboxes.xcart.store import to_json
 
 RULES = load_rules()
 CONVERTING = dataclasses.replace(RULES, currency_policy="convert", account_currency="USD")

@@ -1,0 +1,30 @@
+"""Celery configuration, read by `celery -A workers ...` (worker, beat, flower, call).
+
+Delivery guarantees: a task is acknowledged only after it ran (acks_late) and is given back to the
+queue if its worker process dies (task_reject_on_worker_lost); a worker takes one task at a time
+(prefetch 1), so a crash loses nothing and delays little. With the Redis broker an unacknowledged task
+is redelivered after the visibility timeout: one hour, chosen longer than any task can run and longer
+than the longest retry countdown (XCFB_RETRY_CAP_SECONDS, 300 s by default), so that a task waiting
+for its retry is never delivered twice. Steps are idempotent anyway: a redelivery books nothing twice.
+"""
+
+from xcfb.bootstrap import broker_url as _broker_url
+from xcfb.settings import Settings as _Settings
+
+broker_url = _broker_url(_Settings.from_env())
+broker_connection_retry_on_startup = True
+broker_transport_options = {"visibility_timeout": 3600}
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_default_queue = "xcfb"
+task_serializer = "json"
+accept_content = ["json"]
+task_ignore_result = True
+task_send_sent_event = True  # Flower shows tasks from the moment they are sent
+worker_send_task_events = True
+timezone = "UTC"
+enable_utc = True
+beat_schedule = {
+    "requeue-stuck-events": {"task": "xcfb.requeue_stuck_events", "schedule": 60.0},
+}

@@ -1,0 +1,1 @@
+"""The thin webhook receiver: verify, deduplicate, enqueue, answer. No FreshBooks call on this path."""

@@ -1,0 +1,140 @@
+"""What happened to every event: the events table, dead letters and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from .models import AuditEntry, DeadLetter, Event, utcnow
+
+TERMINAL = ("synced", "dead", "review", "skipped")
+
+
+def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_key: str, payload: str,
+                 order_id: int | None = None, order_number: str | None = None) -> bool:
+    """Inserts the event; False when it was recorded already (a redelivery)."""
+    try:
+        with sessions.begin() as session:
+            session.add(Event(id=event_id, type=event_type, entity_key=entity_key, payload=payload,
+                              order_id=order_id, order_number=order_number, status="received", attempts=0,
+                              received_at=utcnow()))
+        return True
+    except IntegrityError:
+        return False
+
+
+def get_event(sessions: sessionmaker, event_id: str) -> Event | None:
+    with sessions() as session:
+        return session.get(Event, event_id)
+
+
+def start_attempt(sessions: sessionmaker, event_id: str) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Event).where(Event.id == event_id, Event.status.not_in(TERMINAL))
+                        .values(status="processing", attempts=Event.attempts + 1))
+
+
+def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None = None) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(status=status, finished_at=utcnow(), last_error=error))
+
+
+def note_error(sessions: sessionmaker, event_id: str, error: str) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Event).where(Event.id == event_id).values(last_error=error))
+
+
+def replace_payload(sessions: sessionmaker, event_id: str, payload: str) -> None:
+    with sessions.begin() as session:
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(payload=payload, status="received", finished_at=None, last_error=None))
+
+
+def counts_by_status(sessions: sessionmaker) -> dict[str, int]:
+    with sessions() as session:
+        return dict(session.execute(select(Event.status, func.count()).group_by(Event.status)).all())
+
+
+def events_for_order(sessions: sessionmaker, reference: str) -> list[Event]:
+    """Events of an order given by its number or its id."""
+    conditions = [Event.order_number == reference]
+    if reference.isdigit():
+        conditions.append(Event.order_id == int(reference))
+    with sessions() as session:
+        return list(session.scalars(select(Event).where(or_(*conditions)).order_by(Event.received_at)))
+
+
+def stuck_events(sessions: sessionmaker, older_than: datetime) -> list[Event]:
+    with sessions() as session:
+        return list(session.scalars(select(Event).where(Event.status.in_(("received", "processing")),
+                                                        Event.received_at < older_than)))
+
+
+def latencies(sessions: sessionmaker, limit: int = 1000) -> list[float]:
+    with sessions() as session:
+        rows = session.execute(select(Event.received_at, Event.finished_at).where(Event.status == "synced")
+                               .order_by(Event.finished_at.desc()).limit(limit)).all()
+    return [(finished - received).total_seconds() for received, finished in rows if finished]
+
+
+# -- dead letters -------------------------------------------------------------------------------------------
+
+def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, reason: str,
+                errors: list | None = None) -> int:
+    """Parks the event for a person; an open dead letter of the same event is replaced, not doubled."""
+    with sessions.begin() as session:
+        for stale in session.scalars(select(DeadLetter).where(DeadLetter.event_id == event_id,
+                                                               DeadLetter.status == "open")):
+            stale.status, stale.resolved_at = "superseded", utcnow()
+        letter = DeadLetter(event_id=event_id, kind=kind, task=task, reason=reason, errors=errors or [],
+                            status="open", created_at=utcnow())
+        session.add(letter)
+        session.flush()
+        letter_id = letter.id
+    finish(sessions, event_id, "review" if kind == "review" else "dead", reason)
+    return letter_id
+
+
+def dead_letters(sessions: sessionmaker, status: str | None = "open") -> list[DeadLetter]:
+    query = select(DeadLetter).order_by(DeadLetter.id)
+    if status:
+        query = query.where(DeadLetter.status == status)
+    with sessions() as session:
+        return list(session.scalars(query))
+
+
+def get_dead_letter(sessions: sessionmaker, letter_id: int) -> DeadLetter | None:
+    with sessions() as session:
+        return session.get(DeadLetter, letter_id)
+
+
+def resolve_dead_letter(sessions: sessionmaker, letter_id: int, status: str) -> None:
+    with sessions.begin() as session:
+        letter = session.get(DeadLetter, letter_id)
+        letter.status, letter.resolved_at = status, utcnow()
+
+
+def dead_letter_counts(sessions: sessionmaker) -> dict[tuple[str, str], int]:
+    with sessions() as session:
+        rows = session.execute(select(DeadLetter.kind, DeadLetter.status, func.count())
+                               .group_by(DeadLetter.kind, DeadLetter.status)).all()
+    return {(kind, status): count for kind, status, count in rows}
+
+
+# -- audit --------------------------------------------------------------------------------------------------
+
+def audit(sessions: sessionmaker, action: str, obj: str, freshbooks_id: int | None, detail: str = "",
+          event_id: str | None = None, order_id: int | None = None) -> None:
+    with sessions.begin() as session:
+        session.add(AuditEntry(at=utcnow(), action=action, object=obj, freshbooks_id=freshbooks_id,
+                               detail=detail, event_id=event_id, order_id=order_id))
+
+
+def audit_for_order(sessions: sessionmaker, order_id: int) -> list[AuditEntry]:
+    with sessions() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.order_id == order_id)
+                                    .order_by(AuditEntry.id)))

@@ -1,0 +1,57 @@
+"""The newest X-Cart data seen, so that every step works on the latest order whatever the delivery order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from .models import OrderSnapshot, PaymentSnapshot, as_utc
+
+
+def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str, update_date: datetime,
+                        payload: str) -> bool:
+    """Stores the order unless a newer version is stored; True when this version is the newest."""
+    for _ in range(2):  # a concurrent first insert of the same order: read it back and compare
+        try:
+            with sessions.begin() as session:
+                stored = session.get(OrderSnapshot, order_id, with_for_update=True)
+                if stored is None:
+                    session.add(OrderSnapshot(order_id=order_id, order_number=order_number,
+                                              update_date=update_date, payload=payload))
+                    return True
+                if as_utc(stored.update_date) > update_date:
+                    return False
+                stored.order_number, stored.update_date, stored.payload = order_number, update_date, payload
+                return True
+        except IntegrityError:
+            continue
+    return False
+
+
+def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
+    with sessions() as session:
+        stored = session.get(OrderSnapshot, order_id)
+        return stored.payload if stored else None
+
+
+def order_id_by_number(sessions: sessionmaker, order_number: str) -> int | None:
+    with sessions() as session:
+        return session.scalar(select(OrderSnapshot.order_id).where(OrderSnapshot.order_number == order_number))
+
+
+def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, payload: str) -> None:
+    with sessions.begin() as session:
+        stored = session.get(PaymentSnapshot, transaction_id)
+        if stored is None:
+            session.add(PaymentSnapshot(transaction_id=transaction_id, order_id=order_id, payload=payload))
+        else:
+            stored.payload = payload
+
+
+def payment_payloads(sessions: sessionmaker, order_id: int) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(PaymentSnapshot.payload).where(PaymentSnapshot.order_id == order_id)
+                                    .order_by(PaymentSnapshot.transaction_id)))

@@ -1,0 +1,126 @@
+"""The whole service in one test process: ingest over HTTP, the real broker, a real Celery worker, the
+FreshBooks sandbox, and the store simulator sending signed webhooks."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from celery.contrib.testing.worker import start_worker
+
+from apis.freshbooks.client import FreshBooksClient
+from ingest.app import create_app as create_ingest
+from mappings import jsonio
+from mappings.orders import NeedsReview, map_order
+from mappings.xcart import OrderSchema, load
+from sandboxes.serve import BackgroundServer
+from sandboxes.xcart.app import create_app as create_store
+from sandboxes.xcart.app import store_of
+from sandboxes.xcart.store import StoreConfig
+from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
+from store import ledger
+from workers.app import app as celery_app
+from xcfb import bootstrap
+from xcfb.bootstrap import Services
+from xcfb.settings import Settings
+
+SECRET = "whsec_e2e"
+QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
+
+
+def broker_for(redis_url: str) -> str:
+    return "redis+socket://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
+
+
+@dataclass
+class Pipeline:
+    services: Services
+    ingest_url: str
+    freshbooks: FreshBooksClient
+
+    def sender(self, **options) -> WebhookSender:
+        return WebhookSender(f"{self.ingest_url}/webhooks/xcart", [SECRET], DeliveryOptions(backoff=0.05, **options))
+
+    def settle(self, timeout: float = 60) -> dict[str, int]:
+        """Waits until no event is received or processing any more; returns the counts by status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = ledger.counts_by_status(self.services.sessions)
+            if counts and not counts.get("received") and not counts.get("processing"):
+                time.sleep(0.3)  # a chain may still be finishing its last step
+                again = ledger.counts_by_status(self.services.sessions)
+                if again == counts:
+                    return counts
+            if time.monotonic() > deadline:
+                raise AssertionError(f"events did not settle: {counts}")
+            time.sleep(0.1)
+
+
+def settings_for(tmp_path, redis_url, database_url, fb_url, **overrides) -> Settings:
+    return replace(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
+                            freshbooks_api_url=fb_url, freshbooks_account_id="SANDBOX1",
+                            freshbooks_access_token="sandbox-test-token", xcart_webhook_secrets=(SECRET,),
+                            max_retries=6, retry_base_seconds=0.05, retry_cap_seconds=1.0), **overrides)
+
+
+def run_pipeline(settings: Settings, redis_client):
+    for key in QUEUE_KEYS:
+        redis_client.delete(key)
+    services = Services(settings)
+    bootstrap.use(services)
+    celery_app.conf.update(broker_url=broker_for(settings.redis_url), broker_transport_options={
+        "visibility_timeout": 3600})
+    ingest = BackgroundServer(create_ingest(services, lambda name, args: celery_app.send_task(name, args=args)))
+    worker = start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30)
+    return services, ingest, worker
+
+
+def simulated_store(seed: int = 11, **config) -> tuple:
+    app = create_store(StoreConfig(seed=seed, **{"customers": 12, "products": 10, **config}))
+    return app, store_of(app)
+
+
+@dataclass(frozen=True)
+class Expected:
+    total: Decimal
+    collected: Decimal
+    refunded: bool
+
+
+def expected_books(store, rules) -> dict[str, Expected]:
+    """Invoice number -> what FreshBooks must show, for every order of the store that must be booked."""
+    expected = {}
+    for payload in store.orders.values():
+        order = load(OrderSchema, jsonio.loads(jsonio.dumps(payload)))
+        try:
+            plan = map_order(order, rules)
+        except NeedsReview:
+            continue
+        if plan.action == "void":
+            continue
+        transactions = store.transactions.get(order.id, [])
+        sales = [Decimal(str(t["value"])) for t in transactions if t["type"] == "sale" and t["status"] == "S"]
+        collected = sum(sales, Decimal(0)) if transactions else (plan.total if plan.action == "paid" else Decimal(0))
+        refunded = any(t["type"].startswith("refund") for t in transactions) or plan.action == "credit"
+        expected[order.order_number] = Expected(plan.total, min(collected, plan.total), refunded)
+    return expected
+
+
+def check_books(store, sandbox, rules) -> dict[str, int]:
+    """Compares the FreshBooks sandbox with the store; returns counts of booked, lost and duplicated orders."""
+    expected = expected_books(store, rules)
+    invoices = [i for i in sandbox.books.all("invoice") if i["vis_state"] == 0]
+    booked = Counter(i["invoice_number"] for i in invoices)
+    for invoice in invoices:
+        want = expected.get(invoice["invoice_number"])
+        assert want is not None, f"invoice {invoice['invoice_number']} should not exist"
+        assert Decimal(invoice["amount"]["amount"]) == want.total, invoice["invoice_number"]
+        assert Decimal(invoice["paid"]["amount"]) == want.collected, invoice["invoice_number"]
+    clients = Counter(c["email"] for c in sandbox.books.all("client"))
+    items = Counter(i["sku"] for i in sandbox.books.all("item"))
+    assert max(clients.values(), default=1) == 1 and max(items.values(), default=1) == 1
+    return {"orders": len(expected), "booked": len(booked), "lost": len(set(expected) - set(booked)),
+            "duplicates": sum(n - 1 for n in booked.values()),
+            "refunds_in_review": sum(1 for e in expected.values() if e.refunded)}

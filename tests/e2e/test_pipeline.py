@@ -1,0 +1,54 @@
+"""Signed webhooks in; the right invoices, clients, items and payments in the FreshBooks sandbox out."""
+
+from store import ledger
+
+from .pipeline import check_books, simulated_store
+
+
+def everything(store, orders):
+    return list(store.events) + store.place_orders(orders)
+
+
+def test_orders_become_invoices(pipeline_factory, fb_sandbox):
+    pipeline = pipeline_factory()
+    _, store = simulated_store()
+    events = everything(store, 30)
+    report = pipeline.sender().deliver_all(events)
+    assert report.delivered == len(events) and not report.gave_up
+    counts = pipeline.settle()
+    books = check_books(store, fb_sandbox, pipeline.services.rules)
+    assert books["booked"] == books["orders"] > 20 and books["lost"] == books["duplicates"] == 0
+    assert sum(counts.values()) == len(events)
+    open_letters = ledger.dead_letters(pipeline.services.sessions)
+    assert {letter.kind for letter in open_letters} <= {"review"}
+    assert len(open_letters) == counts.get("review", 0)
+    in_review = {ledger.get_event(pipeline.services.sessions, letter.event_id).order_id for letter in open_letters}
+    assert len(in_review) == books["refunds_in_review"] > 0  # refunds wait for a credit note
+
+
+def test_duplicates_and_reordered_deliveries_book_once(pipeline_factory, fb_sandbox):
+    pipeline = pipeline_factory()
+    _, store = simulated_store(seed=23)
+    events = everything(store, 30)
+    report = pipeline.sender(duplicate_rate=0.5, reorder_window=12).deliver_all(events)
+    assert report.duplicates_sent > 5 and report.answers.get(200) == report.duplicates_sent
+    counts = pipeline.settle()
+    books = check_books(store, fb_sandbox, pipeline.services.rules)
+    assert books["booked"] == books["orders"] and books["lost"] == books["duplicates"] == 0
+    assert sum(counts.values()) == len(events)  # each event recorded once
+
+
+def test_rate_limit_burst_and_ghost_creates_book_once(pipeline_factory, fb_sandbox):
+    pipeline = pipeline_factory(max_retries=40)  # a budget for a 15 requests/s limit shared by 4 threads
+    _, store = simulated_store(seed=31)
+    events = everything(store, 25)
+    fb_sandbox.faults.configure({"rate_limit": 15, "rate_window": 1, "ghost_creates": 6, "ghost_mode": "error",
+                                 "fail_next": 5})
+    pipeline.sender().deliver_all(events)
+    pipeline.settle(timeout=180)
+    injected = fb_sandbox.faults.describe()["injected"]
+    assert injected["rate_limited"] > 0 and injected["ghost"] == 6 and injected["failed"] == 5
+    books = check_books(store, fb_sandbox, pipeline.services.rules)
+    assert books["booked"] == books["orders"] and books["lost"] == books["duplicates"] == 0
+    letters = ledger.dead_letters(pipeline.services.sessions)
+    assert not [letter for letter in letters if letter.kind != "review"], [letter.reason for letter in letters]

@@ -1,0 +1,76 @@
+"""Taking an X-Cart event in: record it once, read it, and do what needs no order chain."""
+
+from __future__ import annotations
+
+from mappings import jsonio
+from mappings.xcart import Order, PaymentTransaction, parse_event
+from store import ledger, snapshots
+from store.ledger import TERMINAL
+from xcfb.bootstrap import Services
+
+from .catalogue import delete_item, upsert_client, upsert_item
+from .retry import OrderNotYetSeen
+
+
+def receive(svc: Services, raw: str) -> tuple[str, bool]:
+    """Records the raw event; returns its id and whether it still needs processing (False: a redelivery
+    of an event already dealt with)."""
+    body = jsonio.loads(raw)
+    event_id, event_type = str(body["id"]), str(body["type"])
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    entity_key, order_id, order_number = _keys(event_type, data)
+    if ledger.record_event(svc.sessions, event_id, event_type, entity_key, raw, order_id, order_number):
+        return event_id, True
+    known = ledger.get_event(svc.sessions, event_id)
+    return event_id, known.status not in TERMINAL
+
+
+def handle(svc: Services, event_id: str) -> int | None:
+    """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done."""
+    ledger.start_attempt(svc.sessions, event_id)
+    body = jsonio.loads(ledger.get_event(svc.sessions, event_id).payload)
+    event = parse_event(body)
+    data = event.data
+    as_sent = jsonio.dumps(body["data"])  # snapshots keep X-Cart's own words
+    if isinstance(data, Order):
+        if not snapshots.keep_order_if_newer(svc.sessions, data.id, data.order_number, data.update_date, as_sent):
+            ledger.finish(svc.sessions, event_id, "synced", "superseded by a newer version of the order")
+            return None
+        return data.id
+    if isinstance(data, PaymentTransaction):
+        snapshots.keep_payment(svc.sessions, data.id, data.order_id, as_sent)
+        if snapshots.order_payload(svc.sessions, data.order_id) is None:
+            raise OrderNotYetSeen(f"payment {data.id} is for order {data.order_id}, not received yet")
+        return data.order_id
+    if event.entity == "customer":
+        upsert_client(svc, data, event_id)
+    elif event.type == "product.deleted":
+        delete_item(svc, int(data["id"]), event_id)
+    else:
+        upsert_item(svc, data, event_id)
+    ledger.finish(svc.sessions, event_id, "synced")
+    return None
+
+
+def _keys(event_type: str, data: dict) -> tuple[str, int | None, str | None]:
+    entity = event_type.split(".")[0]
+    if entity == "order":
+        order_id = _int(data.get("id", data.get("order_id")))
+        return f"order:{order_id}", order_id, _str(data.get("order_number", data.get("orderNumber")))
+    if entity == "payment":
+        return (f"payment:{data.get('id', data.get('transaction_id'))}", _int(data.get("order_id")),
+                _str(data.get("order_number")))
+    if entity == "customer":
+        return f"customer:{data.get('profile_id', data.get('id'))}", None, None
+    return f"product:{data.get('product_id', data.get('id'))}", None, None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)

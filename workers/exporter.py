@@ -1,0 +1,30 @@
+"""Find or create, never twice: the one way the workers create anything in FreshBooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from store import binder, ledger
+from xcfb.bootstrap import Services
+
+
+def ensure(svc: Services, kind: str, external_id: str, find: Callable[[], dict | None],
+           create: Callable[[], dict], *, event_id: str | None = None, order_id: int | None = None
+           ) -> tuple[int, str]:
+    """The FreshBooks id bound to an X-Cart object, and how it was got: "bound" (known already),
+    "adopt" (found in FreshBooks) or "create". The object is created only when FreshBooks has none.
+
+    The intent row is committed before the create, and FreshBooks is searched before every create, so a
+    create whose answer was lost (timeout, 5xx, crash) is found and adopted on the next attempt."""
+    known = binder.bound_id(svc.sessions, kind, external_id)
+    if known is not None:
+        return known, "bound"
+    binder.record_intent(svc.sessions, kind, external_id)
+    found = find()
+    if found is not None:
+        action, obj = "adopt", found
+    else:
+        action, obj = "create", create()
+    binder.bind(svc.sessions, kind, external_id, int(obj["id"]))
+    ledger.audit(svc.sessions, action, kind, int(obj["id"]), f"{kind} {external_id}", event_id, order_id)
+    return int(obj["id"]), action

@@ -1,0 +1,185 @@
+"""The order chain's steps, as plain functions of (services, order id): resolve client -> sync items ->
+create invoice -> reconcile payment. Each step is idempotent and can be run alone (celery CLI)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from apis.freshbooks.invoice_math import currency_places, quantize
+from mappings import jsonio
+from mappings.customers import client_from_order
+from mappings.orders import InvoicePlan, NeedsReview, map_order
+from mappings.xcart import Order, OrderSchema, PaymentTransaction, PaymentTransactionSchema, load
+from store import binder, ledger, snapshots
+from xcfb.bootstrap import Services
+
+from .exporter import ensure
+from .retry import InvoiceNotYetBooked, OrderNotYetSeen
+
+SALES = ("sale", "capture", "capturePart", "captureMulti")
+PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
+                 "check": "Check", "cash": "Cash", "ach": "ACH"}
+
+
+def load_order(svc: Services, order_id: int) -> Order:
+    payload = snapshots.order_payload(svc.sessions, order_id)
+    if payload is None:
+        raise OrderNotYetSeen(f"order {order_id} has not been received yet")
+    return load(OrderSchema, jsonio.loads(payload))
+
+
+def resolve_client(svc: Services, order_id: int, event_id: str | None = None) -> int:
+    order = load_order(svc, order_id)
+    email = order.email.strip().lower()
+    fb = svc.freshbooks
+    with svc.order_lock(order_id):
+        client_id, _ = ensure(svc, "client", email, lambda: fb.find_client_by_email(email),
+                              lambda: fb.create_client(client_from_order(order)), event_id=event_id, order_id=order_id)
+        return client_id
+
+
+def sync_items(svc: Services, order_id: int, event_id: str | None = None) -> list[str]:
+    """Binds every SKU of the order to a FreshBooks item; returns the SKUs FreshBooks knows."""
+    order = load_order(svc, order_id)
+    fb = svc.freshbooks
+    known = []
+    with svc.order_lock(order_id):
+        for item in order.items:
+            if binder.bound_id(svc.sessions, "item", item.sku) is None and not svc.rules.create_missing_items:
+                found = fb.find_item_by_sku(item.sku)
+                if found is None:
+                    continue  # unmapped: the rules' unmapped-item policy decides at invoice time
+            ensure(svc, "item", item.sku, lambda sku=item.sku: fb.find_item_by_sku(sku),
+                   lambda item=item: fb.create_item({"name": item.name, "sku": item.sku, "description": item.name,
+                                                     "unit_cost": {"amount": str(item.price),
+                                                                   "code": order.currency}}),
+                   event_id=event_id, order_id=order_id)
+            known.append(item.sku)
+    return known
+
+
+def plan_invoice(svc: Services, order: Order) -> InvoicePlan:
+    known = {item.sku for item in order.items if binder.bound_id(svc.sessions, "item", item.sku) is not None}
+    return map_order(order, svc.rules, known_skus=known)
+
+
+def create_invoice(svc: Services, order_id: int, event_id: str | None = None) -> int | None:
+    """Creates the order's invoice, or brings it up to date with a newer order version; None when the
+    order was cancelled before anything was booked."""
+    order = load_order(svc, order_id)
+    plan = plan_invoice(svc, order)
+    fb = svc.freshbooks
+    version = order.update_date.isoformat()
+    client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
+    if client_id is None:  # run alone, without the chain's first step
+        client_id = resolve_client(svc, order_id, event_id)
+    with svc.order_lock(order_id):
+        binding = binder.lookup(svc.sessions, "invoice", str(order_id))
+        if binding is not None and binding.freshbooks_id is not None:
+            if (binding.version or "") >= version:
+                return binding.freshbooks_id
+            return _bring_up_to_date(svc, plan, binding.freshbooks_id, version, event_id)
+        binder.record_intent(svc.sessions, "invoice", str(order_id))
+        found = fb.find_invoice_by_number(plan.invoice_number)
+        if found is not None:  # booked by an attempt whose answer was lost: adopt it, then update it
+            binder.bind(svc.sessions, "invoice", str(order_id), int(found["id"]))
+            ledger.audit(svc.sessions, "adopt", "invoice", int(found["id"]), f"invoice {plan.invoice_number}",
+                         event_id, order_id)
+            return _bring_up_to_date(svc, plan, int(found["id"]), version, event_id)
+        if plan.action == "void":
+            ledger.audit(svc.sessions, "skip", "invoice", None, "order cancelled before it was booked", event_id,
+                         order_id)
+            return None
+        created = fb.create_invoice(plan.body(client_id))
+        binder.bind(svc.sessions, "invoice", str(order_id), int(created["id"]), version)
+        ledger.audit(svc.sessions, "create", "invoice", int(created["id"]), _summary(plan), event_id, order_id)
+        return int(created["id"])
+
+
+def _bring_up_to_date(svc: Services, plan: InvoicePlan, invoice_id: int, version: str, event_id: str | None) -> int:
+    fb = svc.freshbooks
+    if plan.action == "void":
+        fb.delete_invoice(invoice_id)
+        ledger.audit(svc.sessions, "delete", "invoice", invoice_id, "order cancelled", event_id, plan.order_id)
+    else:
+        body = plan.body(0)
+        changes = {k: v for k, v in body.items() if k not in ("customerid", "invoice_number", "status")}
+        fb.update_invoice(invoice_id, changes)
+        ledger.audit(svc.sessions, "update", "invoice", invoice_id, _summary(plan), event_id, plan.order_id)
+    binder.bind(svc.sessions, "invoice", str(plan.order_id), invoice_id, version)
+    return invoice_id
+
+
+def reconcile_payment(svc: Services, order_id: int, event_id: str | None = None) -> Decimal:
+    """Books what X-Cart collected and FreshBooks does not have yet; returns the amount booked. Refunds
+    are not guessed: the invoice keeps the payments and the order goes to review for a credit note."""
+    order = load_order(svc, order_id)
+    plan = plan_invoice(svc, order)
+    invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
+    if invoice_id is None:
+        if plan.action == "void":
+            return Decimal(0)
+        raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
+    transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
+                    for p in snapshots.payment_payloads(svc.sessions, order_id)]
+    collected, refunded = _collected_and_refunded(order, plan, transactions)
+    with svc.order_lock(order_id):
+        invoice = svc.freshbooks.get_invoice(invoice_id)
+        if invoice.get("vis_state") == 1:
+            return Decimal(0)  # a cancelled order's invoice was deleted
+        paid = Decimal(str(invoice["paid"]["amount"]))
+        booked = Decimal(0)
+        if collected > paid:
+            booked = collected - paid
+            _book_payment(svc, order, plan, invoice_id, booked, transactions, event_id)
+        elif collected < paid:
+            raise NeedsReview([f"FreshBooks has {paid} {plan.currency} paid, X-Cart collected {collected}"])
+    if refunded or plan.action == "credit":
+        raise NeedsReview([f"X-Cart refunded {refunded} {plan.currency} of order {order.order_number}: "
+                           "record the refund as a credit note in FreshBooks"])
+    return booked
+
+
+def _book_payment(svc, order, plan, invoice_id, amount, transactions, event_id) -> None:
+    payment = svc.freshbooks.create_payment({
+        "invoiceid": invoice_id, "amount": {"amount": str(amount), "code": plan.currency},
+        "date": _payment_date(order, transactions).isoformat(), "type": _payment_type(transactions),
+        "note": f"X-Cart order {order.order_number}"
+                + (f", transactions {', '.join(str(t.id) for t in transactions)}" if transactions else "")})
+    ledger.audit(svc.sessions, "payment", "payment", int(payment["id"]), f"{amount} {plan.currency}", event_id,
+                 order.id)
+
+
+def _collected_and_refunded(order: Order, plan: InvoicePlan,
+                            transactions: list[PaymentTransaction]) -> tuple[Decimal, Decimal]:
+    """In the invoice's currency. Without transactions, a paid status means the whole total."""
+    succeeded = [t for t in transactions if t.succeeded]
+    if succeeded:
+        collected = sum((t.value for t in succeeded if t.type in SALES), Decimal(0))
+        refunded = sum((t.value for t in succeeded if t.is_refund), Decimal(0))
+    else:
+        collected, refunded = (order.total if plan.action == "paid" else Decimal(0)), Decimal(0)
+    if plan.conversion:
+        places = currency_places(plan.currency)
+        collected = quantize(collected * plan.conversion.rate, places)
+        refunded = quantize(refunded * plan.conversion.rate, places)
+    return min(collected, plan.total), refunded
+
+
+def _payment_date(order: Order, transactions: list[PaymentTransaction]) -> date:
+    dates = [t.date for t in transactions if t.date]
+    return max(dates).date() if dates else order.update_date.date()
+
+
+def _payment_type(transactions: list[PaymentTransaction]) -> str:
+    for transaction in transactions:
+        mapped = PAYMENT_TYPES.get(transaction.method_name.strip().lower())
+        if mapped:
+            return mapped
+    return "Other"
+
+
+def _summary(plan: InvoicePlan) -> str:
+    flags = f"; flags: {'; '.join(plan.flags)}" if plan.flags else ""
+    return f"invoice {plan.invoice_number}: {plan.total} {plan.currency}, {len(plan.lines)} lines{flags}"

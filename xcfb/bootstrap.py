@@ -1,0 +1,110 @@
+"""The composition root: every process (ingest, workers, CLI, demo) builds its services here, from Settings."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from apis.freshbooks.client import FreshBooksClient, StaticToken, TokenSource
+from apis.freshbooks.errors import AuthFailed
+from apis.freshbooks.oauth import OAuthApp, OAuthTokens, redis_refresh_lock
+from mappings.rules import Rules, load_rules
+from store.db import make_engine, migrate, session_factory
+from store.tokens import SqlTokenStore
+
+from . import redis_keys
+from .embedded import embedded_redis_socket
+from .settings import Settings
+
+
+def redis_url(settings: Settings) -> str:
+    """For redis-py."""
+    return settings.redis_url or f"unix://{embedded_redis_socket(settings.home)}"
+
+
+def broker_url(settings: Settings) -> str:
+    """For Celery (kombu spells a unix socket differently)."""
+    return settings.redis_url or f"redis+socket://{embedded_redis_socket(settings.home)}"
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{settings.home / 'xcfb.sqlite3'}"
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(database_url(self.settings))
+        migrate(engine)
+        return engine
+
+    @cached_property
+    def sessions(self) -> sessionmaker:
+        return session_factory(self.engine)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(redis_url(self.settings), socket_timeout=5, socket_connect_timeout=5)
+
+    @cached_property
+    def rules(self) -> Rules:
+        return load_rules(self.settings.rules_path)
+
+    @cached_property
+    def freshbooks(self) -> FreshBooksClient:
+        return FreshBooksClient(self.tokens, base_url=self.settings.freshbooks_api_url,
+                                account_id=self.settings.freshbooks_account_id)
+
+    @cached_property
+    def tokens(self) -> TokenSource:
+        s = self.settings
+        if s.freshbooks_access_token:
+            return StaticToken(s.freshbooks_access_token)
+        if s.freshbooks_client_id and s.freshbooks_client_secret and s.freshbooks_redirect_uri and s.token_key:
+            app = OAuthApp(s.freshbooks_client_id, s.freshbooks_client_secret, s.freshbooks_redirect_uri,
+                           token_url=f"{s.freshbooks_api_url}/auth/oauth/token")
+            return OAuthTokens(app, SqlTokenStore(self.sessions, s.token_key), redis_refresh_lock(self.redis))
+        return _NotConfigured()
+
+    def order_lock(self, order_id: int, timeout: float = 120, wait: float = 10):
+        """Keeps two deliveries of the same order from running the same step at once."""
+        if order_id is None:
+            return nullcontext()
+        return self.redis.lock(redis_keys.ORDER_LOCK.format(order_id=order_id), timeout=timeout, blocking_timeout=wait)
+
+
+class _NotConfigured:
+    def access_token(self) -> str:
+        raise AuthFailed("FreshBooks credentials are not configured: set FRESHBOOKS_ACCESS_TOKEN, or "
+                         "FRESHBOOKS_CLIENT_ID, FRESHBOOKS_CLIENT_SECRET, FRESHBOOKS_REDIRECT_URI and XCFB_TOKEN_KEY")
+
+    def refresh_after_rejection(self, rejected_token: str) -> str:
+        return self.access_token()
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """This process's services, built once from the environment."""
+    global _services
+    if _services is None:
+        _services = Services(Settings.from_env())
+    return _services
+
+
+def use(replacement: Services | None) -> None:
+    """Tests and the demo install their own services."""
+    global _services
+    _services = replacement

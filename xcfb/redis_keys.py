@@ -1,0 +1,7 @@
+"""Every Redis key the service writes, in one place (all under the xcfb: prefix)."""
+
+SEEN = "xcfb:seen:{event_id}"  # webhook deduplication, expires after XCFB dedupe TTL
+FRESHBOOKS_VERIFIERS = "xcfb:freshbooks:verifiers"  # callback id -> verifier
+ORDER_LOCK = "xcfb:lock:order:{order_id}"
+ALERT = "xcfb:alert:{key}"
+METRICS = "xcfb:metrics"
