@@ -65,8 +65,7 @@ class Sandbox:
     def reset(self) -> None:
         self.books.reset()
         self.oauth.reset()
-        self.faults.configure({"fail_next": 0, "ghost_creates": 0, "outage_seconds": 0, "rate_limit": None,
-                               "latency_ms": 0})
+        self.faults.reset()
         self.persist()
 
     def persist(self) -> None:

@@ -50,6 +50,13 @@ class Faults:
         self._window_count = 0
         self.injected: dict[str, int] = {"rate_limited": 0, "failed": 0, "outage": 0, "ghost": 0}
 
+    def reset(self) -> None:
+        """No faults, counters at zero."""
+        with self._lock:
+            self.settings = FaultSettings()
+            self._window_start, self._window_count = self._clock(), 0
+            self.injected = dict.fromkeys(self.injected, 0)
+
     def configure(self, changes: dict) -> dict:
         """Applies a partial update; `outage_seconds` opens (or with 0 closes) an outage window."""
         unknown = set(changes) - set(SETTABLE) - {"outage_seconds"}
