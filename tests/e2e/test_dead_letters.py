@@ -1,0 +1,90 @@
+"""Invalid payloads and orders held for review land in the dead-letter store with their reasons by field,
+and are booked once replayed after the fix; operators do it with `xcfb dlq` and `xcfb events show`."""
+
+import dataclasses
+import json
+
+from store import ledger
+from xcfb.cli import main
+
+from .pipeline import simulated_store
+
+
+def bookable_order_event(store, count=4):
+    """An order.created event of an order that must end as an invoice (not cancelled, not refunded)."""
+    return next(e for e in store.place_orders(count)
+                if e["type"] == "order.created" and e["data"]["payment_status"]["code"] in ("P", "Q", "A", "PP"))
+
+
+def deliver(pipeline, events):
+    report = pipeline.sender().deliver_all(events)
+    assert report.delivered == len(events)
+    return pipeline.settle()
+
+
+def test_invalid_payload_is_dead_lettered_then_replayed_after_a_fix(pipeline_factory, fb_sandbox, tmp_path, capsys):
+    pipeline = pipeline_factory()
+    _, store = simulated_store(seed=5)
+    order_event = bookable_order_event(store)
+    broken = json.loads(json.dumps(order_event, default=str))
+    broken["data"]["items"][0]["price"] = "twelve"
+    broken["data"]["currency"] = "XYZ"
+    counts = deliver(pipeline, [broken])
+    assert counts == {"dead": 1}
+
+    assert main(["dlq", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "invalid" in listing and broken["id"] in listing
+    letter = ledger.dead_letters(pipeline.services.sessions)[0]
+    assert letter.kind == "invalid" and letter.task == "xcfb.process_event"
+    assert {e["path"] for e in letter.errors} == {"data.items[0].price", "data.currency"}
+    assert main(["dlq", "show", str(letter.id)]) == 0
+    shown = capsys.readouterr().out
+    assert "data.items[0].price: not a number: 'twelve'" in shown
+    assert "data.currency: unknown currency 'XYZ'" in shown
+
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(order_event, default=str))
+    assert main(["dlq", "replay", str(letter.id), "--payload", str(fixed)]) == 0
+    assert pipeline.settle() == {"synced": 1}
+    invoices = [i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]
+    assert [i["invoice_number"] for i in invoices] == [order_event["data"]["order_number"]]
+    assert ledger.get_dead_letter(pipeline.services.sessions, letter.id).status == "replayed"
+
+    assert main(["events", "show", order_event["data"]["order_number"]]) == 0
+    history = capsys.readouterr().out
+    assert "synced" in history and "create  invoice" in history
+
+
+def test_unmapped_sku_under_the_review_policy_waits_for_the_rules(pipeline_factory, fb_sandbox, capsys):
+    pipeline = pipeline_factory()
+    svc = pipeline.services
+    strict = dataclasses.replace(svc.rules, create_missing_items=False, unmapped_item="review")
+    svc.__dict__["rules"] = strict  # the rules file a finance person set up
+    _, store = simulated_store(seed=8)
+    order_event = bookable_order_event(store)
+    counts = deliver(pipeline, [order_event])
+    assert counts == {"review": 1}
+    letter = ledger.dead_letters(svc.sessions)[0]
+    assert letter.kind == "review" and "has no FreshBooks item" in letter.reason
+    assert not fb_sandbox.books.all("invoice")
+
+    svc.__dict__["rules"] = dataclasses.replace(strict, create_missing_items=True)  # the rule is fixed
+    assert main(["dlq", "replay", str(letter.id)]) == 0
+    assert pipeline.settle() == {"synced": 1}
+    assert len(fb_sandbox.books.all("invoice")) == 1
+
+
+def test_discard_closes_a_dead_letter(pipeline_factory, fb_sandbox, capsys):
+    pipeline = pipeline_factory()
+    _, store = simulated_store(seed=9)
+    event = next(e for e in store.place_orders(1) if e["type"] == "order.created")
+    event = json.loads(json.dumps(event, default=str))
+    event["data"]["email"] = "nobody"
+    deliver(pipeline, [event])
+    letter = ledger.dead_letters(pipeline.services.sessions)[0]
+    assert main(["dlq", "discard", str(letter.id)]) == 0
+    assert ledger.dead_letters(pipeline.services.sessions) == []
+    assert ledger.counts_by_status(pipeline.services.sessions) == {"skipped": 1}
+    assert main(["dlq", "replay", str(letter.id)]) == 2
+    assert "no open dead letter" in capsys.readouterr().err
