@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo sandbox-freshbooks lint
+.PHONY: test demo sandbox-freshbooks sandbox-xcart lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
+demo: $(BIN)/.installed
+	$(BIN)/xcfb demo
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 sandbox-freshbooks: $(BIN)/.installed
 	$(BIN)/xcfb sandbox freshbooks --port 8100 --token sandbox-token
+
+sandbox-xcart: $(BIN)/.installed
+	$(BIN)/xcfb sandbox xcart --port 8200

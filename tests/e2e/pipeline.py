@@ -4,17 +4,12 @@ FreshBooks sandbox, and the store simulator sending signed webhooks."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
 from celery.contrib.testing.worker import start_worker
 
 from apis.freshbooks.client import FreshBooksClient
 from ingest.app import create_app as create_ingest
-from mappings import jsonio
-from mappings.orders import NeedsReview, map_order
-from mappings.xcart import OrderSchema, load
 from sandboxes.serve import BackgroundServer
 from sandboxes.xcart.app import create_app as create_store
 from sandboxes.xcart.app import store_of
@@ -80,47 +75,3 @@ def run_pipeline(settings: Settings, redis_client):
 def simulated_store(seed: int = 11, **config) -> tuple:
     app = create_store(StoreConfig(seed=seed, **{"customers": 12, "products": 10, **config}))
     return app, store_of(app)
-
-
-@dataclass(frozen=True)
-class Expected:
-    total: Decimal
-    collected: Decimal
-    refunded: bool
-
-
-def expected_books(store, rules) -> dict[str, Expected]:
-    """Invoice number -> what FreshBooks must show, for every order of the store that must be booked."""
-    expected = {}
-    for payload in store.orders.values():
-        order = load(OrderSchema, jsonio.loads(jsonio.dumps(payload)))
-        try:
-            plan = map_order(order, rules)
-        except NeedsReview:
-            continue
-        if plan.action == "void":
-            continue
-        transactions = store.transactions.get(order.id, [])
-        sales = [Decimal(str(t["value"])) for t in transactions if t["type"] == "sale" and t["status"] == "S"]
-        collected = sum(sales, Decimal(0)) if transactions else (plan.total if plan.action == "paid" else Decimal(0))
-        refunded = any(t["type"].startswith("refund") for t in transactions) or plan.action == "credit"
-        expected[order.order_number] = Expected(plan.total, min(collected, plan.total), refunded)
-    return expected
-
-
-def check_books(store, sandbox, rules) -> dict[str, int]:
-    """Compares the FreshBooks sandbox with the store; returns counts of booked, lost and duplicated orders."""
-    expected = expected_books(store, rules)
-    invoices = [i for i in sandbox.books.all("invoice") if i["vis_state"] == 0]
-    booked = Counter(i["invoice_number"] for i in invoices)
-    for invoice in invoices:
-        want = expected.get(invoice["invoice_number"])
-        assert want is not None, f"invoice {invoice['invoice_number']} should not exist"
-        assert Decimal(invoice["amount"]["amount"]) == want.total, invoice["invoice_number"]
-        assert Decimal(invoice["paid"]["amount"]) == want.collected, invoice["invoice_number"]
-    clients = Counter(c["email"] for c in sandbox.books.all("client"))
-    items = Counter(i["sku"] for i in sandbox.books.all("item"))
-    assert max(clients.values(), default=1) == 1 and max(items.values(), default=1) == 1
-    return {"orders": len(expected), "booked": len(booked), "lost": len(set(expected) - set(booked)),
-            "duplicates": sum(n - 1 for n in booked.values()),
-            "refunds_in_review": sum(1 for e in expected.values() if e.refunded)}
