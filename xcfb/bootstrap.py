@@ -28,8 +28,9 @@ def redis_url(settings: Settings) -> str:
 
 
 def broker_url(settings: Settings) -> str:
-    """For Celery (kombu spells a unix socket differently)."""
-    return settings.redis_url or f"redis+socket://{embedded_redis_socket(settings.home)}"
+    """For Celery: the same server, in kombu's spelling of a unix socket (redis+socket://)."""
+    url = redis_url(settings)
+    return "redis+socket://" + url.removeprefix("unix://") if url.startswith("unix://") else url
 
 
 def database_url(settings: Settings) -> str:

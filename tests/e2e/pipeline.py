@@ -25,10 +25,6 @@ SECRET = "whsec_e2e"
 QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
 
 
-def broker_for(redis_url: str) -> str:
-    return "redis+socket://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
-
-
 @dataclass
 class Pipeline:
     services: Services
@@ -65,8 +61,7 @@ def run_pipeline(settings: Settings, redis_client):
         redis_client.delete(key)
     services = Services(settings)
     bootstrap.use(services)
-    celery_app.conf.update(broker_url=broker_for(settings.redis_url), broker_transport_options={
-        "visibility_timeout": 3600})
+    celery_app.conf.update(broker_url=bootstrap.broker_url(settings))
     ingest = BackgroundServer(create_ingest(services, lambda name, args: celery_app.send_task(name, args=args)))
     worker = start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30)
     return services, ingest, worker
