@@ -15,16 +15,21 @@ def ensure(svc: Services, kind: str, external_id: str, find: Callable[[], dict |
     "adopt" (found in FreshBooks) or "create". The object is created only when FreshBooks has none.
 
     The intent row is committed before the create, and FreshBooks is searched before every create, so a
-    create whose answer was lost (timeout, 5xx, crash) is found and adopted on the next attempt."""
+    create whose answer was lost (timeout, 5xx, crash) is found and adopted on the next attempt; a lock per
+    X-Cart object makes concurrent workers wait for the first one's binding instead of creating again."""
     known = binder.bound_id(svc.sessions, kind, external_id)
     if known is not None:
         return known, "bound"
-    binder.record_intent(svc.sessions, kind, external_id)
-    found = find()
-    if found is not None:
-        action, obj = "adopt", found
-    else:
-        action, obj = "create", create()
-    binder.bind(svc.sessions, kind, external_id, int(obj["id"]))
+    with svc.binding_lock(kind, external_id):  # another order may be creating the same client or item
+        known = binder.bound_id(svc.sessions, kind, external_id)
+        if known is not None:
+            return known, "bound"
+        binder.record_intent(svc.sessions, kind, external_id)
+        found = find()
+        if found is not None:
+            action, obj = "adopt", found
+        else:
+            action, obj = "create", create()
+        binder.bind(svc.sessions, kind, external_id, int(obj["id"]))
     ledger.audit(svc.sessions, action, kind, int(obj["id"]), f"{kind} {external_id}", event_id, order_id)
     return int(obj["id"]), action

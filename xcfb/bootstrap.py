@@ -85,6 +85,12 @@ class Services:
         return self.redis.lock(redis_keys.ORDER_LOCK.format(order_id=order_id), timeout=timeout, blocking_timeout=wait)
 
 
+    def binding_lock(self, kind: str, external_id: str, timeout: float = 120, wait: float = 30):
+        """Keeps two orders that share a client or an item from creating it twice."""
+        key = redis_keys.BINDING_LOCK.format(kind=kind, external_id=external_id)
+        return self.redis.lock(key, timeout=timeout, blocking_timeout=wait)
+
+
 class _NotConfigured:
     def access_token(self) -> str:
         raise AuthFailed("FreshBooks credentials are not configured: set FRESHBOOKS_ACCESS_TOKEN, or "
