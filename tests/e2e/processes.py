@@ -19,8 +19,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(args: list[str], ready_url: str, timeout: float = 20) -> subprocess.Popen:
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+def start(args: list[str], ready_url: str, timeout: float = 20, env: dict | None = None) -> subprocess.Popen:
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

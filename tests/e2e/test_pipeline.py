@@ -1,7 +1,14 @@
 """Signed webhooks in; the right invoices, clients, items and payments in the FreshBooks sandbox out."""
 
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from mappings import jsonio
 from sandboxes.books_check import check_books
 from store import ledger
+from store.models import Event, utcnow
+from workers.tasks import requeue_stuck_events
 
 from .pipeline import simulated_store
 
@@ -54,3 +61,19 @@ def test_rate_limit_burst_and_ghost_creates_book_once(pipeline_factory, fb_sandb
     assert books.correct and books.booked == books.orders, books
     letters = ledger.dead_letters(pipeline.services.sessions)
     assert not [letter for letter in letters if letter.kind != "review"], [letter.reason for letter in letters]
+
+
+def test_an_event_lost_in_flight_is_run_again_by_the_beat_task(pipeline_factory, fb_sandbox):
+    pipeline = pipeline_factory()
+    _, store = simulated_store(seed=41)
+    event = next(e for e in store.place_orders(5)
+                 if e["type"] == "order.created" and e["data"]["payment_status"]["code"] == "P")
+    sessions = pipeline.services.sessions
+    # recorded by a worker whose message then vanished (Redis flushed, worker killed before it acked)
+    ledger.record_event(sessions, event["id"], event["type"], f"order:{event['data']['id']}", jsonio.dumps(event),
+                        event["data"]["id"], event["data"]["order_number"])
+    with sessions.begin() as session:
+        session.execute(update(Event).values(received_at=utcnow() - timedelta(hours=2)))
+    assert requeue_stuck_events() == 1
+    assert pipeline.settle() == {"synced": 1}
+    assert [i["invoice_number"] for i in fb_sandbox.books.all("invoice")] == [event["data"]["order_number"]]

@@ -1,11 +1,13 @@
 """The ingest endpoint against the webhook contract, over a real Redis, with the task sender recorded."""
 
+import base64
 import hashlib
 import hmac
 import json
 import time
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from ingest.app import create_app
 from ingest.signatures import verify
@@ -149,3 +151,20 @@ def test_signature_verification_unit():
     assert verify(f"t=1000,v1={mac}", body, ("k",), now=1000) is None
     assert verify(f"t=1000,v1={mac}", body, ("k",), now=1301) == "timestamp outside the tolerance"
     assert verify("v1=abc", body, ("k",), now=1000) == "malformed X-XCart-Signature"
+
+
+def test_freshbooks_handshake_is_queued_and_signed_events_are_checked(client, recorder, services):
+    handshake = client.post("/webhooks/freshbooks", data={"name": "callback.verify", "object_id": "7",
+                                                          "verifier": "v-secret"})
+    assert handshake.status_code == 200
+    assert recorder.sent == [("xcfb.confirm_freshbooks_callback", ["7", "v-secret"])]
+    services.redis.hset("xcfb:freshbooks:verifiers", "7", "v-secret")  # what that task stores
+    form = [("name", "invoice.update"), ("object_id", "42"), ("account_id", "SANDBOX1"), ("business_id", "1"),
+            ("identity_id", "1"), ("user_id", "1")]
+    message = json.dumps(dict(form)).encode()
+    signature = base64.b64encode(hmac.new(b"v-secret", message, hashlib.sha256).digest()).decode()
+    accepted = client.post("/webhooks/freshbooks", data=MultiDict(form),
+                           headers={"X-FreshBooks-Hmac-SHA256": signature})
+    assert accepted.status_code == 202 and recorder.sent[-1][0] == "xcfb.freshbooks_event"
+    forged = client.post("/webhooks/freshbooks", data=MultiDict(form), headers={"X-FreshBooks-Hmac-SHA256": "bad"})
+    assert forged.status_code == 401

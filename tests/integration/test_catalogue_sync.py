@@ -1,0 +1,54 @@
+"""Customer and product events, handled by the plain step functions against the FreshBooks sandbox."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mappings.xcart import parse_event
+from workers.catalogue import delete_item, upsert_client, upsert_item
+from xcfb.bootstrap import Services
+from xcfb.settings import Settings
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
+
+
+@pytest.fixture
+def svc(tmp_path, redis_url, database_url, redis_client, sessions, fb_server, fb_sandbox):
+    return Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
+                             freshbooks_api_url=fb_server.url, freshbooks_account_id="SANDBOX1",
+                             freshbooks_access_token="sandbox-test-token"))
+
+
+def entity(name, **changes):
+    payload = json.loads((FIXTURES / name).read_text(), parse_float=Decimal)
+    payload["data"].update(changes)
+    return parse_event(payload).data
+
+
+def test_a_customer_update_reaches_the_same_client(svc, fb_sandbox):
+    first = upsert_client(svc, entity("customer.json"))
+    payload = json.loads((FIXTURES / "customer.json").read_text())
+    payload["data"]["addresses"][0]["city"] = "Cambridge"
+    second = upsert_client(svc, parse_event(payload).data)
+    assert first == second
+    clients = fb_sandbox.books.all("client")
+    assert len(clients) == 1 and clients[0]["p_city"] == "Cambridge"
+
+
+def test_an_existing_freshbooks_client_with_the_email_is_adopted(svc, fb_sandbox):
+    existing = svc.freshbooks.create_client({"email": "Maria.Garcia@example.com", "fname": "M."})
+    assert upsert_client(svc, entity("customer.json")) == existing["id"]
+    clients = fb_sandbox.books.all("client")
+    assert len(clients) == 1 and clients[0]["fname"] == "Maria"  # brought up to date
+
+
+def test_product_create_update_delete(svc, fb_sandbox):
+    item_id = upsert_item(svc, entity("product.json"))
+    assert upsert_item(svc, entity("product.json", price="13.50", amount=200)) == item_id
+    item = fb_sandbox.books.read("item", item_id)
+    assert item["unit_cost"]["amount"] == "13.50" and item["inventory"] == "200"
+    assert delete_item(svc, 17) == item_id
+    assert fb_sandbox.books.read("item", item_id)["vis_state"] == 1
+    assert delete_item(svc, 999) is None  # never synced: nothing to delete
