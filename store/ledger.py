@@ -68,6 +68,12 @@ def events_for_order(sessions: sessionmaker, reference: str) -> list[Event]:
         return list(session.scalars(select(Event).where(or_(*conditions)).order_by(Event.received_at)))
 
 
+def last_synced(sessions: sessionmaker, entity_key: str) -> datetime | None:
+    with sessions() as session:
+        return session.scalar(select(func.max(Event.finished_at)).where(Event.entity_key == entity_key,
+                                                                        Event.status == "synced"))
+
+
 def stuck_events(sessions: sessionmaker, older_than: datetime) -> list[Event]:
     with sessions() as session:
         return list(session.scalars(select(Event).where(Event.status.in_(("received", "processing")),

@@ -113,3 +113,13 @@ class AuditEntry(Base):
     object: Mapped[str] = mapped_column(String(16), nullable=False)
     freshbooks_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class Checkpoint(Base):
+    """How far catch-up sync has read each X-Cart collection (by lastRenewDate)."""
+
+    __tablename__ = "checkpoints"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reached: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from .models import OrderSnapshot, PaymentSnapshot, as_utc
+from .models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
 
 
 def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str, update_date: datetime,
@@ -51,7 +51,28 @@ def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, pay
             stored.payload = payload
 
 
+def has_payment(sessions: sessionmaker, transaction_id: int) -> bool:
+    with sessions() as session:
+        return session.get(PaymentSnapshot, transaction_id) is not None
+
+
 def payment_payloads(sessions: sessionmaker, order_id: int) -> list[str]:
     with sessions() as session:
         return list(session.scalars(select(PaymentSnapshot.payload).where(PaymentSnapshot.order_id == order_id)
                                     .order_by(PaymentSnapshot.transaction_id)))
+
+
+def checkpoint(sessions: sessionmaker, name: str) -> datetime | None:
+    with sessions() as session:
+        stored = session.get(Checkpoint, name)
+        return as_utc(stored.reached) if stored else None
+
+
+def advance_checkpoint(sessions: sessionmaker, name: str, reached: datetime) -> None:
+    """Moves the checkpoint forward, never back."""
+    with sessions.begin() as session:
+        stored = session.get(Checkpoint, name, with_for_update=True)
+        if stored is None:
+            session.add(Checkpoint(name=name, reached=reached, updated_at=utcnow()))
+        elif as_utc(stored.reached) < reached:
+            stored.reached, stored.updated_at = reached, utcnow()

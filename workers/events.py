@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mappings import jsonio
-from mappings.xcart import Order, PaymentTransaction, parse_event
+from mappings.xcart import Order, OrderSchema, PaymentTransaction, load, parse_event
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from xcfb.bootstrap import Services
@@ -40,7 +40,7 @@ def handle(svc: Services, event_id: str) -> int | None:
     if isinstance(data, PaymentTransaction):
         snapshots.keep_payment(svc.sessions, data.id, data.order_id, as_sent)
         if snapshots.order_payload(svc.sessions, data.order_id) is None:
-            raise OrderNotYetSeen(f"payment {data.id} is for order {data.order_id}, not received yet")
+            _fetch_order(svc, data)
         return data.order_id
     if event.entity == "customer":
         upsert_client(svc, data, event_id)
@@ -50,6 +50,16 @@ def handle(svc: Services, event_id: str) -> int | None:
         upsert_item(svc, data, event_id)
     ledger.finish(svc.sessions, event_id, "synced")
     return None
+
+
+def _fetch_order(svc: Services, payment: PaymentTransaction) -> None:
+    """A payment seen before its order: the order is read from X-Cart and synced first."""
+    if svc.xcart is None:
+        raise OrderNotYetSeen(f"payment {payment.id} is for order {payment.order_id}, not received yet")
+    order = svc.xcart.order(payment.order_id)
+    parsed = load(OrderSchema, order)
+    snapshots.keep_order_if_newer(svc.sessions, parsed.id, parsed.order_number, parsed.update_date,
+                                  jsonio.dumps(order))
 
 
 def _keys(event_type: str, data: dict) -> tuple[str, int | None, str | None]:

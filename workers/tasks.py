@@ -24,6 +24,7 @@ from xcfb.bootstrap import services
 
 from . import events, orders
 from .app import app
+from .catch_up import catch_up as poll_xcart
 from .retry import RETRYABLE, retry_delay
 
 log = logging.getLogger(__name__)
@@ -121,11 +122,25 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None) -> str:
     return str(booked)
 
 
+@app.task(name="xcfb.catch_up", bind=True, max_retries=None)
+def catch_up(self) -> str:
+    """Beat: poll X-Cart for changes webhooks did not bring (see workers/catch_up.py)."""
+    def work(svc):
+        if svc.xcart is None:
+            return "catch-up sync is off: XCART_API_URL is not set"
+        return str(poll_xcart(svc, lambda name, args: app.send_task(name, args=args)))
+    outcome = guarded(self, None, work)
+    log.info("catch-up: %s", outcome)
+    return outcome
+
+
 @app.task(name="xcfb.requeue_stuck_events")
-def requeue_stuck_events(older_than_seconds: int = 3600) -> int:
+def requeue_stuck_events(older_than_seconds: int | None = None) -> int:
     """Beat: events still received/processing an hour after arrival (the broker's visibility timeout: any
     message still in flight would have been redelivered by then) were lost with Redis; they run again."""
-    stuck = ledger.stuck_events(services().sessions, utcnow() - timedelta(seconds=older_than_seconds))
+    svc = services()
+    older_than_seconds = older_than_seconds or svc.settings.stuck_after_seconds
+    stuck = ledger.stuck_events(svc.sessions, utcnow() - timedelta(seconds=older_than_seconds))
     for event in stuck:
         handle_event.delay(event.id)
     if stuck:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from apis.freshbooks.client import FreshBooksClient, StaticToken, TokenSource
 from apis.freshbooks.errors import AuthFailed
 from apis.freshbooks.oauth import OAuthApp, OAuthTokens, redis_refresh_lock
+from apis.xcart.client import XCartClient
 from mappings.rules import Rules, load_rules
 from store.db import make_engine, migrate, session_factory
 from store.tokens import SqlTokenStore
@@ -77,6 +78,12 @@ class Services:
                            token_url=f"{s.freshbooks_api_url}/auth/oauth/token")
             return OAuthTokens(app, SqlTokenStore(self.sessions, s.token_key), redis_refresh_lock(self.redis))
         return _NotConfigured()
+
+    @cached_property
+    def xcart(self) -> XCartClient | None:
+        """The X-Cart REST API, when XCART_API_URL is set (catch-up sync, orders fetched on demand)."""
+        s = self.settings
+        return XCartClient(s.xcart_api_url, s.xcart_api_token or "") if s.xcart_api_url else None
 
     def order_lock(self, order_id: int, timeout: float = 120, wait: float = 10):
         """Keeps two deliveries of the same order from running the same step at once."""

@@ -35,6 +35,18 @@ class Settings:
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0  # well below the broker's visibility timeout (celeryconfig.py)
     alert_webhook_url: str | None = None
+    outage_alert_seconds: float = 120.0  # FreshBooks unreachable this long raises an alert
+    visibility_timeout: int = 3600  # the broker redelivers a task unacknowledged this long
+    stuck_after_seconds: int = 3600  # beat re-runs events unfinished this long after arrival
+    catch_up_interval: float = 300.0  # seconds between X-Cart polls (catch-up sync)
+    catch_up_overlap: float = 600.0  # each poll looks this far behind its checkpoint
+    catch_up_start: float = 86400.0  # how far back the very first poll looks
+    store_id: str = "xcart"
+
+    def __post_init__(self):
+        if self.retry_cap_seconds >= self.visibility_timeout:
+            raise ValueError("XCFB_RETRY_CAP_SECONDS must be below XCFB_VISIBILITY_TIMEOUT, or a task waiting "
+                             "for its retry is delivered twice")
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> Settings:
@@ -58,4 +70,11 @@ class Settings:
             retry_base_seconds=float(env.get("XCFB_RETRY_BASE_SECONDS", 2.0)),
             retry_cap_seconds=float(env.get("XCFB_RETRY_CAP_SECONDS", 300.0)),
             alert_webhook_url=env.get("XCFB_ALERT_WEBHOOK_URL") or None,
+            outage_alert_seconds=float(env.get("XCFB_OUTAGE_ALERT_SECONDS", 120)),
+            visibility_timeout=int(env.get("XCFB_VISIBILITY_TIMEOUT", 3600)),
+            stuck_after_seconds=int(env.get("XCFB_STUCK_AFTER_SECONDS", 3600)),
+            catch_up_interval=float(env.get("XCFB_CATCH_UP_INTERVAL", 300)),
+            catch_up_overlap=float(env.get("XCFB_CATCH_UP_OVERLAP", 600)),
+            catch_up_start=float(env.get("XCFB_CATCH_UP_START", 86400)),
+            store_id=env.get("XCART_STORE_ID", "xcart"),
         )
