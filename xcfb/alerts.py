@@ -4,8 +4,10 @@ a Redis key while the alert is active (shown by /metrics as xcfb_alerts_active).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
+import redis
 import requests
 
 from . import redis_keys
@@ -24,6 +26,39 @@ def clear_alert(services, key: str, message: str = "recovered") -> None:
     if services.redis.delete(redis_keys.ALERT.format(key=key)):
         log.warning("ALERT %s cleared: %s", key, message)
         _notify(services.settings.alert_webhook_url, {"alert": key, "state": "cleared", "message": message})
+
+
+class OutageTracker:
+    """Raises an alert when a service has been unreachable for longer than the threshold, and clears it
+    when a request gets through again. The start of the outage is kept in Redis, shared by all workers."""
+
+    def __init__(self, services, service: str, threshold: float):
+        self._services = services
+        self._service = service
+        self._threshold = threshold
+        self._since_key = redis_keys.OUTAGE_SINCE.format(service=service)
+        self._alert = f"{service}-unavailable"
+
+    def __call__(self, error: Exception | None) -> None:
+        try:
+            if error is None:
+                self._reachable()
+            else:
+                self._unreachable(error)
+        except redis.RedisError as exc:  # tracking outages must not add one
+            log.warning("outage tracking failed: %s", type(exc).__name__)
+
+    def _reachable(self) -> None:
+        if self._services.redis.delete(self._since_key):
+            clear_alert(self._services, self._alert, f"{self._service} answers again")
+
+    def _unreachable(self, error: Exception) -> None:
+        r = self._services.redis
+        r.set(self._since_key, time.time(), nx=True)
+        elapsed = time.time() - float(r.get(self._since_key) or time.time())
+        if elapsed >= self._threshold and not r.exists(redis_keys.ALERT.format(key=self._alert)):
+            raise_alert(self._services, self._alert,
+                        f"{self._service} unreachable for {elapsed:.0f}s; last error: {error}")
 
 
 def _notify(url: str | None, body: dict) -> None:

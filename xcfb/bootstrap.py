@@ -19,6 +19,7 @@ from store.db import make_engine, migrate, session_factory
 from store.tokens import SqlTokenStore
 
 from . import redis_keys
+from .alerts import OutageTracker
 from .embedded import embedded_redis_socket
 from .settings import Settings
 
@@ -66,7 +67,8 @@ class Services:
     @cached_property
     def freshbooks(self) -> FreshBooksClient:
         return FreshBooksClient(self.tokens, base_url=self.settings.freshbooks_api_url,
-                                account_id=self.settings.freshbooks_account_id)
+                                account_id=self.settings.freshbooks_account_id,
+                                observer=OutageTracker(self, "freshbooks", self.settings.outage_alert_seconds))
 
     @cached_property
     def tokens(self) -> TokenSource:

@@ -71,8 +71,11 @@ def pooled_session(pool_size: int = 10) -> requests.Session:
 
 class FreshBooksClient:
     def __init__(self, tokens: TokenSource, *, base_url: str | None = None, account_id: str | None = None,
-                 session: requests.Session | None = None, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT):
+                 session: requests.Session | None = None, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                 observer: Callable[[Unavailable | None], None] | None = None):
+        """`observer` hears after each request whether FreshBooks was reachable (None) or not (the error)."""
         self.base_url = (base_url or api_url_from_env()).rstrip("/")
+        self._observe = observer or (lambda outcome: None)
         self._tokens = tokens
         self._account_id = account_id
         self._session = session or pooled_session()
@@ -212,12 +215,15 @@ class FreshBooksClient:
 
     def _request(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
         token = self._tokens.access_token()
-        response = self._send(method, path, body, params, token)
+        response = self._observed_send(method, path, body, params, token)
         if response.status_code == 401:
             token = self._tokens.refresh_after_rejection(token)
-            response = self._send(method, path, body, params, token)
+            response = self._observed_send(method, path, body, params, token)
         if response.status_code >= 400:
-            raise error_from_response(method, path, response)
+            error = error_from_response(method, path, response)
+            if isinstance(error, Unavailable):
+                self._observe(error)
+            raise error
         if not response.content:
             return {}
         try:
@@ -225,6 +231,17 @@ class FreshBooksClient:
         except ValueError as exc:
             raise Unavailable(f"{method} {path}: answer is not JSON (HTTP {response.status_code})",
                               may_have_reached_server=True, status=response.status_code) from exc
+
+    def _observed_send(self, method: str, path: str, body: dict | None, params: dict | None,
+                       token: str) -> requests.Response:
+        try:
+            response = self._send(method, path, body, params, token)
+        except Unavailable as exc:
+            self._observe(exc)
+            raise
+        if response.status_code < 500:
+            self._observe(None)
+        return response
 
     def _send(self, method: str, path: str, body: dict | None, params: dict | None,
               token: str) -> requests.Response:
