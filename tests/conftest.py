@@ -83,6 +83,7 @@ def engine(database_url):
 @pytest.fixture
 def sessions(engine):
     with engine.begin() as connection:
-        for table in ("oauth_tokens", "events", "xcart_orders", "xcart_payments", "bindings", "dead_letters", "audit"):
+        for table in ("oauth_tokens", "events", "xcart_orders", "xcart_payments", "bindings", "dead_letters", "audit",
+                      "checkpoints"):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
     return session_factory(engine)
