@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import text
 
 from apis.freshbooks.client import FreshBooksClient, StaticToken
 from sandboxes.freshbooks.app import SandboxConfig, create_app, sandbox_of
 from sandboxes.freshbooks.oauth import OAuthSettings
 from sandboxes.serve import BackgroundServer
 from store.db import make_engine, migrate, session_factory
+from store.models import Base
 from xcfb.embedded import embedded_redis_socket, stop_embedded_redis
 
 SANDBOX_TOKEN = "sandbox-test-token"
@@ -83,7 +83,6 @@ def engine(database_url):
 @pytest.fixture
 def sessions(engine):
     with engine.begin() as connection:
-        for table in ("oauth_tokens", "events", "xcart_orders", "xcart_payments", "bindings", "dead_letters", "audit",
-                      "checkpoints"):
-            connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+        for table in reversed(Base.metadata.sorted_tables):  # every table, the next one added included
+            connection.execute(table.delete())
     return session_factory(engine)
