@@ -29,7 +29,7 @@ worker_send_task_events = True
 timezone = "UTC"
 enable_utc = True
 beat_schedule = {
-    "requeue-stuck-events": {"task": "xcfb.requeue_stuck_events", "schedule": 60.0},
+    "requeue-stuck-events": {"task": "xcfb.requeue_stuck_events", "schedule": _settings.requeue_interval},
 }
 if _settings.xcart_api_url:  # catch-up sync needs the X-Cart REST API
     beat_schedule["catch-up"] = {"task": "xcfb.catch_up", "schedule": _settings.catch_up_interval}

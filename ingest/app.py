@@ -66,7 +66,7 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
                 svc.redis.delete(seen_key)  # not queued: the sender's retry must not look like a duplicate
                 raise
         except Exception as exc:  # noqa: BLE001 - any broker failure is the documented 503
-            log.error("broker unavailable, event %s not queued: %s", event_id, type(exc).__name__)
+            log.error("broker unavailable, event %s not queued: %s: %s", event_id, type(exc).__name__, exc)
             return answer("unavailable", 503, error="broker unavailable, retry later")
         return answer("accepted", 202, id=event_id)
 

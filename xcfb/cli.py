@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--timeout", type=float, default=300, help="seconds to wait for every order to settle")
     demo.set_defaults(run=run_demo)
 
+    faults = commands.add_parser("faults", help="the fault suite: the pipeline under failures, with its figures")
+    faults.add_argument("scenario", nargs="*", help="scenarios to run (default: all)")
+    faults.add_argument("--orders", type=int, default=100)
+    faults.add_argument("--outage", type=float, default=60.0, metavar="SECONDS")
+    faults.add_argument("--timeout", type=float, default=600.0)
+    faults.set_defaults(run=run_faults)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0
@@ -95,6 +102,18 @@ def run_dlq_discard(args) -> int:
 
 def run_events_show(args) -> int:
     return _print(operations.show_order(_services(), args.order))
+
+
+def run_faults(args) -> int:
+    import os
+
+    from .faultsuite import SCENARIOS, Options, run
+
+    unknown = [name for name in args.scenario if name not in SCENARIOS]
+    if unknown:
+        raise OperatorError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "faults"
+    return run(args.scenario, Options(args.orders, args.outage, args.timeout, home))
 
 
 def run_demo(args) -> int:

@@ -9,75 +9,33 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from statistics import quantiles
 
-from ingest.app import create_app as create_ingest
-from sandboxes.books_check import check_books
-from sandboxes.freshbooks.app import SandboxConfig, sandbox_of
-from sandboxes.freshbooks.app import create_app as create_freshbooks
-from sandboxes.freshbooks.oauth import OAuthSettings
-from sandboxes.serve import BackgroundServer
-from sandboxes.xcart.store import SimulatedStore, StoreConfig
-from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
 from store import ledger
 
-from . import bootstrap, metrics
-from .bootstrap import Services
-from .embedded import stop_embedded_redis
-from .settings import Settings
+from .stage import Stage
 
-DEMO_TOKEN = "demo-access-token"  # noqa: S105 - accepted by the demo's own FreshBooks sandbox only
 INVALID = 6
 BURST_SECONDS = 10
+TUNING = {"retry_base_seconds": 0.2, "retry_cap_seconds": 5.0, "max_retries": 30}
 
 
 def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "demo"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
-    secret = secrets.token_hex(16)
-    freshbooks = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(static_tokens=(DEMO_TOKEN,)))))
-    settings = replace(Settings.from_env(), home=home, freshbooks_api_url=freshbooks.url,
-                       freshbooks_account_id="SANDBOX1", freshbooks_access_token=DEMO_TOKEN,
-                       xcart_webhook_secrets=(secret,), retry_base_seconds=0.2, retry_cap_seconds=5.0, max_retries=30)
-    services = Services(settings)
-    bootstrap.use(services)
-    _say(f"Redis: {'REDIS_URL' if settings.redis_url else 'embedded redis-server under ' + str(home)}; database: "
-         f"{'DATABASE_URL' if settings.database_url else 'SQLite under ' + str(home)}")
-    services.redis.delete(metrics.COUNTERS)
-    _ = services.sessions  # migrates the database before anything runs
-    worker = _start_worker(settings)
-    from workers.app import app as celery_app
-
-    celery_app.conf.broker_url = bootstrap.broker_url(settings)
-    ingest = BackgroundServer(create_ingest(services, lambda name, args: celery_app.send_task(name, args=args)))
-    freshbooks.start()
-    ingest.start()
-    try:
-        return _run(services, sandbox_of(freshbooks.app), f"{ingest.url}/webhooks/xcart", secret, orders, seed,
-                    timeout)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        ingest.stop()
-        freshbooks.stop()
-        bootstrap.use(None)
-        if not settings.redis_url:
-            stop_embedded_redis(home)
+    stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING)
+    s = stage.settings
+    _say(f"Redis: {'REDIS_URL' if s.redis_url else 'embedded redis-server under ' + str(home)}; database: "
+         f"{'DATABASE_URL' if s.database_url else 'SQLite under ' + str(home)}; worker log: {home / 'worker0.log'}")
+    with stage:
+        return _run(stage, orders, timeout)
 
 
-def _run(services: Services, sandbox, target: str, secret: str, orders: int, seed: int, timeout: float) -> int:
-    store = SimulatedStore(StoreConfig(seed=seed, customers=40, products=25))
-    events = list(store.events) + store.place_orders(orders)
+def _run(stage: Stage, orders: int, timeout: float) -> int:
+    store, sandbox = stage.store, stage.sandbox
+    events = stage.events(orders)
     broken = _invalid_copies(events, INVALID)
     sandbox.faults.configure({"rate_limit": 40, "rate_window": 1, "ghost_creates": 5, "ghost_mode": "error"})
     burst_over = threading.Timer(BURST_SECONDS, sandbox.faults.configure, args=({"rate_limit": None},))
@@ -86,12 +44,12 @@ def _run(services: Services, sandbox, target: str, secret: str, orders: int, see
     _say(f"store: {len(store.orders)} orders, {len(store.profiles)} customers, {len(store.products)} products; "
          f"{len(events)} events + {len(broken)} invalid; FreshBooks sandbox: 40 requests/s for the first "
          f"{BURST_SECONDS}s, 5 ghost creates")
-    sender = WebhookSender(target, [secret], DeliveryOptions(duplicate_rate=0.1, reorder_window=10), seed=seed)
+    sender = stage.sender(duplicate_rate=0.1, reorder_window=10)
     started = time.monotonic()
     delivery = threading.Thread(target=sender.deliver_all, args=(events + broken,), daemon=True)
     delivery.start()
-    settled = _watch(services, sender, delivery, len(events) + len(broken), started, timeout, sandbox)
-    return _summary(services, sandbox, store, sender, settled, time.monotonic() - started)
+    settled = _watch(stage.services, sender, delivery, len(events) + len(broken), started, timeout, sandbox)
+    return _summary(stage, sender, settled, time.monotonic() - started)
 
 
 def _invalid_copies(events: list[dict], count: int) -> list[dict]:
@@ -125,13 +83,13 @@ def _watch(services, sender, delivery, total, started, timeout, sandbox) -> bool
             return False
 
 
-def _summary(services, sandbox, store, sender, settled: bool, elapsed: float) -> int:
+def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
+    services, sandbox = stage.services, stage.sandbox
     sessions = services.sessions
-    books = check_books(store, sandbox, services.rules)
+    books = stage.books()
     counts = ledger.counts_by_status(sessions)
     letters = ledger.dead_letter_counts(sessions)
-    retries = sum(int(v) for k, v in services.redis.hgetall(metrics.COUNTERS).items()
-                  if k.decode().startswith("retries|"))
+    retries = stage.retries()
     latencies = sorted(ledger.latencies(sessions, limit=100_000))
     objects = sandbox.books.counts()
     report = sender.report()
@@ -163,18 +121,6 @@ def _summary(services, sandbox, store, sender, settled: bool, elapsed: float) ->
 
 def _by_status(counts: dict[str, int]) -> str:
     return ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-
-
-def _start_worker(settings: Settings) -> subprocess.Popen:
-    env = {**os.environ, "XCFB_HOME": str(settings.home), "FRESHBOOKS_API_URL": settings.freshbooks_api_url,
-           "FRESHBOOKS_ACCOUNT_ID": "SANDBOX1", "FRESHBOOKS_ACCESS_TOKEN": DEMO_TOKEN,
-           "XCFB_RETRY_BASE_SECONDS": str(settings.retry_base_seconds),
-           "XCFB_RETRY_CAP_SECONDS": str(settings.retry_cap_seconds), "XCFB_MAX_RETRIES": str(settings.max_retries)}
-    log = open(settings.home / "worker.log", "w")  # noqa: SIM115 - closed with the process
-    _say(f"worker: celery -A workers worker (log in {settings.home / 'worker.log'})")
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool", "threads",
-                             "--concurrency", "8", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _say(text: str) -> None:

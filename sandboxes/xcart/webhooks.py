@@ -34,6 +34,7 @@ def signature_header(secrets: list[str], body: bytes, timestamp: int | None = No
 @dataclass
 class DeliveryOptions:
     duplicate_rate: float = 0.0  # share of events sent a second time
+    copies: int = 1  # every event sent this many times
     reorder_window: int = 0  # events are shuffled within windows of this size
     max_attempts: int = 8
     backoff: float = 0.25  # first retry delay in seconds, doubled each time
@@ -71,7 +72,9 @@ class WebhookSender:
         """The order of delivery: with duplicates added and, when asked, shuffled within windows."""
         arranged = []
         for event in events:
-            arranged.append(event)
+            arranged.extend([event] * self.options.copies)
+            with self._lock:
+                self._report.duplicates_sent += self.options.copies - 1
             if self._rng.random() < self.options.duplicate_rate:
                 arranged.append(event)
                 with self._lock:

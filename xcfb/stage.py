@@ -1,0 +1,212 @@
+"""The whole service on one machine, for the demo and the fault suite: the FreshBooks sandbox, the X-Cart
+store simulator (REST API + webhook sender), the ingest endpoint, Celery workers and beat as real
+processes, over REDIS_URL / DATABASE_URL or the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy.engine import make_url
+
+from ingest.app import create_app as create_ingest
+from sandboxes.books_check import BooksReport, check_books
+from sandboxes.freshbooks.app import SandboxConfig, sandbox_of
+from sandboxes.freshbooks.app import create_app as create_freshbooks
+from sandboxes.freshbooks.oauth import OAuthSettings
+from sandboxes.serve import BackgroundServer
+from sandboxes.xcart.app import create_app as create_store
+from sandboxes.xcart.app import store_of
+from sandboxes.xcart.store import StoreConfig
+from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
+from store import ledger
+from store.models import Base
+
+from . import bootstrap, metrics
+from .bootstrap import Services
+from .embedded import stop_embedded_redis
+from .settings import Settings
+from .tcp_proxy import TcpProxy
+
+ACCESS_TOKEN = "stage-access-token"  # noqa: S105 - accepted by the stage's own FreshBooks sandbox only
+XCART_TOKEN = "xcart-sandbox-token"  # noqa: S105 - the store simulator's published token
+QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
+
+
+class Stage:
+    def __init__(self, home: Path, *, seed: int = 1, customers: int = 40, products: int = 25, workers: int = 1,
+                 concurrency: int = 8, beat: bool = False, proxy_database: bool = False, tuning: dict | None = None):
+        self.home = home
+        self.seed = seed
+        self._worker_count, self._concurrency, self._with_beat = workers, concurrency, beat
+        self._tuning = tuning or {}
+        self.alerts: list[dict] = []
+        self.workers: list[subprocess.Popen] = []
+        self.beat: subprocess.Popen | None = None
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
+        self.freshbooks_server = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(
+            static_tokens=(ACCESS_TOKEN,)))))
+        self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products))
+        self.store = store_of(self.store_app)
+        self.xcart_server = BackgroundServer(self.store_app)
+        self.alert_server = BackgroundServer(self._alert_receiver())
+        self.secret = f"whsec_stage_{seed}"
+        self.settings = replace(Settings.from_env(), home=home, freshbooks_api_url=self.freshbooks_server.url,
+                                freshbooks_account_id="SANDBOX1", freshbooks_access_token=ACCESS_TOKEN,
+                                xcart_webhook_secrets=(self.secret,), xcart_api_url=f"{self.xcart_server.url}/api",
+                                xcart_api_token=XCART_TOKEN, alert_webhook_url=f"{self.alert_server.url}/alerts",
+                                catch_up_start=90 * 86400.0, **self._tuning)
+        self.services = Services(self.settings)
+        self.proxy = _database_proxy(self.settings.database_url) if proxy_database else None
+        self.sandbox = sandbox_of(self.freshbooks_server.app)
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def start(self) -> Stage:
+        bootstrap.use(self.services)
+        self._clean_slate()
+        from workers.app import app as celery_app
+
+        use_broker(celery_app, bootstrap.broker_url(self.settings))
+        self.ingest_server = BackgroundServer(create_ingest(self.services,
+                                                            lambda name, args: celery_app.send_task(name, args=args)))
+        for server in (self.freshbooks_server, self.xcart_server, self.alert_server, self.ingest_server):
+            server.start()
+        self.workers = [self._start_worker(n) for n in range(self._worker_count)]
+        if self._with_beat:
+            self.beat = self._spawn(["beat", "--schedule", str(self.home / "beat-schedule")], "beat.log")
+        return self
+
+    def stop(self) -> None:
+        for process in [*self.workers, *([self.beat] if self.beat else [])]:
+            _terminate(process)
+        for server in (self.ingest_server, self.freshbooks_server, self.xcart_server, self.alert_server):
+            server.stop()
+        if self.proxy:
+            self.proxy.close()
+        bootstrap.use(None)
+        if not self.settings.redis_url:
+            stop_embedded_redis(self.home)
+
+    def __enter__(self) -> Stage:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def sender(self, **options) -> WebhookSender:
+        return WebhookSender(f"{self.ingest_server.url}/webhooks/xcart", [self.secret],
+                             DeliveryOptions(**{"backoff": 0.2, **options}), seed=self.seed)
+
+    def events(self, orders: int) -> list[dict]:
+        return list(self.store.events) + self.store.place_orders(orders)
+
+    def kill_worker(self, index: int) -> None:
+        self.workers[index].send_signal(signal.SIGKILL)
+        self.workers[index].wait(timeout=30)
+
+    def restart_worker(self, index: int) -> None:
+        self.workers[index] = self._start_worker(index)
+
+    # -- observing -------------------------------------------------------------------------------------------
+
+    def in_flight(self) -> int:
+        counts = ledger.counts_by_status(self.services.sessions)
+        return counts.get("received", 0) + counts.get("processing", 0)
+
+    def books(self) -> BooksReport:
+        return check_books(self.store, self.sandbox, self.services.rules)
+
+    def converge(self, timeout: float, started: float) -> tuple[bool, float]:
+        """Waits until nothing is in flight and FreshBooks holds exactly the right books."""
+        while True:
+            if self.in_flight() == 0 and self.books().correct:
+                return True, time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                return False, time.monotonic() - started
+            time.sleep(0.5)
+
+    def retries(self) -> int:
+        return sum(int(v) for k, v in self.services.redis.hgetall(metrics.COUNTERS).items()
+                   if k.decode().startswith("retries|"))
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+
+    def _clean_slate(self) -> None:
+        with self.services.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        r = self.services.redis
+        for key in [*QUEUE_KEYS, *r.scan_iter("xcfb:*")]:
+            r.delete(key)
+
+    def _start_worker(self, index: int) -> subprocess.Popen:
+        return self._spawn(["worker", "--pool", "threads", "--concurrency", str(self._concurrency), "--hostname",
+                            f"worker{index}@%h", "--without-gossip", "--without-mingle"], f"worker{index}.log")
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+        log = open(self.home / log_name, "a")  # noqa: SIM115 - handed to the process
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed celery arguments
+            [sys.executable, "-m", "celery", "-A", "workers", *args, "--loglevel", "INFO"],
+            env=self._process_env(), stdout=log, stderr=subprocess.STDOUT)
+
+    def _process_env(self) -> dict:
+        s = self.settings
+        env = {**os.environ, "XCFB_HOME": str(self.home), "FRESHBOOKS_API_URL": s.freshbooks_api_url,
+               "FRESHBOOKS_ACCOUNT_ID": "SANDBOX1", "FRESHBOOKS_ACCESS_TOKEN": ACCESS_TOKEN,
+               "XCART_API_URL": s.xcart_api_url, "XCART_API_TOKEN": XCART_TOKEN,
+               "XCFB_ALERT_WEBHOOK_URL": s.alert_webhook_url, "XCFB_CATCH_UP_START": str(s.catch_up_start),
+               "XCFB_RETRY_BASE_SECONDS": str(s.retry_base_seconds), "XCFB_RETRY_CAP_SECONDS": str(s.retry_cap_seconds),
+               "XCFB_MAX_RETRIES": str(s.max_retries), "XCFB_VISIBILITY_TIMEOUT": str(s.visibility_timeout),
+               "XCFB_STUCK_AFTER_SECONDS": str(s.stuck_after_seconds), "XCFB_REQUEUE_INTERVAL": str(s.requeue_interval),
+               "XCFB_CATCH_UP_INTERVAL": str(s.catch_up_interval), "XCFB_CATCH_UP_OVERLAP": str(s.catch_up_overlap),
+               "XCFB_OUTAGE_ALERT_SECONDS": str(s.outage_alert_seconds)}
+        if self.proxy:
+            url = make_url(bootstrap.database_url(s)).set(host="127.0.0.1", port=self.proxy.port)
+            env["DATABASE_URL"] = url.render_as_string(hide_password=False)
+        return env
+
+    def _alert_receiver(self) -> Flask:
+        app = Flask("alerts")
+        lock = threading.Lock()
+
+        @app.post("/alerts")
+        def alerts():
+            with lock:
+                self.alerts.append(request.get_json())
+            return "", 204
+        return app
+
+
+def use_broker(celery_app, url: str) -> None:
+    """Points this process's Celery app at a broker, dropping connections pooled for an earlier one."""
+    celery_app.conf.broker_url = url
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._after_fork()  # the documented way to forget pooled connections and producers
+
+
+def _database_proxy(database_url: str | None) -> TcpProxy | None:
+    if not database_url or not database_url.startswith("postgres"):
+        return None  # SQLite: the fault suite holds an exclusive lock instead
+    url = make_url(database_url)
+    return TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
