@@ -6,6 +6,7 @@ the envelope, deduplicates by event id in Redis and enqueues the raw body; all e
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -97,6 +98,11 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
 
     @app.get("/metrics")
     def metrics_endpoint():
+        if not settings.metrics_token:
+            return jsonify(error="metrics are off: set XCFB_METRICS_TOKEN and scrape with it as a bearer token"), 403
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.metrics_token.encode()):
+            return jsonify(error="a bearer token is required"), 401
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
     return app

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 
-from flask import Flask
+from flask import Flask, jsonify, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+def guard_admin(app: Flask, token: str | None) -> None:
+    """With a token, the sandbox's /_sandbox/ admin endpoints want `Authorization: Bearer <token>`."""
+    if not token:
+        return
+
+    @app.before_request
+    def require_admin_token():
+        if not request.path.startswith("/_sandbox/"):
+            return None
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode()):
+            return None
+        return jsonify(error="admin token required"), 401
 
 
 class QuietHandler(WSGIRequestHandler):

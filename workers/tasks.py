@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from celery import chain
 from celery.exceptions import Ignore
+from sqlalchemy.exc import OperationalError
 
 from apis.freshbooks.errors import AuthFailed, FreshBooksError, NotFound, ValidationFailed
 from mappings.errors import PayloadInvalid
@@ -52,7 +53,7 @@ def guarded(task, event_id: str | None, work: Callable):
             raise_alert(svc, "freshbooks-auth", str(exc))
         metrics.bump(svc.redis, "retries", task=name, reason=type(exc).__name__)
         if event_id:
-            ledger.note_error(svc.sessions, event_id, f"{type(exc).__name__}: {exc}")
+            _note_error(svc, event_id, exc)
         countdown = retry_delay(task.request.retries, exc, svc.settings.retry_base_seconds,
                                 svc.settings.retry_cap_seconds)
         raise task.retry(exc=exc, countdown=countdown) from None  # the budget is ours: tasks say max_retries=None
@@ -60,6 +61,14 @@ def guarded(task, event_id: str | None, work: Callable):
         _park(svc, task, event_id, "rejected", str(exc), [])
     metrics.bump(svc.redis, "tasks", task=name, outcome="done")
     return result
+
+
+def _note_error(svc, event_id: str, error: BaseException) -> None:
+    """Best effort: the database may be the thing that is down, and the retry matters more than the note."""
+    try:
+        ledger.note_error(svc.sessions, event_id, f"{type(error).__name__}: {error}")
+    except OperationalError:
+        log.warning("event %s: error not noted, the database is unavailable", event_id)
 
 
 def _park(svc, task, event_id: str | None, kind: str, reason: str, errors: list) -> None:

@@ -132,6 +132,7 @@ def add_freshbooks_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-id", default="sandbox-client-id", help="OAuth client id")
     parser.add_argument("--client-secret", default="sandbox-client-secret", help="OAuth client secret")
     parser.add_argument("--state", metavar="SQLITE_FILE", help="keep the books in this SQLite file")
+    parser.add_argument("--admin-token", help="require this bearer token on /_sandbox/ admin endpoints")
     parser.add_argument("--validation-status", type=int, choices=(400, 422), default=422)
     parser.add_argument("--unique-invoice-numbers", action="store_true",
                         help="refuse a second invoice with the same number (FreshBooks itself accepts it)")
@@ -156,6 +157,7 @@ def add_xcart_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--products", type=int, default=15)
     parser.add_argument("--currency", default="USD", help="the store's main currency")
     parser.add_argument("--api-token", default="xcart-sandbox-token", help="the X-Auth-Token of the REST API")
+    parser.add_argument("--admin-token", help="require this bearer token on /_sandbox/ admin endpoints")
     hooks = parser.add_argument_group("webhooks")
     hooks.add_argument("--target", metavar="URL", help="deliver signed webhooks here, e.g. "
                                                        "http://127.0.0.1:8000/webhooks/xcart")
@@ -179,7 +181,7 @@ def run_xcart_sandbox(args: argparse.Namespace) -> int:
                                                                      reorder_window=args.reorder),
                            seed=args.seed) if args.target else None
     config = StoreConfig(seed=args.seed, customers=args.customers, products=args.products, currency=args.currency,
-                         api_token=args.api_token)
+                         api_token=args.api_token, admin_token=args.admin_token)
     app = create_app(config, sender)
     store = store_of(app)
     if args.orders:
@@ -201,7 +203,7 @@ def run_freshbooks_sandbox(args: argparse.Namespace) -> int:
 
     config = SandboxConfig(
         account_id=args.account_id, currency=args.currency, validation_status=args.validation_status,
-        unique_invoice_numbers=args.unique_invoice_numbers, state_path=args.state,
+        unique_invoice_numbers=args.unique_invoice_numbers, state_path=args.state, admin_token=args.admin_token,
         oauth=OAuthSettings(client_id=args.client_id, client_secret=args.client_secret,
                             static_tokens=tuple(args.token)),
         faults=FaultSettings(rate_limit=args.rate_limit, rate_window=args.rate_window,

@@ -59,6 +59,7 @@ def every_webhook_three_times_shuffled(stage: Stage, options: Options, result: S
 
 
 def workers_killed_mid_chain(stage: Stage, options: Options, result: ScenarioResult) -> None:
+    stage.sandbox.faults.configure({"latency_ms": 100})  # chains take long enough to be killed in the middle
     events = stage.events(options.orders)
     sending = threading.Thread(target=stage.sender().deliver_all, args=(events,))
     sending.start()
@@ -71,20 +72,23 @@ def workers_killed_mid_chain(stage: Stage, options: Options, result: ScenarioRes
         time.sleep(0.3)
         stage.restart_worker(victim)
     sending.join()
+    stage.sandbox.faults.configure({"latency_ms": 0})
     result.notes.append(f"{kills} workers SIGKILLed")
 
 
 def freshbooks_storm_outage_and_ghosts(stage: Stage, options: Options, result: ScenarioResult) -> None:
     faults = stage.sandbox.faults
     events = stage.events(options.orders)
-    sending = threading.Thread(target=stage.sender().deliver_all, args=(events,))
+    third = len(events) // 3
+    sender = stage.sender()
     faults.configure({"rate_limit": 3, "rate_window": 1})  # the 429 storm
-    sending.start()
+    sender.deliver_all(events[:third])
     time.sleep(10)
     faults.configure({"rate_limit": None, "outage_seconds": options.outage_seconds})
+    sender.deliver_all(events[third:2 * third])  # accepted and queued while FreshBooks is down
     time.sleep(options.outage_seconds)
     faults.configure({"ghost_creates": 10, "ghost_mode": "error"})
-    sending.join()
+    sender.deliver_all(events[2 * third:])
     injected = faults.describe()["injected"]
     result.notes.append(f"429 x{injected['rate_limited']}, 503 x{injected['outage']} during a "
                         f"{options.outage_seconds:.0f}s outage, {injected['ghost']} ghost creates")
@@ -93,9 +97,12 @@ def freshbooks_storm_outage_and_ghosts(stage: Stage, options: Options, result: S
 def redis_flushed_with_events_in_flight(stage: Stage, options: Options, result: ScenarioResult) -> None:
     events = stage.events(options.orders)
     half = len(events) // 2
+    stage.sandbox.faults.configure({"latency_ms": 300})  # the workers fall behind: tasks wait in Redis
     stage.sender().deliver_all(events[:half])
+    queued = stage.services.redis.llen("xcfb")
     stage.services.redis.flushdb()  # queued tasks, deduplication keys and locks: all gone
-    result.notes.append(f"Redis flushed after {half} of {len(events)} events; catch-up sync recovers")
+    stage.sandbox.faults.configure({"latency_ms": 0})
+    result.notes.append(f"Redis flushed with {queued} tasks queued, after {half} of {len(events)} events")
     stage.sender().deliver_all(events[half:])
 
 
@@ -124,7 +131,7 @@ SCENARIOS: dict[str, tuple[Callable, dict]] = {
     "worker-kills": (workers_killed_mid_chain, {"workers": 2, "concurrency": 4, "beat": True}),
     "freshbooks-faults": (freshbooks_storm_outage_and_ghosts, {}),
     "redis-flush": (redis_flushed_with_events_in_flight, {"beat": True}),
-    "database-down": (database_briefly_unavailable, {"proxy_database": True}),
+    "database-down": (database_briefly_unavailable, {"proxy_database": True, "beat": True}),
 }
 
 

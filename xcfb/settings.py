@@ -35,6 +35,7 @@ class Settings:
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0  # well below the broker's visibility timeout (celeryconfig.py)
     alert_webhook_url: str | None = None
+    metrics_token: str | None = field(default=None, repr=False)  # bearer token Prometheus scrapes /metrics with
     outage_alert_seconds: float = 120.0  # FreshBooks unreachable this long raises an alert
     visibility_timeout: int = 3600  # the broker redelivers a task unacknowledged this long
     stuck_after_seconds: int = 3600  # beat re-runs events unfinished this long after arrival
@@ -71,6 +72,7 @@ class Settings:
             retry_base_seconds=float(env.get("XCFB_RETRY_BASE_SECONDS", 2.0)),
             retry_cap_seconds=float(env.get("XCFB_RETRY_CAP_SECONDS", 300.0)),
             alert_webhook_url=env.get("XCFB_ALERT_WEBHOOK_URL") or None,
+            metrics_token=env.get("XCFB_METRICS_TOKEN") or None,
             outage_alert_seconds=float(env.get("XCFB_OUTAGE_ALERT_SECONDS", 120)),
             visibility_timeout=int(env.get("XCFB_VISIBILITY_TIMEOUT", 3600)),
             stuck_after_seconds=int(env.get("XCFB_STUCK_AFTER_SECONDS", 3600)),

@@ -53,6 +53,7 @@ class Stage:
         self.beat: subprocess.Popen | None = None
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
+        self._previous_home = os.environ.get("XCFB_HOME")
         os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
         self.freshbooks_server = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(
             static_tokens=(ACCESS_TOKEN,)))))
@@ -97,6 +98,10 @@ class Stage:
         bootstrap.use(None)
         if not self.settings.redis_url:
             stop_embedded_redis(self.home)
+        if self._previous_home is None:
+            os.environ.pop("XCFB_HOME", None)
+        else:
+            os.environ["XCFB_HOME"] = self._previous_home
 
     def __enter__(self) -> Stage:
         return self.start()
@@ -189,7 +194,10 @@ class Stage:
 
 
 def use_broker(celery_app, url: str) -> None:
-    """Points this process's Celery app at a broker, dropping connections pooled for an earlier one."""
+    """Points this process's Celery app at a broker, dropping connections pooled for an earlier one (the
+    fault suite gives every scenario its own embedded Redis)."""
+    if celery_app.conf.broker_url == url:
+        return
     celery_app.conf.broker_url = url
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()

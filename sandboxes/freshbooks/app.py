@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, redirect, request
 
+from ..serve import guard_admin
 from .books import Books
 from .errors import ACCESS_DENIED, PARSE_ERROR, UNAUTHORIZED_MESSAGE, ApiError, ValidationError, required
 from .faults import Faults, FaultSettings
@@ -44,6 +45,7 @@ class SandboxConfig:
     validation_status: int = 422  # FreshBooks answers validation errors with 400 or 422 (unverified)
     unique_invoice_numbers: bool = False
     state_path: str | None = None  # SQLite file that keeps the books across restarts
+    admin_token: str | None = None  # when set, /_sandbox/ wants it as a bearer token
 
 
 class Sandbox:
@@ -109,6 +111,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     sandbox = Sandbox(config or SandboxConfig())
     app = Flask(__name__)
     app.extensions["fb_sandbox"] = sandbox
+    guard_admin(app, sandbox.config.admin_token)
     books = sandbox.books
 
     @app.errorhandler(ApiError)

@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from mappings.fields import FlexibleDateTime
 from mappings.jsonio import dumps as to_json
 
+from ..serve import guard_admin
 from .store import SimulatedStore, StoreConfig
 from .webhooks import WebhookSender
 
@@ -29,6 +30,7 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     app = Flask(__name__)
     app.extensions["xcart_store"] = store
     app.extensions["xcart_sender"] = sender
+    guard_admin(app, store.config.admin_token)
 
     @app.before_request
     def authenticate():

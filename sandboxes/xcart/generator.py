@@ -235,6 +235,9 @@ class StoreGenerator:
                 s["value"] = money(Decimal(str(s["value"])) + price * 20 / 120, currency)
         total = sub_total + sum((Decimal(str(s["value"])) for s in surcharges if not s["include"]), Decimal(0))
         edited.update(sub_total=sub_total, total=total, surcharges=surcharges, update_date=iso(when))
+        if edited["payment_status"]["code"] == "P":  # paid before the edit: X-Cart now shows it partially paid
+            edited["payment_status"] = {"id": 6, "code": "PP", "name": "Partially paid",
+                                        "customer_name": "Partially paid"}
         return _as_sent(edited, self.rng)
 
 

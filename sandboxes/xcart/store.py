@@ -20,6 +20,7 @@ class StoreConfig:
     currency: str = "USD"
     store_id: str = "simulated-store"
     api_token: str = "xcart-sandbox-token"  # noqa: S105 - the simulator's published test token
+    admin_token: str | None = None  # when set, /_sandbox/ wants it as a bearer token
 
 
 @dataclass

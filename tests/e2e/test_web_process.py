@@ -16,7 +16,7 @@ def test_gunicorn_serves_the_ingest_endpoint(tmp_path, redis_url, database_url, 
     redis_client.delete("xcfb")
     port = free_port()
     env = {**os.environ, "XCFB_HOME": str(tmp_path), "REDIS_URL": redis_url, "DATABASE_URL": database_url,
-           "XCART_WEBHOOK_SECRETS": "whsec_web"}
+           "XCART_WEBHOOK_SECRETS": "whsec_web", "XCFB_METRICS_TOKEN": "scrape"}
     process = start([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                      "ingest.wsgi:app"], f"http://127.0.0.1:{port}/healthz", env=env)
     try:
@@ -30,7 +30,7 @@ def test_gunicorn_serves_the_ingest_endpoint(tmp_path, redis_url, database_url, 
         assert requests.post(f"{base}/webhooks/xcart", data=body, headers=headers, timeout=5).status_code == 202
         assert requests.post(f"{base}/webhooks/xcart", data=body, headers=headers, timeout=5).status_code == 200
         assert redis_client.llen("xcfb") == 1  # queued once, for the workers
-        metrics = requests.get(f"{base}/metrics", timeout=5).text
+        metrics = requests.get(f"{base}/metrics", headers={"Authorization": "Bearer scrape"}, timeout=5).text
         assert 'xcfb_webhooks_total{outcome="accepted"} 1.0' in metrics  # counted across gunicorn workers
         assert 'xcfb_webhooks_total{outcome="duplicate"} 1.0' in metrics
     finally:

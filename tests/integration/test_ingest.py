@@ -15,6 +15,7 @@ from xcfb.bootstrap import Services
 from xcfb.settings import Settings
 
 SECRETS = ("whsec_new", "whsec_old")
+METRICS_TOKEN = "scrape-me"
 
 
 class Recorder:
@@ -30,7 +31,7 @@ class Recorder:
 @pytest.fixture
 def services(tmp_path, redis_url, database_url, redis_client, sessions):
     return Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
-                             xcart_webhook_secrets=SECRETS, max_body_bytes=4096))
+                             xcart_webhook_secrets=SECRETS, max_body_bytes=4096, metrics_token=METRICS_TOKEN))
 
 
 @pytest.fixture
@@ -128,6 +129,12 @@ def test_health_and_readiness(client):
     assert ready.status_code == 200 and ready.get_json()["checks"] == {"broker": "ok", "database": "ok"}
 
 
+def test_metrics_are_off_without_a_token(tmp_path, redis_url, database_url, redis_client, sessions):
+    open_service = Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url))
+    answer = create_app(open_service, Recorder()).test_client().get("/metrics")
+    assert answer.status_code == 403 and "XCFB_METRICS_TOKEN" in answer.get_json()["error"]
+
+
 def test_readiness_fails_when_the_broker_is_down(tmp_path, database_url, sessions):
     down = Services(Settings(home=tmp_path, redis_url="redis://127.0.0.1:1/0", database_url=database_url))
     answer = create_app(down, Recorder()).test_client().get("/readyz")
@@ -138,7 +145,9 @@ def test_metrics_count_outcomes(client):
     post(client, event("m1"))
     post(client, event("m1"))
     post(client, event("m2"), secret="nope")
-    text = client.get("/metrics").get_data(as_text=True)
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
     assert 'xcfb_webhooks_total{outcome="accepted"} 1.0' in text
     assert 'xcfb_webhooks_total{outcome="duplicate"} 1.0' in text
     assert 'xcfb_webhooks_total{outcome="bad_signature"} 1.0' in text

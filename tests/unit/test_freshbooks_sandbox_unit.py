@@ -9,6 +9,8 @@ from sandboxes.freshbooks.books import Books
 from sandboxes.freshbooks.errors import ApiError
 from sandboxes.freshbooks.faults import Faults
 from sandboxes.freshbooks.oauth import OAuthSettings
+from sandboxes.xcart.app import create_app as create_store
+from sandboxes.xcart.store import StoreConfig
 
 AUTH = {"Authorization": "Bearer t"}
 
@@ -89,3 +91,18 @@ def test_faults_outage_ends_by_itself():
     assert faults.check_request().status == 503
     now[0] = 161.0
     assert faults.check_request() is None
+
+
+def test_admin_endpoints_want_the_admin_token_when_one_is_set():
+    client = app_with(admin_token="adm1n")
+    assert client.post("/_sandbox/reset").status_code == 401
+    assert client.get("/_sandbox/faults", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.post("/_sandbox/reset", headers={"Authorization": "Bearer adm1n"}).status_code == 200
+    assert client.get("/auth/api/v1/users/me", headers=AUTH).status_code == 200  # the API itself is unaffected
+
+
+def test_xcart_simulator_admin_token():
+    client = create_store(StoreConfig(customers=1, products=1, admin_token="adm1n")).test_client()
+    assert client.post("/_sandbox/orders", json={"count": 1}).status_code == 401
+    assert client.post("/_sandbox/orders", json={"count": 1},
+                       headers={"Authorization": "Bearer adm1n"}).status_code == 200
