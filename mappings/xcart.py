@@ -20,6 +20,7 @@ from .currencies import currency_places, is_known_currency
 from .errors import FieldError, PayloadInvalid, flatten_messages
 from .fields import CurrencyCode, FlexibleDateTime, Money, Status
 
+SALE_TYPES = ("sale", "capture", "capturePart", "captureMulti")  # transaction types that collect money
 EVENT_TYPES = ("order.created", "order.updated", "order.payment_status_changed", "customer.created",
                "customer.updated", "product.created", "product.updated", "product.deleted", "payment.created")
 
@@ -158,6 +159,10 @@ class PaymentTransaction:
     @property
     def succeeded(self) -> bool:
         return self.status == "S"
+
+    @property
+    def is_sale(self) -> bool:
+        return self.type in SALE_TYPES
 
     @property
     def is_refund(self) -> bool:

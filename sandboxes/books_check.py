@@ -12,12 +12,10 @@ from decimal import Decimal
 from mappings import jsonio
 from mappings.orders import NeedsReview, map_order
 from mappings.rules import Rules
-from mappings.xcart import OrderSchema, load
+from mappings.xcart import SALE_TYPES, OrderSchema, load
 
 from .freshbooks.app import Sandbox
 from .xcart.store import SimulatedStore
-
-SALES = ("sale", "capture", "capturePart", "captureMulti")
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def expected_books(store: SimulatedStore, rules: Rules) -> dict[str, Expected]:
             continue
         transactions = [t for t in store.transactions.get(order.id, []) if t["status"] == "S"]
         if transactions:
-            collected = sum((Decimal(str(t["value"])) for t in transactions if t["type"] in SALES), Decimal(0))
+            collected = sum((Decimal(str(t["value"])) for t in transactions if t["type"] in SALE_TYPES), Decimal(0))
         else:
             collected = plan.total if plan.action == "paid" else Decimal(0)
         refunded = any(t["type"].startswith("refund") for t in transactions) or plan.action == "credit"

@@ -17,7 +17,6 @@ from xcfb.bootstrap import Services
 from .exporter import ensure
 from .retry import InvoiceNotYetBooked, OrderNotYetSeen
 
-SALES = ("sale", "capture", "capturePart", "captureMulti")
 PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
                  "check": "Check", "cash": "Cash", "ach": "ACH"}
 
@@ -156,7 +155,7 @@ def _collected_and_refunded(order: Order, plan: InvoicePlan,
     """In the invoice's currency. Without transactions, a paid status means the whole total."""
     succeeded = [t for t in transactions if t.succeeded]
     if succeeded:
-        collected = sum((t.value for t in succeeded if t.type in SALES), Decimal(0))
+        collected = sum((t.value for t in succeeded if t.is_sale), Decimal(0))
         refunded = sum((t.value for t in succeeded if t.is_refund), Decimal(0))
     else:
         collected, refunded = (order.total if plan.action == "paid" else Decimal(0)), Decimal(0)

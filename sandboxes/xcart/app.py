@@ -81,11 +81,14 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
         _found(store.orders.get(order_id))
         return _json(store.transactions.get(order_id, []))
 
+    def renewed_page(objects: dict, stamp: str):
+        with store.lock:
+            found = [o for key, o in sorted(objects.items()) if _renewed(o.get(stamp))]
+        return _page(found)
+
     @app.get("/api/profiles")
     def profiles():
-        with store.lock:
-            found = [p for p in store.profiles.values() if _renewed(p.get("updated"))]
-        return _page(sorted(found, key=lambda p: p["profile_id"]))
+        return renewed_page(store.profiles, "updated")
 
     @app.get("/api/profiles/<int:profile_id>")
     def profile(profile_id: int):
@@ -97,9 +100,7 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
 
     @app.get("/api/products")
     def products():
-        with store.lock:
-            found = [p for p in store.products.values() if _renewed(p.get("updateDate"))]
-        return _page(sorted(found, key=lambda p: p["product_id"]))
+        return renewed_page(store.products, "updateDate")
 
     @app.get("/api/products/<int:product_id>")
     def product(product_id: int):
