@@ -37,9 +37,10 @@ def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
         return stored.payload if stored else None
 
 
-def order_id_by_number(sessions: sessionmaker, order_number: str) -> int | None:
+def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
     with sessions() as session:
-        return session.scalar(select(OrderSnapshot.order_id).where(OrderSnapshot.order_number == order_number))
+        stored = session.get(OrderSnapshot, order_id)
+        return as_utc(stored.update_date) if stored else None
 
 
 def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, payload: str) -> None:

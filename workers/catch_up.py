@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from mappings import jsonio
 from mappings.fields import FlexibleDateTime
-from store import binder, ledger, snapshots
+from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import as_utc, utcnow
 from xcfb.bootstrap import Services
@@ -53,9 +53,10 @@ def catch_up(svc: Services, send: Send, now: datetime | None = None) -> CatchUpR
 def _recover_order(svc: Services, order: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
     order_id = int(order.get("id", order.get("order_id")))
     version = _renewed(order)
-    invoice = binder.lookup(svc.sessions, "invoice", str(order_id))
-    current = invoice is not None and invoice.version and version and invoice.version >= version.isoformat()
-    if not current and _send(svc, send, f"catch-up:order:{order_id}:{_stamp(version)}", "order.updated", order,
+    # A version already received is the webhook path's (and the stuck-event sweep's) to finish.
+    seen = snapshots.order_version(svc.sessions, order_id)
+    received = seen is not None and version is not None and seen >= version
+    if not received and _send(svc, send, f"catch-up:order:{order_id}:{_stamp(version)}", "order.updated", order,
                              now):
         report.orders += 1
     for transaction in svc.xcart.payment_transactions(order_id):
