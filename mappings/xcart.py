@@ -202,6 +202,17 @@ class _Base(Schema):
         return self.entity(**values)
 
 
+def _renamed(data, aliases: dict[str, str]) -> dict:
+    """A copy of `data` with other schemas' names for a field moved to ours ({ours: theirs}); ours wins."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for ours, theirs in aliases.items():
+        if ours not in data and theirs in data:
+            data[ours] = data.pop(theirs)
+    return data
+
+
 def _text(**kwargs) -> fields.Field:
     return fields.String(load_default="", allow_none=False, **kwargs)
 
@@ -233,11 +244,8 @@ class AddressSchema(_NullToEmpty, _Base):
 
     @pre_load
     def fold_variants(self, data, **kwargs):
+        data = _renamed(data, {"id": "address_id", "country_code": "country", "zipcode": "zip"})
         if isinstance(data, dict):
-            data = dict(data)
-            for ours, theirs in (("id", "address_id"), ("country_code", "country"), ("zipcode", "zip")):
-                if ours not in data and theirs in data:
-                    data[ours] = data.pop(theirs)
             if isinstance(data.get("street"), list):
                 data["street"] = "\n".join(str(s) for s in data["street"])
             if isinstance(data.get("state"), dict):  # {"code": "NY", "state": "New York"}
@@ -276,12 +284,8 @@ class OrderItemSchema(_Base):
 
     @pre_load
     def fold_variants(self, data, **kwargs):
+        data = _renamed(data, {"item_id": "id", "amount": "quantity"})
         if isinstance(data, dict):
-            data = dict(data)
-            if "item_id" not in data and "id" in data:
-                data["item_id"] = data.pop("id")
-            if "amount" not in data and "quantity" in data:
-                data["amount"] = data.pop("quantity")
             if "product_id" not in data and isinstance(data.get("object"), dict):
                 data["product_id"] = data["object"].get("product_id")
         return data
@@ -333,15 +337,10 @@ class OrderSchema(_Base):
     def fold_variants(self, data, **kwargs):
         if not isinstance(data, dict):
             return data
-        data = dict(data)
-        if "order_id" not in data and "id" in data:
-            data["order_id"] = data.pop("id")
-        for ours, theirs in (("order_number", "orderNumber"), ("create_date", "date"),
-                             ("update_date", "lastRenewDate"), ("sub_total", "subtotal"),
-                             ("payment_status", "paymentStatus"), ("shipping_status", "shippingStatus"),
-                             ("email", "login")):
-            if ours not in data and theirs in data:
-                data[ours] = data.pop(theirs)
+        data = _renamed(data, {"order_id": "id", "order_number": "orderNumber", "create_date": "date",
+                               "update_date": "lastRenewDate", "sub_total": "subtotal",
+                               "payment_status": "paymentStatus", "shipping_status": "shippingStatus",
+                               "email": "login"})
         if isinstance(data.get("order_number"), int):
             data["order_number"] = str(data["order_number"])
         if isinstance(data.get("email"), str):
@@ -406,15 +405,7 @@ class ProfileSchema(_Base):
 
     @pre_load
     def fold_variants(self, data, **kwargs):
-        if isinstance(data, dict):
-            data = dict(data)
-            if "profile_id" not in data and "id" in data:
-                data["profile_id"] = data.pop("id")
-            if "login" not in data and "email" in data:
-                data["login"] = data.pop("email")
-            if "updated" not in data and "lastRenewDate" in data:
-                data["updated"] = data.pop("lastRenewDate")
-        return data
+        return _renamed(data, {"profile_id": "id", "login": "email", "updated": "lastRenewDate"})
 
     @post_load
     def build(self, data, **kwargs):
@@ -436,13 +427,7 @@ class ProductSchema(_Base):
 
     @pre_load
     def fold_variants(self, data, **kwargs):
-        if isinstance(data, dict):
-            data = dict(data)
-            if "product_id" not in data and "id" in data:
-                data["product_id"] = data.pop("id")
-            if "updated" not in data and "updateDate" in data:
-                data["updated"] = data.pop("updateDate")
-        return data
+        return _renamed(data, {"product_id": "id", "updated": "updateDate"})
 
     @post_load
     def build(self, data, **kwargs):
@@ -466,12 +451,8 @@ class PaymentTransactionSchema(_Base):
 
     @pre_load
     def fold_variants(self, data, **kwargs):
+        data = _renamed(data, {"transaction_id": "id", "public_id": "publicId"})
         if isinstance(data, dict):
-            data = dict(data)
-            if "transaction_id" not in data and "id" in data:
-                data["transaction_id"] = data.pop("id")
-            if "public_id" not in data and "publicId" in data:
-                data["public_id"] = data.pop("publicId")
             if isinstance(data.get("order_number"), int):
                 data["order_number"] = str(data["order_number"])
         return data
