@@ -265,10 +265,6 @@ class SurchargeSchema(_Base):
     available = fields.Boolean(load_default=True)
     surcharge_class = _text(data_key="class")
 
-    @post_load
-    def build(self, data, **kwargs):
-        return Surcharge(**{k: v for k, v in data.items() if k in Surcharge.__dataclass_fields__})
-
 
 class OrderItemSchema(_Base):
     entity = OrderItem
@@ -303,10 +299,6 @@ class CouponSchema(_Base):
     type = _text()
     id = fields.Integer(load_default=None)
     coupon_id = fields.Integer(load_default=None)
-
-    @post_load
-    def build(self, data, **kwargs):
-        return Coupon(**{k: v for k, v in data.items() if k in Coupon.__dataclass_fields__})
 
 
 class OrderSchema(_Base):

@@ -14,10 +14,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
-SETTABLE = ("rate_limit", "rate_window", "retry_after", "fail_next", "fail_status", "latency_ms",
-            "ghost_creates", "ghost_mode", "ghost_delay")
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+# What POST /_sandbox/faults may set, and how each value is read.
+SETTABLE = {"rate_limit": _optional_int, "rate_window": float, "retry_after": bool, "fail_next": int,
+            "fail_status": int, "latency_ms": int, "ghost_creates": int, "ghost_mode": str, "ghost_delay": float}
 
 
 @dataclass
@@ -65,10 +71,9 @@ class Faults:
         if "ghost_mode" in changes and changes["ghost_mode"] not in ("error", "timeout"):
             raise ValueError("ghost_mode: must be 'error' or 'timeout'")
         with self._lock:
-            types = {f.name: f.type for f in fields(FaultSettings)}
-            for name in SETTABLE:
+            for name, read in SETTABLE.items():
                 if name in changes:
-                    setattr(self.settings, name, _coerce(name, types[name], changes[name]))
+                    setattr(self.settings, name, read(changes[name]))
             if "rate_limit" in changes or "rate_window" in changes:
                 self._window_start, self._window_count = self._clock(), 0  # a new limit starts a new window
             if "outage_seconds" in changes:
@@ -119,14 +124,3 @@ class Faults:
             self.injected["ghost"] += 1
             return self.settings.ghost_mode
 
-
-def _coerce(name: str, declared: str, value):
-    if value is None and "None" in str(declared):
-        return None
-    if "bool" in str(declared):
-        return bool(value)
-    if "int" in str(declared):
-        return int(value)
-    if "float" in str(declared):
-        return float(value)
-    return str(value)
