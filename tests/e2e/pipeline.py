@@ -20,9 +20,9 @@ from workers.app import app as celery_app
 from xcfb import bootstrap
 from xcfb.bootstrap import Services
 from xcfb.settings import Settings
+from xcfb.stage import QUEUE_KEYS
 
 SECRET = "whsec_e2e"
-QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
 
 
 @dataclass

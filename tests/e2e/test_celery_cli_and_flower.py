@@ -13,6 +13,7 @@ from mappings import jsonio
 from sandboxes.xcart.generator import OrderOptions, StoreGenerator
 from store import binder, snapshots
 from store.db import make_engine, migrate, session_factory
+from xcfb.stage import QUEUE_KEYS
 
 from .processes import ROOT, free_port, start, stop
 
@@ -28,7 +29,7 @@ def service_env(tmp_path, redis_url, database_url, fb_url):
 def test_one_step_rerun_from_the_celery_cli_and_flower(tmp_path, redis_url, database_url, redis_client, sessions,
                                                        fb_server, fb_sandbox):
     env = service_env(tmp_path, redis_url, database_url, fb_server.url)
-    for key in ("xcfb", "unacked", "unacked_index"):
+    for key in QUEUE_KEYS:
         redis_client.delete(key)
 
     generator = StoreGenerator(seed=12)
