@@ -32,8 +32,12 @@ class RulesInvalid(PayloadInvalid):
 
 @dataclass(frozen=True)
 class TaxRule:
+    """How an X-Cart tax is named in FreshBooks. The rate and whether shipping is taxed are read from each
+    order unless set here: `percent` and `shipping` are explicit overrides."""
+
     name: str
-    percent: Decimal
+    percent: Decimal | None = None
+    shipping: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,8 @@ class Rules:
     fulfilment_status: dict[str, str] = field(default_factory=dict)
     unknown_status: str = "review"
     taxes: dict[str, TaxRule] = field(default_factory=dict)
-    unmapped_tax: str = "line"
-    tax_shipping: bool = False
+    unmapped_tax: str = "book"
+    tax_shipping: bool | None = None  # None: read from each order
     sku_overrides: dict[str, ItemOverride] = field(default_factory=dict)
     create_missing_items: bool = True
     unmapped_item: str = "line"
@@ -142,15 +146,27 @@ class StatusSection(_Strict):
     unknown = fields.String(load_default="review", validate=_policy(*ACTIONS))
 
 
+class _AutoOrBoolean(fields.Field):
+    """`auto` (read from each order), `true` or `false`."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool | None:
+        if value == "auto":
+            return None
+        if isinstance(value, bool):
+            return value
+        raise ValidationError("must be one of: auto, true, false")
+
+
 class TaxRuleSchema(_Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    percent = Money(required=True, validate=validate.Range(min=0, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    percent = Money(load_default=None, validate=validate.Range(min=0, max=100, min_inclusive=False))
+    shipping = _AutoOrBoolean(load_default=None)
 
 
 class TaxSection(_Strict):
     map = fields.Dict(keys=fields.String(), values=fields.Nested(TaxRuleSchema), load_default=dict)
-    unmapped = fields.String(load_default="line", validate=_policy("line", "review"))
-    tax_shipping = fields.Boolean(load_default=False)
+    unmapped = fields.String(load_default="book", validate=_policy("book", "review"))
+    tax_shipping = _AutoOrBoolean(load_default=None)
 
 
 class ItemOverrideSchema(_Strict):

@@ -10,7 +10,7 @@ import pytest
 
 from apis.freshbooks.invoice_math import invoice_totals
 from mappings.orders import NeedsReview, map_order
-from mappings.rules import ItemOverride, load_rules
+from mappings.rules import ItemOverride, TaxRule, load_rules
 from mappings.statuses import invoice_action
 from mappings.xcart import StatusRef, parse_event
 
@@ -31,7 +31,7 @@ def freshbooks_total(plan):
 def test_the_5_5_order_maps_line_by_line():
     plan = map_order(order_from(), RULES)
     summary = [(line.kind, line.name, line.qty, line.unit_cost, line.taxes) for line in plan.lines]
-    sales_tax = (("Sales Tax", D("8.875")),)
+    sales_tax = (("Sales Tax 8.875%", D("8.875")),)  # the rate is read from the order
     assert summary == [
         ("item", "Earl Grey, 100 g", D(2), D("12.00"), sales_tax),
         ("item", "Glass kettle", D(1), D("48.00"), sales_tax),
@@ -52,28 +52,26 @@ def test_invoice_body_for_freshbooks():
     body = map_order(order_from(), RULES).body(customer_id=42)
     assert body["customerid"] == 42 and body["create_date"] == "2026-11-20" and body["status"] == 2
     assert body["lines"][0] == {"type": 0, "name": "Earl Grey, 100 g", "description": "SKU TEA-EG-100", "qty": "2",
-                                "unit_cost": {"amount": "12.00", "code": "USD"}, "taxName1": "Sales Tax",
+                                "unit_cost": {"amount": "12.00", "code": "USD"}, "taxName1": "Sales Tax 8.875%",
                                 "taxAmount1": "8.875"}
 
 
-def test_a_tax_freshbooks_cannot_reproduce_gets_an_adjustment_line_and_a_flag():
+def test_a_tax_rounded_per_item_keeps_x_carts_amount():
     order = order_from()
     tax = dataclasses.replace(order.surcharges[2], value=D("5.77"))  # X-Cart rounded per item: 2 cents more
     order = dataclasses.replace(order, surcharges=(*order.surcharges[:2], tax), total=D("76.56"))
     plan = map_order(order, RULES)
-    adjustment = plan.lines[-1]
-    assert (adjustment.kind, adjustment.name, adjustment.unit_cost, adjustment.taxes) == (
-        "adjustment", "Rounding adjustment", D("0.02"), ())
-    assert plan.flags == ("adjusted by 0.02 USD",)
-    assert freshbooks_total(plan) == D("76.56")
+    totals = invoice_totals((line.as_input() for line in plan.lines), D(0), plan.currency)
+    assert totals.amount == D("76.56") and totals.tax_total == D("5.77")  # the tax is X-Cart's, to the cent
+    assert [line.kind for line in plan.lines] == ["item", "item", "shipping", "discount"]  # no adjustment line
 
 
-def test_a_large_difference_goes_to_review():
-    order = order_from()
-    tax = dataclasses.replace(order.surcharges[2], value=D("9.75"))
-    order = dataclasses.replace(order, surcharges=(*order.surcharges[:2], tax), total=D("80.54"))
-    with pytest.raises(NeedsReview, match="differ from the X-Cart total by 4.00 USD"):
-        map_order(order, RULES)
+def test_a_rate_fixed_in_the_rules_that_does_not_explain_the_tax_goes_to_review():
+    rules = dataclasses.replace(RULES, taxes={"CDEV.STAX.1": TaxRule("Sales Tax", D("8"))})
+    with pytest.raises(NeedsReview, match="the rules fix CDEV.STAX.1 at 8 %, which does not give X-Cart's 5.75 USD"):
+        map_order(order_from(), rules)
+    fixed = dataclasses.replace(RULES, taxes={"CDEV.STAX.1": TaxRule("Sales Tax", D("8.875"))})
+    assert map_order(order_from(), fixed).taxes[0].name == "Sales Tax"  # an override keeps its exact name
 
 
 def test_an_order_whose_figures_do_not_add_up_goes_to_review():
@@ -86,14 +84,16 @@ def test_an_order_whose_figures_do_not_add_up_goes_to_review():
 
 def test_rest_addon_order_in_yen_with_unmapped_and_included_taxes():
     plan = map_order(order_from("order_rest_addon.json"), RULES)
-    assert plan.currency == "JPY" and plan.total == D("5530") == freshbooks_total(plan)
-    kinds = [(line.kind, line.name, line.unit_cost) for line in plan.lines]
-    assert kinds == [("item", "Matcha 30 g", D("1500")), ("item", "Bamboo whisk", D("1300")),
-                     ("shipping", "Shipping", D("800")), ("tax", "Consumption tax", D("430"))]
-    assert plan.flags == ("tax CDEV.STAX.9 booked as a line",)
-    assert "Prices include VAT (included): 120.0000 JPY." in plan.notes
+    totals = invoice_totals((line.as_input() for line in plan.lines), D(0), plan.currency)
+    assert plan.currency == "JPY" and plan.total == D("5530") == totals.amount
+    assert totals.tax_total == D(550) and plan.tax_total == D(550)  # 430 excluded + 120 included, both booked
+    assert [(line.kind, line.name) for line in plan.lines] == [
+        ("item", "Matcha 30 g"), ("item", "Bamboo whisk"), ("shipping", "Shipping")]
+    assert plan.lines[0].description == "SKU MATCHA-30; X-Cart: 2 x 1500 = 3000"  # shown net of the VAT
+    assert plan.flags == ()
+    assert "Prices include VAT 2.875%: 120 JPY" in plan.notes  # the rules name CDEV.STAX.2 "VAT"
     assert (plan.action, plan.create_status) == ("sent", 2)
-    assert plan.body(1)["lines"][0]["unit_cost"] == {"amount": "1500", "code": "JPY"}
+    assert plan.body(1)["lines"][0]["unit_cost"]["amount"].isdigit()  # yen: no decimals
 
 
 def test_unmapped_tax_under_the_review_policy():
@@ -122,7 +122,8 @@ def test_currency_conversion_records_rate_and_source():
     rules = dataclasses.replace(RULES, currency_policy="convert", account_currency="USD")
     plan = map_order(order_from("order_rest_addon.json"), rules)
     assert plan.currency == "USD" and plan.total == D("37.05")  # 5530 JPY x 0.0067
-    assert freshbooks_total(plan) == D("37.05")
+    assert freshbooks_total(plan) == D("37.05")  # each converted line rounds; the cents are a named line
+    assert all(flag.endswith("(conversion rounding)") for flag in plan.flags)
     assert plan.conversion.rate == D("0.0067")
     assert "Converted from JPY at 0.0067 USD per JPY (source: fixed table (edit currency.rates)); " \
            "X-Cart total 5530 JPY." in plan.notes

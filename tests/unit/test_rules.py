@@ -15,10 +15,17 @@ def errors(text: str) -> dict[str, str]:
 
 def test_the_shipped_defaults_load():
     rules = load_rules(DEFAULT_RULES)
-    assert rules.taxes["CDEV.STAX.1"].percent == D("8.875")  # exact: read from the text, never a float
+    assert rules.taxes["CDEV.STAX.1"].name == "Sales Tax" and rules.taxes["CDEV.STAX.1"].percent is None  # derived
+    assert rules.tax_shipping is None and rules.unmapped_tax == "book"
     assert rules.payment_status["P"] == "paid" and rules.fulfilment_status["WND"] == "void"
     assert rules.rates.rate("EUR", "USD") == (D("1.0850"), "fixed table (edit currency.rates)")
     assert rules.adjustment_review_above == D("1.00")
+
+
+def test_a_tax_rate_override_is_exact():
+    rules = parse_rules("version: 1\ntaxes: {map: {CDEV.STAX.1: {name: NY Sales Tax, percent: 8.875, shipping: true}}}")
+    assert rules.taxes["CDEV.STAX.1"].percent == D("8.875")  # exact: read from the text, never a float
+    assert rules.taxes["CDEV.STAX.1"].shipping is True
 
 
 def test_a_minimal_file_gets_defaults():
@@ -38,6 +45,7 @@ taxes:
     CDEV.STAX.1: {name: Sales Tax, percent: 120}
     CDEV.STAX.2: {percent: 5}
   unmapped: ignore
+  tax_shipping: sometimes
 currency: {account_currency: usd, policy: convert, rates: {EURUSD: 1.1, EUR/USD: -1}}
 invoice: {store_timezone: Mars/Olympus, due_offset_days: -1}
 colour: blue
@@ -45,9 +53,10 @@ colour: blue
         "version": "only version 1 exists",
         "status.payment.P": "must be one of: draft, sent, paid, void, credit, review",
         "status.unknown": "must be one of: draft, sent, paid, void, credit, review",
-        "taxes.map.CDEV.STAX.1.percent": "must be greater than or equal to 0 and less than or equal to 100",
+        "taxes.map.CDEV.STAX.1.percent": "must be greater than 0 and less than or equal to 100",
         "taxes.map.CDEV.STAX.2.name": "missing data for required field",
-        "taxes.unmapped": "must be one of: line, review",
+        "taxes.unmapped": "must be one of: book, review",
+        "taxes.tax_shipping": "must be one of: auto, true, false",
         "currency.account_currency": "unknown currency 'usd'",
         "currency.rates": "rate keys are FROM/TO currency codes, e.g. EUR/USD: EURUSD",
         "invoice.store_timezone": "unknown time zone 'Mars/Olympus'",
