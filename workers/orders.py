@@ -10,6 +10,7 @@ from apis.freshbooks.invoice_math import currency_places, quantize
 from mappings import jsonio
 from mappings.customers import client_from_order
 from mappings.orders import InvoicePlan, NeedsReview, map_order
+from mappings.taxes import percent_label
 from mappings.xcart import Order, OrderSchema, PaymentTransaction, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
 from xcfb.bootstrap import Services
@@ -73,6 +74,7 @@ def create_invoice(svc: Services, order_id: int, event_id: str | None = None) ->
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone, without the chain's first step
         client_id = resolve_client(svc, order_id, event_id)
+    ensure_taxes(svc, plan, event_id)
     with svc.order_lock(order_id):
         binding = binder.lookup(svc.sessions, "invoice", str(order_id))
         if binding is not None and binding.freshbooks_id is not None:
@@ -94,6 +96,16 @@ def create_invoice(svc: Services, order_id: int, event_id: str | None = None) ->
         binder.bind(svc.sessions, "invoice", str(order_id), int(created["id"]), version)
         ledger.audit(svc.sessions, "create", "invoice", int(created["id"]), _summary(plan), event_id, order_id)
         return int(created["id"])
+
+
+def ensure_taxes(svc: Services, plan: InvoicePlan, event_id: str | None = None) -> None:
+    """Each tax the invoice carries exists in FreshBooks under its name ("Sales Tax 7.25%"), found or created
+    once, so that the store's tax reports list it."""
+    fb = svc.freshbooks
+    for tax in plan.taxes:
+        ensure(svc, "tax", tax.name, lambda name=tax.name: fb.find_tax_by_name(name),
+               lambda tax=tax: fb.create_tax({"name": tax.name, "amount": percent_label(tax.percent)}),
+               event_id=event_id, order_id=plan.order_id)
 
 
 def _bring_up_to_date(svc: Services, plan: InvoicePlan, invoice_id: int, version: str, event_id: str | None) -> int:

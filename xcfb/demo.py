@@ -101,7 +101,8 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
         f"  events                  {sum(counts.values())}: " + _by_status(counts),
         f"  orders to book          {books.orders}",
         f"  invoices in FreshBooks  {objects['invoice']} (lost {len(books.lost)}, booked twice {len(books.duplicates)},"
-        f" wrong totals {len(books.wrong_totals)}, wrong payments {len(books.wrong_payments)})",
+        f" wrong totals {len(books.wrong_totals)}, wrong taxes {len(books.wrong_taxes)},"
+        f" wrong payments {len(books.wrong_payments)})",
         f"  clients / items         {objects['client']} / {objects['item']}",
         f"  payments                {objects['payment']}",
         "  dead letters            " + (", ".join(f"{kind} {n}" for (kind, status), n in sorted(letters.items())
