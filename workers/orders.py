@@ -3,6 +3,7 @@ create invoice -> reconcile payment. Each step is idempotent and can be run alon
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import Decimal
 
@@ -27,6 +28,13 @@ def load_order(svc: Services, order_id: int) -> Order:
     if payload is None:
         raise OrderNotYetSeen(f"order {order_id} has not been received yet")
     return load(OrderSchema, jsonio.loads(payload))
+
+
+def order_version(svc: Services, order: Order) -> str:
+    """What the invoice was synced from: X-Cart's update_date, and the content, because an edit does not
+    always move update_date (absent, or within the same second)."""
+    payload = snapshots.order_payload(svc.sessions, order.id) or ""
+    return f"{order.update_date.isoformat()}#{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
 
 def resolve_client(svc: Services, order_id: int, event_id: str | None = None) -> int:
@@ -70,7 +78,7 @@ def create_invoice(svc: Services, order_id: int, event_id: str | None = None) ->
     order = load_order(svc, order_id)
     plan = plan_invoice(svc, order)
     fb = svc.freshbooks
-    version = order.update_date.isoformat()
+    version = order_version(svc, order)
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone, without the chain's first step
         client_id = resolve_client(svc, order_id, event_id)
@@ -78,12 +86,13 @@ def create_invoice(svc: Services, order_id: int, event_id: str | None = None) ->
     with svc.order_lock(order_id):
         binding = binder.lookup(svc.sessions, "invoice", str(order_id))
         if binding is not None and binding.freshbooks_id is not None:
-            if (binding.version or "") >= version:
+            if binding.version == version:  # the snapshot never goes back, so any other version is older
                 return binding.freshbooks_id
             return _bring_up_to_date(svc, plan, binding.freshbooks_id, version, event_id)
         binder.record_intent(svc.sessions, "invoice", str(order_id))
         found = fb.find_invoice_by_number(plan.invoice_number)
         if found is not None:  # booked by an attempt whose answer was lost: adopt it, then update it
+            _check_it_is_ours(found, plan, client_id)
             binder.bind(svc.sessions, "invoice", str(order_id), int(found["id"]))
             ledger.audit(svc.sessions, "adopt", "invoice", int(found["id"]), f"invoice {plan.invoice_number}",
                          event_id, order_id)
@@ -96,6 +105,21 @@ def create_invoice(svc: Services, order_id: int, event_id: str | None = None) ->
         binder.bind(svc.sessions, "invoice", str(order_id), int(created["id"]), version)
         ledger.audit(svc.sessions, "create", "invoice", int(created["id"]), _summary(plan), event_id, order_id)
         return int(created["id"])
+
+
+def _check_it_is_ours(found: dict, plan: InvoicePlan, client_id: int) -> None:
+    """An invoice with the order's number is adopted only when this service wrote it for this order (the
+    po_number marker) for the expected client; another order's, or one typed in by hand, is a conflict
+    for a person, and nothing is written."""
+    marker, customer = str(found.get("po_number") or ""), str(found.get("customerid") or "")
+    if marker == plan.po_number and customer == str(client_id):
+        return
+    amount = found.get("amount") or {}
+    raise NeedsReview([
+        f"invoice number {plan.invoice_number} is taken in FreshBooks by invoice {found.get('id')} "
+        f"(po_number {marker!r}, client {customer or '?'}, {amount.get('amount', '?')} {amount.get('code', '')}) "
+        f"which is not this order's (po_number {plan.po_number!r}, client {client_id}, {plan.total} {plan.currency}); "
+        "nothing was written: renumber one of them, then replay"])
 
 
 def ensure_taxes(svc: Services, plan: InvoicePlan, event_id: str | None = None) -> None:
@@ -140,12 +164,19 @@ def reconcile_payment(svc: Services, order_id: int, event_id: str | None = None)
         if invoice.get("vis_state") == 1:
             return Decimal(0)  # a cancelled order's invoice was deleted
         paid = Decimal(str(invoice["paid"]["amount"]))
+        invoiced = Decimal(str(invoice["amount"]["amount"]))
+        if invoiced != plan.total:
+            raise NeedsReview([f"FreshBooks invoice {invoice_id} totals {invoiced} {plan.currency}, the order "
+                               f"{plan.total}: no payment is booked on an invoice that differs from the order"])
         booked = Decimal(0)
-        if collected > paid:
-            booked = collected - paid
+        if min(collected, invoiced) > paid:  # never more than invoiced: FreshBooks would show it as paid > amount
+            booked = min(collected, invoiced) - paid
             _book_payment(svc, order, plan, invoice_id, booked, transactions, event_id)
         elif collected < paid:
             raise NeedsReview([f"FreshBooks has {paid} {plan.currency} paid, X-Cart collected {collected}"])
+        if collected > invoiced:
+            raise NeedsReview([f"X-Cart collected {collected} {plan.currency}, more than the invoice's {invoiced}: "
+                               "the excess is not booked"])
     if refunded or plan.action == "credit":
         raise NeedsReview([f"X-Cart refunded {refunded} {plan.currency} of order {order.order_number}: "
                            "record the refund as a credit note in FreshBooks"])
@@ -175,7 +206,7 @@ def _collected_and_refunded(order: Order, plan: InvoicePlan,
         places = currency_places(plan.currency)
         collected = quantize(collected * plan.conversion.rate, places)
         refunded = quantize(refunded * plan.conversion.rate, places)
-    return min(collected, plan.total), refunded
+    return collected, refunded
 
 
 def _payment_date(order: Order, transactions: list[PaymentTransaction]) -> date:
