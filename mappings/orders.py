@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from apis.freshbooks.invoice_math import LineInput, currency_places, invoice_totals, quantize
+from core.errors import Fatal
 
 from .addresses import StandardAddress, standardise
 from .rules import Rules, TaxRule
@@ -24,7 +25,7 @@ from .xcart import Order, Surcharge
 MAX_LINE_TAXES = 2  # FreshBooks lines carry taxName1 and taxName2
 
 
-class NeedsReview(Exception):
+class NeedsReview(Fatal):
     """The order must be looked at by a person before anything is booked."""
 
     def __init__(self, reasons: list[str]):

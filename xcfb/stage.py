@@ -174,6 +174,7 @@ class Stage:
                "XCFB_RETRY_BASE_SECONDS": str(s.retry_base_seconds), "XCFB_RETRY_CAP_SECONDS": str(s.retry_cap_seconds),
                "XCFB_MAX_RETRIES": str(s.max_retries), "XCFB_VISIBILITY_TIMEOUT": str(s.visibility_timeout),
                "XCFB_STUCK_AFTER_SECONDS": str(s.stuck_after_seconds), "XCFB_REQUEUE_INTERVAL": str(s.requeue_interval),
+               "XCFB_MAX_REQUEUES": str(s.max_requeues),
                "XCFB_CATCH_UP_INTERVAL": str(s.catch_up_interval), "XCFB_CATCH_UP_OVERLAP": str(s.catch_up_overlap),
                "XCFB_OUTAGE_ALERT_SECONDS": str(s.outage_alert_seconds)}
         if self.proxy:
