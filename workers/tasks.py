@@ -52,7 +52,7 @@ def guarded(task, event_id: str | None, work: Callable):
 def _fail(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
     failure = classify(exc, task.name)
     if isinstance(exc, AuthFailed):
-        raise_alert(svc, "freshbooks-auth", str(exc))
+        _alert(svc, "freshbooks-auth", str(exc))
     if failure.retryable:
         if task.request.retries < svc.settings.max_retries:
             _retry(svc, task, event_id, exc)
@@ -102,10 +102,11 @@ def _note_error(svc, event_id: str, error: BaseException) -> None:
 
 def _park(svc, task, event_id: str | None, failure: Failure) -> None:
     """Records the dead letter (raises if it cannot: the caller retries); counting and alerting are best effort."""
+    if event_id is not None:
+        ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
     metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
     if event_id is None:
         return
-    ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
     metrics.bump(svc.redis, "dead_letters_created", kind=failure.kind)
     log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, task.name, failure.reason)
     if failure.kind in ALERTED:
