@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from core.errors import Fatal
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -15,7 +17,7 @@ class FieldError:
         return f"{self.path}: {self.message}"
 
 
-class PayloadInvalid(ValueError):
+class PayloadInvalid(Fatal, ValueError):
     """Raised with every bad field at once, e.g. `data.items[2].price: not a number`."""
 
     def __init__(self, errors: list[FieldError], what: str = "payload"):

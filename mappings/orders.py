@@ -23,6 +23,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from apis.freshbooks.invoice_math import LineInput, currency_places, invoice_totals, quantize
+from core.errors import Fatal
 
 from .addresses import StandardAddress, standardise
 from .rules import Rules, TaxRule
@@ -35,7 +36,7 @@ MAX_TAX_NAME = 100
 GOODS = ("item", "discount")  # the lines every tax applies to; shipping only where the zone taxes it
 
 
-class NeedsReview(Exception):
+class NeedsReview(Fatal):
     """The order must be looked at by a person before anything is booked."""
 
     def __init__(self, reasons: list[str]):

@@ -20,7 +20,7 @@ def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_
         with sessions.begin() as session:
             session.add(Event(id=event_id, type=event_type, entity_key=entity_key, payload=payload,
                               order_id=order_id, order_number=order_number, status="received", attempts=0,
-                              received_at=utcnow()))
+                              requeues=0, received_at=utcnow()))
         return True
     except IntegrityError:
         return False
@@ -46,6 +46,14 @@ def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None
 def note_error(sessions: sessionmaker, event_id: str, error: str) -> None:
     with sessions.begin() as session:
         session.execute(update(Event).where(Event.id == event_id).values(last_error=error))
+
+
+def reopen(sessions: sessionmaker, event_id: str) -> None:
+    """An operator runs the event again: it is in flight once more, with a fresh allowance of sweep re-runs."""
+    with sessions.begin() as session:
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(status="received", finished_at=None, last_error=None, requeues=0,
+                                requeued_at=utcnow()))
 
 
 def replace_payload(sessions: sessionmaker, event_id: str, payload: str) -> None:
@@ -75,9 +83,20 @@ def last_synced(sessions: sessionmaker, entity_key: str) -> datetime | None:
 
 
 def stuck_events(sessions: sessionmaker, older_than: datetime) -> list[Event]:
+    """Events in flight since before `older_than`: since they arrived, or since they were last sent again."""
     with sessions() as session:
-        return list(session.scalars(select(Event).where(Event.status.in_(("received", "processing")),
-                                                        Event.received_at < older_than)))
+        return list(session.scalars(select(Event).where(
+            Event.status.in_(("received", "processing")),
+            func.coalesce(Event.requeued_at, Event.received_at) < older_than)))
+
+
+def count_requeue(sessions: sessionmaker, event_id: str, seen: int) -> bool:
+    """Counts one more sweep re-run; False when the event moved meanwhile (finished, or counted by another)."""
+    with sessions.begin() as session:
+        counted = session.execute(update(Event).where(Event.id == event_id, Event.requeues == seen,
+                                                      Event.status.in_(("received", "processing")))
+                                  .values(requeues=seen + 1, requeued_at=utcnow()))
+        return counted.rowcount == 1
 
 
 def latencies(sessions: sessionmaker, limit: int = 1000) -> list[float]:

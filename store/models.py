@@ -48,6 +48,8 @@ class Event(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
+    requeues: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # re-runs by the stuck-event sweep
+    requeued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last sweep re-run or replay
 
 
 class OrderSnapshot(Base):
@@ -85,13 +87,13 @@ class Binding(Base):
 
 
 class DeadLetter(Base):
-    """An event that needs a person: invalid, exhausted its retries, or held for review."""
+    """An event that needs a person: invalid, held for review, refused, out of retries, failed or stuck."""
 
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # invalid | exhausted | review
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # workers/failures.py lists the kinds
     task: Mapped[str] = mapped_column(String(64), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)

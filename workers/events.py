@@ -6,10 +6,11 @@ from mappings import jsonio
 from mappings.xcart import Order, OrderSchema, PaymentTransaction, load, parse_event
 from store import ledger, snapshots
 from store.ledger import TERMINAL
+from store.models import Event
 from xcfb.bootstrap import Services
 
 from .catalogue import delete_item, upsert_client, upsert_item
-from .retry import OrderNotYetSeen
+from .failures import OrderNotYetSeen, UnknownEvent
 
 
 def receive(svc: Services, raw: str) -> tuple[str, bool]:
@@ -25,10 +26,18 @@ def receive(svc: Services, raw: str) -> tuple[str, bool]:
     return event_id, known.status not in TERMINAL
 
 
+def recorded(svc: Services, event_id: str) -> Event:
+    event = ledger.get_event(svc.sessions, event_id)
+    if event is None:
+        raise UnknownEvent(f"no event {event_id!r} has been recorded "
+                           "(`xcfb events show ORDER` lists an order's events)")
+    return event
+
+
 def handle(svc: Services, event_id: str) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done."""
+    body = jsonio.loads(recorded(svc, event_id).payload)
     ledger.start_attempt(svc.sessions, event_id)
-    body = jsonio.loads(ledger.get_event(svc.sessions, event_id).payload)
     event = parse_event(body)
     data = event.data
     as_sent = jsonio.dumps(body["data"])  # snapshots keep X-Cart's own words

@@ -17,14 +17,17 @@ from store import binder, ledger, snapshots
 from xcfb.bootstrap import Services
 
 from .exporter import ensure
-from .retry import InvoiceNotYetBooked, OrderNotYetSeen
+from .failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
 
 PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
                  "check": "Check", "cash": "Cash", "ach": "ACH"}
 
 
-def load_order(svc: Services, order_id: int) -> Order:
+def load_order(svc: Services, order_id: int, event_id: str | None) -> Order:
     payload = snapshots.order_payload(svc.sessions, order_id)
+    if payload is None and event_id is None:  # run by hand: no event is on its way to bring the order
+        raise OrderNeverReceived(f"order {order_id} has never been received: no X-Cart event or catch-up sync "
+                                 "brought it (check the id: it is X-Cart's order id, not the order number)")
     if payload is None:
         raise OrderNotYetSeen(f"order {order_id} has not been received yet")
     return load(OrderSchema, jsonio.loads(payload))
@@ -38,7 +41,7 @@ def order_version(svc: Services, order: Order) -> str:
 
 
 def resolve_client(svc: Services, order_id: int, event_id: str | None = None) -> int:
-    order = load_order(svc, order_id)
+    order = load_order(svc, order_id, event_id)
     email = order.email.strip().lower()
     fb = svc.freshbooks
     with svc.order_lock(order_id):
@@ -49,7 +52,7 @@ def resolve_client(svc: Services, order_id: int, event_id: str | None = None) ->
 
 def sync_items(svc: Services, order_id: int, event_id: str | None = None) -> list[str]:
     """Binds every SKU of the order to a FreshBooks item; returns the SKUs FreshBooks knows."""
-    order = load_order(svc, order_id)
+    order = load_order(svc, order_id, event_id)
     fb = svc.freshbooks
     known = []
     with svc.order_lock(order_id):
@@ -75,7 +78,7 @@ def plan_invoice(svc: Services, order: Order) -> InvoicePlan:
 def create_invoice(svc: Services, order_id: int, event_id: str | None = None) -> int | None:
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
-    order = load_order(svc, order_id)
+    order = load_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     fb = svc.freshbooks
     version = order_version(svc, order)
@@ -149,7 +152,7 @@ def _bring_up_to_date(svc: Services, plan: InvoicePlan, invoice_id: int, version
 def reconcile_payment(svc: Services, order_id: int, event_id: str | None = None) -> Decimal:
     """Books what X-Cart collected and FreshBooks does not have yet; returns the amount booked. Refunds
     are not guessed: the invoice keeps the payments and the order goes to review for a credit note."""
-    order = load_order(svc, order_id)
+    order = load_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
     if invoice_id is None:

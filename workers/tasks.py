@@ -8,79 +8,116 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NoReturn
 
 from celery import chain
-from celery.exceptions import Ignore
-from sqlalchemy.exc import OperationalError
+from celery.exceptions import Ignore, Retry
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
-from apis.freshbooks.errors import AuthFailed, FreshBooksError, NotFound, ValidationFailed
-from mappings.errors import PayloadInvalid
-from mappings.orders import NeedsReview
+from apis.freshbooks.errors import AuthFailed
 from store import ledger
-from store.models import utcnow
+from store.models import Event, utcnow
 from xcfb import metrics, redis_keys
 from xcfb.alerts import raise_alert
 from xcfb.bootstrap import services
 
-from . import events, orders
+from . import events, fault_injection, orders
 from .app import app
 from .catch_up import catch_up as poll_xcart
-from .retry import RETRYABLE, retry_delay
+from .failures import Failure, StepFailed, classify
+from .retry import retry_delay
 
 log = logging.getLogger(__name__)
+ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now
 
 
 def guarded(task, event_id: str | None, work: Callable):
-    """Runs one step: retries what may pass (rate limits, outages, locks) with backoff, parks the event
-    in the dead-letter store when it cannot pass (invalid, refused, review, retries exhausted)."""
+    """Runs one step. Whatever it raises ends one of two ways, as workers/failures.py decides: retried with
+    backoff while the retry budget lasts, or parked in the dead-letter store (with an alert for the kinds
+    nobody expected). No exception leaves the event in `processing`."""
     svc = services()
-    name = task.name
     try:
+        _inject_fault(svc, task, event_id)
         result = work(svc)
-    except PayloadInvalid as exc:
-        _park(svc, task, event_id, "invalid", str(exc), exc.as_dicts())
-    except NeedsReview as exc:
-        _park(svc, task, event_id, "review", str(exc), [{"path": "(order)", "message": r} for r in exc.reasons])
-    except (ValidationFailed, NotFound) as exc:
-        details = [{"path": f"freshbooks.{d.object or ''}.{d.field or ''}".rstrip("."), "message": d.message}
-                   for d in exc.details]
-        _park(svc, task, event_id, "rejected", str(exc), details)
-    except (*RETRYABLE, AuthFailed) as exc:
-        if task.request.retries >= svc.settings.max_retries:
-            _park(svc, task, event_id, "exhausted", f"gave up after {task.request.retries + 1} attempts: {exc}", [])
-        if isinstance(exc, AuthFailed):
-            raise_alert(svc, "freshbooks-auth", str(exc))
-        metrics.bump(svc.redis, "retries", task=name, reason=type(exc).__name__)
-        if event_id:
-            _note_error(svc, event_id, exc)
-        countdown = retry_delay(task.request.retries, exc, svc.settings.retry_base_seconds,
-                                svc.settings.retry_cap_seconds)
-        raise task.retry(exc=exc, countdown=countdown) from None  # the budget is ours: tasks say max_retries=None
-    except FreshBooksError as exc:
-        _park(svc, task, event_id, "rejected", str(exc), [])
-    metrics.bump(svc.redis, "tasks", task=name, outcome="done")
+    except (Ignore, Retry):
+        raise
+    except Exception as exc:  # noqa: BLE001 - every exception is classified below, none is swallowed
+        _fail(svc, task, event_id, exc)
+    metrics.bump(svc.redis, "tasks", task=task.name, outcome="done")
     return result
+
+
+def _fail(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
+    failure = classify(exc, task.name)
+    if isinstance(exc, AuthFailed):
+        _alert(svc, "freshbooks-auth", str(exc))
+    if failure.retryable:
+        if task.request.retries < svc.settings.max_retries:
+            _retry(svc, task, event_id, exc)
+        failure = failure.exhausted(task.request.retries + 1)
+    try:
+        _park(svc, task, event_id, failure)
+    except Exception as parking_error:
+        if not classify(parking_error, task.name).retryable:
+            raise
+        # The database (or Redis) is down: the dead letter is not written, and the task in the broker is the
+        # event's only record, so it runs again (beyond the budget: the step's own failure is final already,
+        # it only waits for a place to be written down).
+        log.warning("event %s: %s not recorded (%s), retrying", event_id, failure.kind,
+                    type(parking_error).__name__)
+        raise task.retry(exc=parking_error, countdown=_delay(svc, task, parking_error)) from None
+    if event_id is None:  # run by hand, or a body not recorded yet: the failure shows in Flower and the shell
+        raise StepFailed(f"{failure.kind}: {failure.reason}")
+    raise Ignore()  # stops the chain here; the dead letter says why
+
+
+def _retry(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
+    metrics.bump(svc.redis, "retries", task=task.name, reason=type(exc).__name__)
+    if event_id:
+        _note_error(svc, event_id, exc)
+    raise task.retry(exc=exc, countdown=_delay(svc, task, exc)) from None  # the budget is ours: max_retries=None
+
+
+def _delay(svc, task, exc: BaseException) -> float:
+    return retry_delay(task.request.retries, exc, svc.settings.retry_base_seconds, svc.settings.retry_cap_seconds)
+
+
+def _inject_fault(svc, task, event_id: str | None) -> None:
+    """The fault suite's step-exceptions scenario (workers/fault_injection.py); does nothing unless enabled."""
+    fault = fault_injection.fault_for(task.name, event_id, task.request.retries)
+    if fault is not None:
+        metrics.bump(svc.redis, "faults_injected", task=task.name)
+        raise fault
 
 
 def _note_error(svc, event_id: str, error: BaseException) -> None:
     """Best effort: the database may be the thing that is down, and the retry matters more than the note."""
     try:
         ledger.note_error(svc.sessions, event_id, f"{type(error).__name__}: {error}")
-    except OperationalError:
+    except SQLAlchemyError:
         log.warning("event %s: error not noted, the database is unavailable", event_id)
 
 
-def _park(svc, task, event_id: str | None, kind: str, reason: str, errors: list) -> None:
-    metrics.bump(svc.redis, "tasks", task=task.name, outcome=kind)
-    if event_id is None:  # run by hand without an event: the failure shows in Flower and the shell
-        raise RuntimeError(f"{kind}: {reason}")
-    ledger.dead_letter(svc.sessions, event_id, kind, task.name, reason, errors)
-    metrics.bump(svc.redis, "dead_letters_created", kind=kind)
-    log.warning("event %s parked as %s by %s: %s", event_id, kind, task.name, reason)
-    if kind == "exhausted":
-        raise_alert(svc, f"exhausted:{event_id}", f"event {event_id} gave up in {task.name}: {reason}")
-    raise Ignore()  # stops the chain here; the dead letter says why
+def _park(svc, task, event_id: str | None, failure: Failure) -> None:
+    """Records the dead letter (raises if it cannot: the caller retries); counting and alerting are best effort."""
+    if event_id is not None:
+        ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
+    metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
+    if event_id is None:
+        return
+    metrics.bump(svc.redis, "dead_letters_created", kind=failure.kind)
+    log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, task.name, failure.reason)
+    if failure.kind in ALERTED:
+        _alert(svc, f"{failure.kind}:{event_id}", f"event {event_id} {failure.kind} in {task.name}: {failure.reason}")
+
+
+def _alert(svc, key: str, message: str) -> None:
+    try:
+        raise_alert(svc, key, message)
+    except RedisError as exc:  # the dead letter is written: it is the record, the alert only the news
+        log.error("ALERT %s not raised (%s): %s", key, type(exc).__name__, message)
 
 
 def order_chain(order_id: int, event_id: str | None):
@@ -99,6 +136,7 @@ def process_event(self, raw: str) -> None:
 @app.task(name="xcfb.handle_event", bind=True, max_retries=None)
 def handle_event(self, event_id: str) -> None:
     """An event already recorded: replays from the dead-letter store and stuck events come here."""
+    guarded(self, None, lambda svc: events.recorded(svc, event_id))  # an unknown id fails here, at once
     run_event(self, event_id)
 
 
@@ -125,10 +163,12 @@ def create_invoice(self, order_id: int, event_id: str | None = None) -> int | No
 
 @app.task(name="xcfb.reconcile_payment", bind=True, max_retries=None)
 def reconcile_payment(self, order_id: int, event_id: str | None = None) -> str:
-    booked = guarded(self, event_id, lambda svc: orders.reconcile_payment(svc, order_id, event_id))
-    if event_id:
-        ledger.finish(services().sessions, event_id, "synced")
-    return str(booked)
+    def work(svc):
+        booked = orders.reconcile_payment(svc, order_id, event_id)
+        if event_id:
+            ledger.finish(svc.sessions, event_id, "synced")
+        return booked
+    return str(guarded(self, event_id, work))
 
 
 @app.task(name="xcfb.catch_up", bind=True, max_retries=None)
@@ -145,16 +185,39 @@ def catch_up(self) -> str:
 
 @app.task(name="xcfb.requeue_stuck_events")
 def requeue_stuck_events(older_than_seconds: int | None = None) -> int:
-    """Beat: events still received/processing an hour after arrival (the broker's visibility timeout: any
-    message still in flight would have been redelivered by then) were lost with Redis; they run again."""
+    """Beat: see sweep_stuck_events."""
     svc = services()
     older_than_seconds = older_than_seconds or svc.settings.stuck_after_seconds
-    stuck = ledger.stuck_events(svc.sessions, utcnow() - timedelta(seconds=older_than_seconds))
+    return sweep_stuck_events(svc, handle_event.delay, utcnow() - timedelta(seconds=older_than_seconds))
+
+
+def sweep_stuck_events(svc, send: Callable[[str], object], older_than: datetime) -> int:
+    """Events still received/processing since before `older_than` -- since they arrived or were last sent again;
+    an hour by default, the broker's visibility timeout: any message still in flight would have been redelivered
+    by then -- were lost with Redis or with a worker. Each runs again, XCFB_MAX_REQUEUES times at most, then ends
+    as a `stuck` dead letter with an alert (an event that kills its worker every time would otherwise run for
+    ever). Returns how many were sent again."""
+    stuck = ledger.stuck_events(svc.sessions, older_than)
+    requeued = 0
     for event in stuck:
-        handle_event.delay(event.id)
+        if event.requeues >= svc.settings.max_requeues:
+            _park_stuck(svc, event)
+        elif ledger.count_requeue(svc.sessions, event.id, event.requeues):
+            send(event.id)
+            requeued += 1
     if stuck:
-        log.warning("requeued %d stuck events", len(stuck))
-    return len(stuck)
+        log.warning("requeued %d stuck events, dead-lettered %d", requeued, len(stuck) - requeued)
+    return requeued
+
+
+def _park_stuck(svc, event: Event) -> None:
+    reason = (f"still {event.status} after {event.requeues} re-runs by the stuck-event sweep (XCFB_MAX_REQUEUES="
+              f"{svc.settings.max_requeues}); last error: {event.last_error or 'none'}. A worker may die on it: "
+              "see the workers' logs")
+    ledger.dead_letter(svc.sessions, event.id, "stuck", requeue_stuck_events.name, reason)
+    metrics.bump(svc.redis, "dead_letters_created", kind="stuck")
+    log.warning("event %s parked as stuck: %s", event.id, reason)
+    _alert(svc, f"stuck:{event.id}", f"event {event.id} stuck: {reason}")
 
 
 @app.task(name="xcfb.confirm_freshbooks_callback", bind=True, max_retries=None)

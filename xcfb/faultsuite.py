@@ -1,6 +1,7 @@
 """The fault suite: the real pipeline against the sandboxes under the failures that lose or double-book
 orders in naive integrations. Each scenario prints orders sent / invoices booked / duplicates / lost /
-dead-lettered / time to converge; each must end with duplicates = 0 and lost = 0.
+dead-lettered / time to converge; each must end with duplicates = 0 and lost = 0. Dead letters are a failure,
+except in "step-exceptions", which expects one `failed` dead letter per injected exception and replays them.
 
 Run it with `xcfb faults` (or the pytest tier tests/faults)."""
 
@@ -16,7 +17,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from store import ledger
+from store.ledger import TERMINAL
+from workers import fault_injection
 
+from . import operations
 from .stage import Stage
 
 # Timings that let a fault play out in seconds instead of hours: a killed worker's tasks come back after
@@ -37,11 +41,18 @@ class ScenarioResult:
     seconds_to_converge: float = 0.0
     converged: bool = False
     retries: int = 0
+    step_exceptions: int = 0  # injected by the step-exceptions scenario
+    failed_letters: int = 0  # `failed` dead letters those became
+    replayed: int = 0  # dead letters the scenario replayed
+    sandbox_faults: dict[str, int] = field(default_factory=dict)  # what the FreshBooks sandbox injected, at the end
     notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return self.converged and self.duplicates == 0 and self.lost == 0 and self.dead_lettered == 0
+        """No duplicate, nothing lost, no dead letter left open; the dead letters a scenario expects (one per
+        injected step exception) must all have been `failed` ones, and booked once replayed."""
+        return (self.converged and self.duplicates == 0 and self.lost == 0 and self.dead_lettered == 0
+                and self.failed_letters == self.step_exceptions == self.replayed)
 
 
 @dataclass
@@ -126,12 +137,52 @@ def database_briefly_unavailable(stage: Stage, options: Options, result: Scenari
     sending.join()
 
 
+STEP_EXCEPTION_FRACTION = 0.1
+
+
+def step_exceptions_then_replayed(stage: Stage, options: Options, result: ScenarioResult) -> None:
+    """A seeded tenth of step runs raise an arbitrary exception (workers/fault_injection.py). Every event must
+    end final, each injected exception as a `failed` dead letter; with injection switched off, the replays
+    (run_scenario's convergence) must book every order once."""
+    stage.worker_env[fault_injection.VARIABLE] = f"{STEP_EXCEPTION_FRACTION}:{stage.seed}"
+    stage.restart_workers()
+    delivered = stage.sender().deliver_all(stage.events(options.orders)).delivered
+    counts = _wait_until_final(stage, delivered, options.timeout)
+    result.step_exceptions = stage.counted("faults_injected")
+    failed = [letter for letter in ledger.dead_letters(stage.services.sessions, None) if letter.kind == "failed"]
+    result.failed_letters = sum(1 for letter in failed if fault_injection.VARIABLE in letter.reason)
+    result.notes.append(f"{result.step_exceptions} step exceptions injected, events then {_spelled(counts)}")
+    del stage.worker_env[fault_injection.VARIABLE]
+    stage.restart_workers()
+    for letter in failed:
+        operations.replay(stage.services, letter.id, stage.send)
+        result.replayed += 1
+    alerts = sum(1 for alert in stage.alerts if alert["alert"].startswith("failed:"))
+    result.notes.append(f"{result.failed_letters} failed dead letters ({alerts} alerts), {result.replayed} replayed")
+
+
+def _wait_until_final(stage: Stage, events: int, timeout: float) -> dict[str, int]:
+    """Until every one of `events` accepted events is recorded and in a final state, or the timeout (the counts
+    then show what was not final, and the scenario cannot converge)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = ledger.counts_by_status(stage.services.sessions)
+        if (sum(counts.values()) >= events and set(counts) <= set(TERMINAL)) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.5)
+
+
+def _spelled(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
 SCENARIOS: dict[str, tuple[Callable, dict]] = {
     "duplicates": (every_webhook_three_times_shuffled, {}),
     "worker-kills": (workers_killed_mid_chain, {"workers": 2, "concurrency": 4, "beat": True}),
     "freshbooks-faults": (freshbooks_storm_outage_and_ghosts, {}),
     "redis-flush": (redis_flushed_with_events_in_flight, {"beat": True}),
     "database-down": (database_briefly_unavailable, {"proxy_database": True, "beat": True}),
+    "step-exceptions": (step_exceptions_then_replayed, {}),
 }
 
 
@@ -151,6 +202,7 @@ def run_scenario(name: str, options: Options, seed: int = 7) -> ScenarioResult:
         result.dead_lettered = sum(1 for letter in letters if letter.kind != "review")
         result.in_review = sum(1 for letter in letters if letter.kind == "review")
         result.retries = stage.retries()
+        result.sandbox_faults = stage.sandbox.faults.describe()["injected"]
         raised = [a for a in stage.alerts if a["state"] == "raised"]
         if raised:
             cleared = [a for a in stage.alerts if a["state"] == "cleared"]

@@ -52,7 +52,7 @@ def replay(svc: Services, letter_id: int, send: Callable[[str, list], None], pay
             raise OperatorError(f"the edited payload must keep the event id {letter.event_id!r}")
         ledger.replace_payload(svc.sessions, letter.event_id, payload)
     ledger.resolve_dead_letter(svc.sessions, letter_id, "replayed")
-    ledger.finish(svc.sessions, letter.event_id, "received")
+    ledger.reopen(svc.sessions, letter.event_id)
     send("xcfb.handle_event", [letter.event_id])
     return letter.event_id
 

@@ -40,6 +40,7 @@ class Settings:
     visibility_timeout: int = 3600  # the broker redelivers a task unacknowledged this long
     stuck_after_seconds: int = 3600  # beat re-runs events unfinished this long after arrival
     requeue_interval: float = 60.0  # how often beat looks for such events
+    max_requeues: int = 3  # re-runs of a stuck event before it becomes a `stuck` dead letter
     catch_up_interval: float = 300.0  # seconds between X-Cart polls (catch-up sync)
     catch_up_overlap: float = 600.0  # each poll looks this far behind its checkpoint
     catch_up_start: float = 86400.0  # how far back the very first poll looks
@@ -77,6 +78,7 @@ class Settings:
             visibility_timeout=int(env.get("XCFB_VISIBILITY_TIMEOUT", 3600)),
             stuck_after_seconds=int(env.get("XCFB_STUCK_AFTER_SECONDS", 3600)),
             requeue_interval=float(env.get("XCFB_REQUEUE_INTERVAL", 60)),
+            max_requeues=int(env.get("XCFB_MAX_REQUEUES", 3)),
             catch_up_interval=float(env.get("XCFB_CATCH_UP_INTERVAL", 300)),
             catch_up_overlap=float(env.get("XCFB_CATCH_UP_OVERLAP", 600)),
             catch_up_start=float(env.get("XCFB_CATCH_UP_START", 86400)),

@@ -48,6 +48,7 @@ class Stage:
         self.seed = seed
         self._worker_count, self._concurrency, self._with_beat = workers, concurrency, beat
         self._tuning = tuning or {}
+        self.worker_env: dict[str, str] = {}  # added to the environment of the processes started from now on
         self.alerts: list[dict] = []
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
@@ -123,6 +124,18 @@ class Stage:
     def restart_worker(self, index: int) -> None:
         self.workers[index] = self._start_worker(index)
 
+    def restart_workers(self) -> None:
+        """Stops every worker (a warm shutdown: running tasks finish) and starts them again, with worker_env."""
+        for index, worker in enumerate(self.workers):
+            _terminate(worker)
+            self.restart_worker(index)
+
+    def send(self, name: str, args: list) -> None:
+        """Sends a task the way ingest and the CLI do (e.g. for operations.replay)."""
+        from workers.app import app as celery_app
+
+        celery_app.send_task(name, args=args)
+
     # -- observing -------------------------------------------------------------------------------------------
 
     def in_flight(self) -> int:
@@ -142,8 +155,12 @@ class Stage:
             time.sleep(0.5)
 
     def retries(self) -> int:
+        return self.counted("retries")
+
+    def counted(self, metric: str) -> int:
+        """A counter of xcfb/metrics.py, summed over its labels."""
         return sum(int(v) for k, v in self.services.redis.hgetall(metrics.COUNTERS).items()
-                   if k.decode().startswith("retries|"))
+                   if k.decode().startswith(metric + "|"))
 
     # -- plumbing --------------------------------------------------------------------------------------------
 
@@ -174,8 +191,9 @@ class Stage:
                "XCFB_RETRY_BASE_SECONDS": str(s.retry_base_seconds), "XCFB_RETRY_CAP_SECONDS": str(s.retry_cap_seconds),
                "XCFB_MAX_RETRIES": str(s.max_retries), "XCFB_VISIBILITY_TIMEOUT": str(s.visibility_timeout),
                "XCFB_STUCK_AFTER_SECONDS": str(s.stuck_after_seconds), "XCFB_REQUEUE_INTERVAL": str(s.requeue_interval),
+               "XCFB_MAX_REQUEUES": str(s.max_requeues),
                "XCFB_CATCH_UP_INTERVAL": str(s.catch_up_interval), "XCFB_CATCH_UP_OVERLAP": str(s.catch_up_overlap),
-               "XCFB_OUTAGE_ALERT_SECONDS": str(s.outage_alert_seconds)}
+               "XCFB_OUTAGE_ALERT_SECONDS": str(s.outage_alert_seconds), **self.worker_env}
         if self.proxy:
             url = make_url(bootstrap.database_url(s)).set(host="127.0.0.1", port=self.proxy.port)
             env["DATABASE_URL"] = url.render_as_string(hide_password=False)

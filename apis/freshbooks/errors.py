@@ -1,4 +1,5 @@
-"""Typed FreshBooks errors: each tells a worker what it may do next.
+"""Typed FreshBooks errors: each tells a worker what it may do next, by deriving from core.errors' Retryable
+(wait and run again) or Fatal (retrying cannot help).
 
 Messages carry the method, path, status and the API's own error text, never a header or a token.
 """
@@ -6,6 +7,8 @@ Messages carry the method, path, status and the API's own error text, never a he
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from core.errors import Fatal, Retryable
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,6 @@ class ApiErrorDetail:
 class FreshBooksError(Exception):
     """Base of every error the client raises."""
 
-    retryable = False
-
     def __init__(self, message: str, *, status: int | None = None,
                  details: tuple[ApiErrorDetail, ...] = ()):
         super().__init__(message)
@@ -41,43 +42,38 @@ class FreshBooksError(Exception):
         return self.details[0].errno if self.details else None
 
 
-class RateLimited(FreshBooksError):
+class RateLimited(FreshBooksError, Retryable):
     """429: wait `retry_after` seconds (None when the API gave no hint)."""
-
-    retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None, status: int = 429):
         super().__init__(message, status=status)
         self.retry_after = retry_after
 
 
-class Unavailable(FreshBooksError):
+class Unavailable(FreshBooksError, Retryable):
     """5xx, connection error or timeout.
 
     `may_have_reached_server` is True when the request may have been processed although no answer
     came back (5xx, read timeout): after a create, look the object up before creating it again.
     """
 
-    retryable = True
-
     def __init__(self, message: str, *, may_have_reached_server: bool, status: int | None = None):
         super().__init__(message, status=status)
         self.may_have_reached_server = may_have_reached_server
 
 
-class ValidationFailed(FreshBooksError):
+class ValidationFailed(FreshBooksError, Fatal):
     """400/422: the request itself is wrong; retrying it unchanged cannot help."""
 
 
-class AuthFailed(FreshBooksError):
-    """401/403, or a token that could not be obtained or refreshed."""
+class AuthFailed(FreshBooksError, Retryable):
+    """401/403, or a token that could not be obtained or refreshed. Retried, with an alert: an operator who
+    reconnects FreshBooks within the retry budget gets the waiting events booked without replaying them."""
 
 
-class NotFound(FreshBooksError):
+class NotFound(FreshBooksError, Fatal):
     """404 or errno 1012 (unknown resource)."""
 
 
-class Conflict(FreshBooksError):
+class Conflict(FreshBooksError, Retryable):
     """409: concurrent modification on FreshBooks' side; a retry is expected to succeed."""
-
-    retryable = True

@@ -8,14 +8,30 @@ from datetime import datetime
 import requests
 
 from apis.freshbooks.client import pooled_session
-from apis.freshbooks.errors import Unavailable
+from core.errors import Fatal, Retryable
 from mappings import jsonio
 
 PER_PAGE = 100
 
 
 class XCartError(Exception):
-    """X-Cart refused the request (bad token, unknown order): retrying cannot help."""
+    """Base of every error the X-Cart client raises. Messages carry the path and status, never the token."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class XCartUnavailable(XCartError, Retryable):
+    """429, 5xx, a timeout or no connection: X-Cart may answer later (`retry_after`: its Retry-After, if any)."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class XCartRefused(XCartError, Fatal):
+    """401, 403, 404 or another 4xx: a bad token or an unknown object; retrying cannot help."""
 
 
 class XCartClient:
@@ -55,10 +71,19 @@ class XCartClient:
             response = self._session.get(self.base_url + path, params=params, timeout=self._timeout,
                                          headers={"X-Auth-Token": self._token, "Accept": "application/json"})
         except requests.RequestException as exc:
-            raise Unavailable(f"X-Cart GET {path}: {type(exc).__name__}", may_have_reached_server=False) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise Unavailable(f"X-Cart GET {path}: HTTP {response.status_code}", may_have_reached_server=True,
-                              status=response.status_code)
-        if response.status_code >= 400:
-            raise XCartError(f"X-Cart GET {path}: HTTP {response.status_code}: {response.text[:200]}")
+            raise XCartUnavailable(f"X-Cart GET {path}: {type(exc).__name__}") from None
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise XCartUnavailable(f"X-Cart GET {path}: HTTP {status}", status=status,
+                                   retry_after=_seconds(response.headers.get("Retry-After")))
+        if status >= 400:
+            raise XCartRefused(f"X-Cart GET {path}: HTTP {status}: {response.text[:200]}", status=status)
         return jsonio.loads(response.content)
+
+
+def _seconds(value: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is not worth guessing at: the backoff covers it)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

@@ -13,6 +13,7 @@ from mappings import jsonio
 from sandboxes.xcart.generator import OrderOptions, StoreGenerator
 from store import binder, snapshots
 from store.db import make_engine, migrate, session_factory
+from xcfb import metrics
 from xcfb.stage import QUEUE_KEYS
 
 from .processes import ROOT, free_port, start, stop
@@ -24,6 +25,18 @@ def service_env(tmp_path, redis_url, database_url, fb_url):
     return {**os.environ, "XCFB_HOME": str(tmp_path), "REDIS_URL": redis_url, "DATABASE_URL": database_url,
             "FRESHBOOKS_API_URL": fb_url, "FRESHBOOKS_ACCOUNT_ID": "SANDBOX1",
             "FRESHBOOKS_ACCESS_TOKEN": "sandbox-test-token", "XCFB_RETRY_BASE_SECONDS": "0.1"}
+
+
+def counted(redis_client, field: str) -> int:
+    return int(redis_client.hget(metrics.COUNTERS, field) or 0)
+
+
+def wait_for_count(redis_client, field: str, expected: int, log, timeout: float = 60) -> None:
+    """Until the workers counted the outcome (guarded counts every step run that ends)."""
+    deadline = time.monotonic() + timeout
+    while counted(redis_client, field) < expected:
+        assert time.monotonic() < deadline, f"{field} never reached {expected}: " + log.read_text()[-3000:]
+        time.sleep(0.1)
 
 
 def test_one_step_rerun_from_the_celery_cli_and_flower(tmp_path, redis_url, database_url, redis_client, sessions,
@@ -62,8 +75,19 @@ def test_one_step_rerun_from_the_celery_cli_and_flower(tmp_path, redis_url, data
         again = subprocess.run([*CELERY, "call", "xcfb.create_invoice", "--args", f"[{payload['id']}]"], env=env,
                                cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert again.returncode == 0
-        time.sleep(2)
+        wait_for_count(redis_client, "tasks|outcome=done,task=xcfb.create_invoice", 2, tmp_path / "worker.log")
         assert len([i for i in fb_sandbox.books.all("invoice") if i["invoice_number"] == "4242"]) == 1
+
+        # an order never received, an event never recorded: each fails at once with the reason, no retry
+        for task, args, reason in (
+                ("xcfb.create_invoice", "[999999]", "OrderNeverReceived: order 999999 has never been received"),
+                ("xcfb.handle_event", '["no-such-event"]', "UnknownEvent: no event 'no-such-event' has been recorded")):
+            sent = subprocess.run([*CELERY, "call", task, "--args", args], env=env, cwd=ROOT, capture_output=True,
+                                  text=True, timeout=60)
+            assert sent.returncode == 0, sent.stderr
+            wait_for_count(redis_client, f"tasks|outcome=failed,task={task}", 1, tmp_path / "worker.log")
+            assert reason in (tmp_path / "worker.log").read_text()
+            assert not [k for k in redis_client.hkeys(metrics.COUNTERS) if k.decode().startswith("retries|")]
 
         assert requests.get(f"http://127.0.0.1:{flower_port}/healthcheck", timeout=5).text == "OK"
         page = requests.get(f"http://127.0.0.1:{flower_port}/tasks", timeout=5)

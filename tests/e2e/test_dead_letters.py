@@ -3,8 +3,15 @@ and are booked once replayed after the fix; operators do it with `xcfb dlq` and 
 
 import dataclasses
 import json
+from datetime import timedelta
+
+import pytest
 
 from store import ledger
+from store.models import utcnow
+from workers import events, orders
+from workers.tasks import sweep_stuck_events
+from xcfb import redis_keys
 from xcfb.cli import main
 
 from .pipeline import simulated_store
@@ -88,3 +95,56 @@ def test_discard_closes_a_dead_letter(pipeline_factory, fb_sandbox, capsys):
     assert ledger.counts_by_status(pipeline.services.sessions) == {"skipped": 1}
     assert main(["dlq", "replay", str(letter.id)]) == 2
     assert "no open dead letter" in capsys.readouterr().err
+
+
+STEPS = [  # (task, module, function, what it raises): event handling, then each step of the order chain
+    ("xcfb.process_event", events, "handle", KeyError("items")),
+    ("xcfb.resolve_client", orders, "resolve_client", AttributeError("'list' object has no attribute 'get'")),
+    ("xcfb.sync_items", orders, "sync_items", RuntimeError("a bug")),
+    ("xcfb.create_invoice", orders, "create_invoice", ZeroDivisionError("division by zero")),
+    ("xcfb.reconcile_payment", orders, "reconcile_payment", TypeError("unsupported operand")),
+]
+
+
+@pytest.mark.parametrize(("task", "module", "function", "error"), STEPS, ids=[s[0] for s in STEPS])
+def test_an_exception_in_any_step_ends_as_a_failed_dead_letter_then_replays(pipeline_factory, fb_sandbox, monkeypatch,
+                                                                              capsys, task, module, function, error):
+    pipeline = pipeline_factory()
+    svc = pipeline.services
+    _, store = simulated_store(seed=21)
+    order_event = bookable_order_event(store)
+
+    def broken(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(module, function, broken)
+    assert deliver(pipeline, [order_event]) == {"dead": 1}  # not `processing`: settle() would time out
+    [letter] = ledger.dead_letters(svc.sessions)
+    assert (letter.kind, letter.task) == ("failed", task)
+    assert letter.reason == f"{task} raised {type(error).__name__}: {str(error)}"
+    alert = svc.redis.get(redis_keys.ALERT.format(key=f"failed:{order_event['id']}"))
+    assert alert is not None and letter.reason in alert.decode()
+
+    monkeypatch.undo()  # the bug is fixed: the operator replays the dead letter
+    assert main(["dlq", "replay", str(letter.id)]) == 0
+    assert pipeline.settle() == {"synced": 1}
+    invoices = [i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]
+    assert [i["invoice_number"] for i in invoices] == [order_event["data"]["order_number"]]
+
+
+def test_a_stuck_event_is_dead_lettered_after_its_re_runs_then_replays(pipeline_factory, fb_sandbox, capsys):
+    pipeline = pipeline_factory(max_requeues=0)
+    svc = pipeline.services
+    _, store = simulated_store(seed=22)
+    order_event = bookable_order_event(store)
+    entity = f"order:{order_event['data']['id']}"
+    ledger.record_event(svc.sessions, order_event["id"], order_event["type"], entity, json.dumps(order_event,
+                                                                                                 default=str))
+    ledger.start_attempt(svc.sessions, order_event["id"])  # a worker took it and died: nothing else will run it
+    assert sweep_stuck_events(svc, lambda event_id: pytest.fail("re-run beyond XCFB_MAX_REQUEUES"),
+                              utcnow() + timedelta(seconds=1)) == 0
+    [letter] = ledger.dead_letters(svc.sessions)
+    assert letter.kind == "stuck" and "after 0 re-runs by the stuck-event sweep" in letter.reason
+
+    assert main(["dlq", "replay", str(letter.id)]) == 0
+    assert pipeline.settle() == {"synced": 1}
+    assert len([i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]) == 1

@@ -13,6 +13,7 @@ from apis.freshbooks.errors import (
     Unavailable,
     ValidationFailed,
 )
+from core.errors import Fatal, Retryable
 
 BASE = "https://fb.test"
 CLIENTS = f"{BASE}/accounting/account/ACC1/users/clients"
@@ -43,7 +44,7 @@ def test_429_is_rate_limited_with_retry_after_seconds(client):
     with pytest.raises(RateLimited) as raised:
         client.find_client_by_email("a@b.c")
     assert raised.value.retry_after == 7.0
-    assert raised.value.retryable
+    assert isinstance(raised.value, Retryable)
 
 
 @responses.activate
@@ -97,7 +98,7 @@ def test_validation_errors_carry_errno_field_and_message(client, status):
     assert error.errno == 1001
     assert error.details[0].field == "email"
     assert "client.email: Field required: email. (errno 1001)" in str(error)
-    assert not error.retryable
+    assert isinstance(error, Fatal) and not isinstance(error, Retryable)
 
 
 @responses.activate
@@ -125,7 +126,7 @@ def test_409_is_a_retryable_conflict(client):
                    json=error_body(None, None, "Conflict", "invoice"))
     with pytest.raises(Conflict) as raised:
         client.create_invoice({"customerid": 1})
-    assert raised.value.retryable
+    assert isinstance(raised.value, Retryable)
 
 
 @responses.activate

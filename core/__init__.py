@@ -1,0 +1,1 @@
+"""The bottom layer: what every other package may import, and which imports nothing of this project."""
