@@ -53,7 +53,7 @@ class Event(Base):
 
 
 class OrderSnapshot(Base):
-    """The newest version of each X-Cart order seen (by update_date): reordered deliveries never go back."""
+    """The newest version of each X-Cart order seen (by `version`): reordered deliveries never go back."""
 
     __tablename__ = "xcart_orders"
 
@@ -61,6 +61,7 @@ class OrderSnapshot(Base):
     order_number: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     update_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[str | None] = mapped_column(String(96))  # see store.snapshots.version_key
 
 
 class PaymentSnapshot(Base):

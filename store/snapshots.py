@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,20 +12,31 @@ from sqlalchemy.orm import sessionmaker
 from .models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
 
 
+def version_key(update_date: datetime, emitted_at: datetime, payload: str) -> str:
+    """Orders versions as X-Cart's update_date, then when the event was emitted, then the content: an
+    edit does not always move update_date (absent, or the same second), and two contents of one instant
+    must still settle on the same one whatever the order they arrive in. Sorts as text."""
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return f"{as_utc(update_date):%Y-%m-%dT%H:%M:%S.%f}|{as_utc(emitted_at):%Y-%m-%dT%H:%M:%S.%f}|{digest}"
+
+
 def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str, update_date: datetime,
-                        payload: str) -> bool:
-    """Stores the order unless a newer version is stored; True when this version is the newest."""
+                        payload: str, emitted_at: datetime | None = None) -> bool:
+    """Stores the order unless a newer version is stored; True when this version is the newest.
+    `emitted_at`: when X-Cart sent it (the event's created_at); now for an order just read from X-Cart."""
+    version = version_key(update_date, emitted_at or utcnow(), payload)
     for _ in range(2):  # a concurrent first insert of the same order: read it back and compare
         try:
             with sessions.begin() as session:
                 stored = session.get(OrderSnapshot, order_id, with_for_update=True)
                 if stored is None:
                     session.add(OrderSnapshot(order_id=order_id, order_number=order_number,
-                                              update_date=update_date, payload=payload))
+                                              update_date=update_date, payload=payload, version=version))
                     return True
-                if as_utc(stored.update_date) > update_date:
+                if (stored.version or version_key(stored.update_date, stored.update_date, "")) > version:
                     return False
                 stored.order_number, stored.update_date, stored.payload = order_number, update_date, payload
+                stored.version = version
                 return True
         except IntegrityError:
             continue

@@ -42,7 +42,8 @@ def handle(svc: Services, event_id: str) -> int | None:
     data = event.data
     as_sent = jsonio.dumps(body["data"])  # snapshots keep X-Cart's own words
     if isinstance(data, Order):
-        if not snapshots.keep_order_if_newer(svc.sessions, data.id, data.order_number, data.update_date, as_sent):
+        if not snapshots.keep_order_if_newer(svc.sessions, data.id, data.order_number, data.update_date, as_sent,
+                                             event.created_at):
             ledger.finish(svc.sessions, event_id, "synced", "superseded by a newer version of the order")
             return None
         return data.id

@@ -2,14 +2,17 @@
 edit that does not move update_date still updates the invoice, and no payment makes paid > amount."""
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from mappings import jsonio
 from mappings.orders import NeedsReview
 from store import binder, snapshots
+from store.models import OrderSnapshot
 from workers import orders
 from xcfb.bootstrap import Services
 from xcfb.settings import Settings
@@ -115,3 +118,23 @@ def test_no_payment_on_an_invoice_edited_to_another_amount(svc, fb_sandbox):
     with pytest.raises(NeedsReview, match="totals 10.00 USD, the order 76.54"):
         orders.reconcile_payment(svc, order["id"])
     assert fb_sandbox.books.all("payment") == []
+
+
+def test_an_edit_in_the_same_second_that_arrives_first_is_not_undone_by_the_original(svc):
+    original = json.loads(FIXTURE.read_text(), parse_float=D)["data"]
+    edited = original | {"notes": "edited in the same second"}
+    placed = orders.load(orders.OrderSchema, original).update_date
+    emitted = [datetime(2026, 11, 20, 15, 4, 6, tzinfo=UTC), datetime(2026, 11, 20, 15, 4, 7, tzinfo=UTC)]
+    assert snapshots.keep_order_if_newer(svc.sessions, 48213, "10457", placed, jsonio.dumps(edited), emitted[1])
+    assert not snapshots.keep_order_if_newer(svc.sessions, 48213, "10457", placed, jsonio.dumps(original),
+                                             emitted[0])
+    assert jsonio.loads(snapshots.order_payload(svc.sessions, 48213))["notes"] == "edited in the same second"
+    # one instant, two contents: whichever arrives first, they settle on the same one
+    settled = []
+    for first, second in ((original, edited), (edited, original)):
+        snapshots.keep_order_if_newer(svc.sessions, 7, "7", placed, jsonio.dumps(first | {"id": 7}), emitted[0])
+        snapshots.keep_order_if_newer(svc.sessions, 7, "7", placed, jsonio.dumps(second | {"id": 7}), emitted[0])
+        settled.append(jsonio.loads(snapshots.order_payload(svc.sessions, 7))["notes"])
+        with svc.sessions.begin() as session:
+            session.execute(delete(OrderSnapshot))
+    assert settled[0] == settled[1]
