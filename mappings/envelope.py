@@ -7,6 +7,7 @@ that ends in a RecursionError. Each refusal names the field."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from decimal import Decimal
@@ -129,3 +130,45 @@ def _string_problem(value: str) -> str | None:
 
 def _invalid(path: str, message: str) -> PayloadInvalid:
     return PayloadInvalid([FieldError(path, message)], "event")
+
+
+def event_keys(event_type: str, data: dict) -> tuple[str, int | None, str | None]:
+    """What the events table indexes an event by: its entity key, and for orders and payments the X-Cart
+    order id and number. Values that do not fit their columns are left out (the entity schemas report
+    them), so that recording an event can never fail on its content."""
+    entity = event_type.split(".")[0]
+    if entity == "order":
+        order_id = _column_int(data.get("id", data.get("order_id")))
+        return _key(entity, order_id), order_id, _column_str(data.get("order_number", data.get("orderNumber")))
+    if entity == "payment":
+        return (_key(entity, data.get("id", data.get("transaction_id"))), _column_int(data.get("order_id")),
+                _column_str(data.get("order_number")))
+    if entity == "customer":
+        return _key(entity, data.get("profile_id", data.get("id"))), None, None
+    return _key(entity, data.get("product_id", data.get("id"))), None, None
+
+
+def _key(entity: str, entity_id: Any) -> str:
+    key = f"{entity}:{entity_id}"
+    if len(key) <= 128:  # events.entity_key
+        return key
+    return f"{entity}:#{hashlib.sha256(key.encode('utf-8', 'backslashreplace')).hexdigest()[:32]}"
+
+
+def _column_int(value: Any) -> int | None:
+    """An id for an INTEGER column (32-bit on PostgreSQL), read without ever building a huge int."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    elif isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 10 and value == value.to_integral():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value < 2 ** 31 else None
+
+
+def _column_str(value: Any) -> str | None:
+    """An order number for a VARCHAR(64) column."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value)
+    return text if len(text) <= 64 else None

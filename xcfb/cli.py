@@ -91,9 +91,18 @@ def run_dlq_show(args) -> int:
 
 
 def run_dlq_replay(args) -> int:
-    payload = Path(args.payload).read_text(encoding="utf-8") if args.payload else None
+    payload = _read_text(args.payload) if args.payload else None
     event_id = operations.replay(_services(), args.id, _send, payload)
     return _print([f"event {event_id} queued again"])
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise OperatorError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise OperatorError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def run_dlq_discard(args) -> int:
