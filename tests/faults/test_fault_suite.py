@@ -1,5 +1,6 @@
 """The fault suite as a test tier: each scenario on the real pipeline (worker and beat processes, the real
-broker and database, both sandboxes) must end with no duplicate, no lost order and nothing dead-lettered.
+broker and database, both sandboxes) must end with no duplicate, no lost order and nothing dead-lettered
+(but the poison payloads sent on purpose, each of which must end final).
 Run it alone with `pytest tests/faults -s` to see the figures, or `xcfb faults` for the full sizes."""
 
 import pytest
@@ -12,8 +13,11 @@ def test_scenario_books_every_order_exactly_once(name, tmp_path, redis_url, data
     result = run_scenario(name, Options(orders=25, outage_seconds=8, timeout=240, home=tmp_path))
     print("\n" + report([result]))
     assert result.converged, result.notes
-    assert (result.duplicates, result.lost, result.dead_lettered) == (0, 0, 0), result.notes
+    assert (result.duplicates, result.lost, result.dead_lettered, result.not_final) == (0, 0, 0, 0), result.notes
     assert result.invoices_booked > 15
     if name == "freshbooks-faults":
         assert any("alerts raised 1, cleared 1" in note for note in result.notes)
         assert "0 ghost creates" not in result.notes[0]
+    if name == "poison-payloads":  # every poison body refused (400) or accepted and then parked, none lost
+        assert not [note for note in result.notes if " answered " in note], result.notes
+        assert result.poison_accepted and f"dead-lettered {len(result.poison_accepted)}," in result.notes[-1]
