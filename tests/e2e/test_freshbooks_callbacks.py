@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from store.models import AuditEntry
 from xcfb import callbacks
+from xcfb.cli import main
 
 
 def wait_for(condition, timeout=20.0):
@@ -34,13 +35,13 @@ def every_log_record(caplog):
 
 
 def test_registered_callback_is_verified_via_ingest_and_a_worker_without_logging_its_verifier(
-        pipeline_factory, fb_sandbox, every_log_record):
+        pipeline_factory, fb_sandbox, every_log_record, capsys):
     caplog = every_log_record
     pipeline = pipeline_factory()
     svc = pipeline.services
-    callback = callbacks.register(svc, "client", f"{pipeline.ingest_url}/webhooks/freshbooks")
-    callback_id = str(callback["id"])
-    verifier = fb_sandbox.books.callback_secret(callback["id"])["verifier"]
+    assert main(["callbacks", "register", "client", f"{pipeline.ingest_url}/webhooks/freshbooks"]) == 0
+    callback_id = capsys.readouterr().out.split()[1]
+    verifier = fb_sandbox.books.callback_secret(int(callback_id))["verifier"]
 
     trusted = wait_for(lambda: svc.redis.hget(callbacks.TRUSTED, callback_id))
     assert trusted.decode() == verifier
