@@ -1,8 +1,11 @@
 """POST /webhooks/xcart and /webhooks/freshbooks, /healthz, /readyz, /metrics.
 
 The X-Cart path answers per the contract (../shared/reference/webhook-contract.md): 202 queued, 200
-duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It verifies, checks
-the envelope, deduplicates by event id in Redis and enqueues the raw body; all else is the workers'."""
+duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It reads the body
+within the size limit, verifies, checks the envelope with the reader the workers use
+(mappings/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
+workers'. The FreshBooks path takes the verifier handshake of callbacks this service registered
+(xcfb/callbacks.py; any other callback id is a 404) and events signed with a verifier FreshBooks confirmed."""
 
 from __future__ import annotations
 
