@@ -1,15 +1,18 @@
 """POST /webhooks/xcart and /webhooks/freshbooks, /healthz, /readyz, /metrics.
 
 The X-Cart path answers per the contract (../shared/reference/webhook-contract.md): 202 queued, 200
-duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It verifies, checks
-the envelope, deduplicates by event id in Redis and enqueues the raw body; all else is the workers'."""
+duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It reads the body
+within the size limit, verifies, checks the envelope with the reader the workers use
+(mappings/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
+workers'. The FreshBooks path takes the verifier handshake of callbacks this service registered
+(xcfb/callbacks.py; any other callback id is a 404) and events signed with a verifier FreshBooks confirmed."""
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry, generate_latest
@@ -18,8 +21,9 @@ from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from apis.freshbooks.client import verify_webhook_signature
-from mappings.xcart import EVENT_TYPES
-from xcfb import metrics, redis_keys
+from mappings.envelope import read_envelope
+from mappings.errors import PayloadInvalid
+from xcfb import callbacks, metrics, redis_keys
 from xcfb.bootstrap import Services, services
 
 from .signatures import verify
@@ -46,15 +50,16 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
 
     @app.post("/webhooks/xcart")
     def xcart_webhook():
-        body = request.get_data(cache=False)
+        body = read_body(settings.max_body_bytes)
         problem = verify(request.headers.get("X-XCart-Signature"), body, settings.xcart_webhook_secrets,
                          settings.signature_tolerance_seconds)
         if problem:
             log.info("webhook refused: %s", problem)
             return answer("bad_signature", 401, error="bad or missing signature")
-        envelope, errors = _envelope(body)
-        if errors:
-            return answer("malformed", 400, error="malformed event", fields=errors)
+        try:
+            envelope = read_envelope(body)  # the workers read the body with this same function
+        except PayloadInvalid as exc:
+            return answer("malformed", 400, error="malformed event", fields=exc.as_dicts())
         event_id = envelope["id"]
         seen_key = redis_keys.SEEN.format(event_id=event_id)
         try:
@@ -72,16 +77,42 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
 
     @app.post("/webhooks/freshbooks")
     def freshbooks_webhook():
-        form = list(request.form.items(multi=True))
-        fields = dict(form)
-        if fields.get("name") == "callback.verify" and fields.get("verifier"):
-            send("xcfb.confirm_freshbooks_callback", [fields.get("object_id"), fields["verifier"]])
-            return jsonify(status="verifying"), 200
+        form, problem = _form(read_body(settings.max_body_bytes), request.mimetype)
+        if problem:
+            return jsonify(status="malformed", error=problem), 400
+        try:
+            if dict(form).get("name") == "callback.verify":
+                return _verification(dict(form))
+            return _freshbooks_event(form)
+        except Exception as exc:  # noqa: BLE001 - Redis or the broker: the documented 503
+            log.error("FreshBooks webhook not taken: %s", type(exc).__name__)
+            return jsonify(status="unavailable", error="broker unavailable, retry later"), 503
+
+    def _verification(fields: dict) -> tuple[Response, int]:
+        callback_id, verifier = fields.get("object_id", ""), fields.get("verifier", "")
+        if not (callback_id.isascii() and callback_id.isdigit() and len(callback_id) <= 19):
+            return jsonify(status="unknown_callback", error="no callback with this id awaits verification"), 404
+        if not verifier or len(verifier) > 200:
+            return jsonify(status="malformed", error="verifier: 1 to 200 characters are required"), 400
+        offered = callbacks.offer(svc.redis, callback_id, verifier)
+        if offered == "unknown":
+            return jsonify(status="unknown_callback", error="no callback with this id awaits verification"), 404
+        if offered == "too_many":
+            return jsonify(status="malformed", error=f"verifier: {callbacks.MAX_OFFERS} are already waiting to "
+                                                     "be confirmed for this callback"), 400
+        if offered == "new":
+            try:
+                send("xcfb.confirm_freshbooks_callback", [callback_id])  # the id only: the verifier is a secret
+            except Exception:
+                callbacks.withdraw(svc.redis, callback_id, verifier)
+                raise
+        return jsonify(status="verifying"), 200
+
+    def _freshbooks_event(form: list[tuple[str, str]]) -> tuple[Response, int]:
         signature = request.headers.get("X-FreshBooks-Hmac-SHA256", "")
-        verifiers = [v.decode() for v in svc.redis.hvals(redis_keys.FRESHBOOKS_VERIFIERS)]
-        if not any(verify_webhook_signature(v, form, signature) for v in verifiers):
+        if not any(verify_webhook_signature(v, form, signature) for v in callbacks.trusted_verifiers(svc.redis)):
             return jsonify(status="bad_signature"), 401
-        send("xcfb.freshbooks_event", [fields])
+        send("xcfb.freshbooks_event", [dict(form)])
         return jsonify(status="accepted"), 202
 
     @app.get("/healthz")
@@ -107,24 +138,35 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
     return app
 
 
-def _envelope(body: bytes) -> tuple[dict, list[dict]]:
+def read_body(limit: int) -> bytes:
+    """The body, refused with 413 beyond `limit` bytes, also when it comes chunked: without a
+    Content-Length werkzeug cuts the body at the limit silently, and the cut body would fail its
+    signature (401) instead."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    environ = request.environ
+    stream = environ["wsgi.input"] if environ.get("wsgi.input_terminated") else request.stream
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
+
+
+def _form(body: bytes, mimetype: str) -> tuple[list[tuple[str, str]], str | None]:
+    """FreshBooks posts application/x-www-form-urlencoded UTF-8: the fields in the order received (the
+    signature covers that order)."""
+    if mimetype not in ("application/x-www-form-urlencoded", ""):
+        return [], "a form-encoded body (application/x-www-form-urlencoded) is required"
     try:
-        envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return {}, [{"path": "(body)", "message": "not JSON"}]
-    if not isinstance(envelope, dict):
-        return {}, [{"path": "(body)", "message": "not a JSON object"}]
-    errors = []
-    if not isinstance(envelope.get("id"), str) or not 0 < len(envelope["id"]) <= 200:
-        errors.append({"path": "id", "message": "a string of 1 to 200 characters is required"})
-    if envelope.get("type") not in EVENT_TYPES:
-        errors.append({"path": "type", "message": "must be one of: " + ", ".join(EVENT_TYPES)})
-    for key in ("created_at", "store"):
-        if not isinstance(envelope.get(key), str):
-            errors.append({"path": key, "message": "a string is required"})
-    if not isinstance(envelope.get("data"), dict):
-        errors.append({"path": "data", "message": "an object is required"})
-    return envelope, errors
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50), None
+    except (UnicodeDecodeError, ValueError) as exc:
+        return [], f"not a UTF-8 form: {type(exc).__name__}"
 
 
 def _check(probe: Callable) -> str:

@@ -20,14 +20,20 @@ def verify(header: str | None, body: bytes, secrets: tuple[str, ...], tolerance:
             timestamp = value
         elif key == "v1":
             candidates.append(value)
-    if not timestamp or not timestamp.isdigit() or not candidates:
+    if not timestamp or not _is_unix_seconds(timestamp) or not candidates:
         return "malformed X-XCart-Signature"
     if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
         return "timestamp outside the tolerance"
     signed = timestamp.encode() + b"." + body
-    expected = [hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest() for secret in secrets]
+    expected = [hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest().encode() for secret in secrets]
     matched = False
     for candidate in candidates:
+        given = candidate.encode("utf-8", "replace")  # compare_digest refuses non-ASCII str: compare bytes
         for digest in expected:
-            matched |= hmac.compare_digest(candidate, digest)  # no early exit: constant time
+            matched |= hmac.compare_digest(given, digest)  # no early exit: constant time
     return None if matched else "no signature matches a configured secret"
+
+
+def _is_unix_seconds(value: str) -> bool:
+    """ASCII digits only (str.isdigit takes `²`, which int() refuses), and few enough for int()."""
+    return value.isascii() and value.isdigit() and len(value) <= 12

@@ -8,7 +8,6 @@ codes, `currency` as an object, `profile_id`/`product_id` for `id`. Keys added b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,12 +16,11 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from .currencies import currency_places, is_known_currency
+from .envelope import EVENT_TYPES, EnvelopeSchema, read_json
 from .errors import FieldError, PayloadInvalid, flatten_messages
 from .fields import CurrencyCode, FlexibleDateTime, Money, Status
 
 SALE_TYPES = ("sale", "capture", "capturePart", "captureMulti")  # transaction types that collect money
-EVENT_TYPES = ("order.created", "order.updated", "order.payment_status_changed", "customer.created",
-               "customer.updated", "product.created", "product.updated", "product.deleted", "payment.created")
 
 
 # -- entities -----------------------------------------------------------------------------------------------
@@ -456,17 +454,6 @@ class PaymentTransactionSchema(_Base):
         return super().build(data)
 
 
-class EnvelopeSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
-    created_at = FlexibleDateTime(required=True)
-    store = fields.String(required=True)
-    data = fields.Dict(required=True)
-
-
 DATA_SCHEMAS: dict[str, type[Schema]] = {
     "order": OrderSchema, "customer": ProfileSchema, "product": ProductSchema, "payment": PaymentTransactionSchema,
 }
@@ -505,12 +492,4 @@ def load(schema: type[Schema], data: Any, prefix: str = ""):
 
 
 def _json_object(raw: str | bytes | dict) -> dict:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        body = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadInvalid([FieldError("(body)", f"not JSON: {exc}")], "event") from None
-    if not isinstance(body, dict):
-        raise PayloadInvalid([FieldError("(body)", "not a JSON object")], "event")
-    return body
+    return raw if isinstance(raw, dict) else read_json(raw)  # the reader ingest uses too

@@ -56,10 +56,13 @@ def reopen(sessions: sessionmaker, event_id: str) -> None:
                                 requeued_at=utcnow()))
 
 
-def replace_payload(sessions: sessionmaker, event_id: str, payload: str) -> None:
+def replace_payload(sessions: sessionmaker, event_id: str, payload: str, entity_key: str, order_id: int | None,
+                    order_number: str | None) -> None:
+    """An operator's edited payload, with the keys it is found by (the edit may name another order)."""
     with sessions.begin() as session:
         session.execute(update(Event).where(Event.id == event_id)
-                        .values(payload=payload, status="received", finished_at=None, last_error=None))
+                        .values(payload=payload, entity_key=entity_key, order_id=order_id, order_number=order_number,
+                                status="received", finished_at=None, last_error=None))
 
 
 def counts_by_status(sessions: sessionmaker) -> dict[str, int]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from mappings import jsonio
+from mappings.envelope import event_keys, read_envelope, read_json
+from mappings.errors import PayloadInvalid
 from mappings.xcart import Order, OrderSchema, PaymentTransaction, load, parse_event
 from store import ledger, snapshots
 from store.ledger import TERMINAL
@@ -14,12 +18,14 @@ from .failures import OrderNotYetSeen, UnknownEvent
 
 
 def receive(svc: Services, raw: str) -> tuple[str, bool]:
-    """Records the raw event; returns its id and whether it still needs processing (False: a redelivery
-    of an event already dealt with)."""
-    body = jsonio.loads(raw)
-    event_id, event_type = str(body["id"]), str(body["type"])
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    entity_key, order_id, order_number = _keys(event_type, data)
+    """Records the raw event before anything else; returns its id and whether it still needs processing
+    (False: a redelivery of an event already dealt with, or a body that cannot be read)."""
+    try:
+        envelope = read_envelope(raw)  # the reader ingest checked the body with
+    except PayloadInvalid as exc:
+        return _record_unreadable(svc, raw, exc), False
+    event_id, event_type = envelope["id"], envelope["type"]
+    entity_key, order_id, order_number = event_keys(event_type, envelope["data"])
     if ledger.record_event(svc.sessions, event_id, event_type, entity_key, raw, order_id, order_number):
         return event_id, True
     known = ledger.get_event(svc.sessions, event_id)
@@ -34,9 +40,22 @@ def recorded(svc: Services, event_id: str) -> Event:
     return event
 
 
+def _record_unreadable(svc: Services, raw: str, problem: PayloadInvalid) -> str:
+    """A body no worker can read (ingest refuses these; an older or hand-sent message may bring one) is
+    kept as text under an id derived from its bytes and dead-lettered as invalid, naming the problem:
+    visible in `xcfb dlq list`, never dropped. The same body again finds it recorded."""
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    event_id = f"unreadable:{digest}"
+    printable = raw.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    if ledger.record_event(svc.sessions, event_id, "unreadable", f"unreadable:{digest[:32]}", printable):
+        ledger.dead_letter(svc.sessions, event_id, "invalid", "xcfb.process_event", str(problem),
+                           problem.as_dicts())
+    return event_id
+
+
 def handle(svc: Services, event_id: str) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done."""
-    body = jsonio.loads(recorded(svc, event_id).payload)
+    body = read_json(recorded(svc, event_id).payload)
     ledger.start_attempt(svc.sessions, event_id)
     event = parse_event(body)
     data = event.data
@@ -70,27 +89,3 @@ def _fetch_order(svc: Services, payment: PaymentTransaction) -> None:
     parsed = load(OrderSchema, order)
     snapshots.keep_order_if_newer(svc.sessions, parsed.id, parsed.order_number, parsed.update_date,
                                   jsonio.dumps(order))
-
-
-def _keys(event_type: str, data: dict) -> tuple[str, int | None, str | None]:
-    entity = event_type.split(".")[0]
-    if entity == "order":
-        order_id = _int(data.get("id", data.get("order_id")))
-        return f"order:{order_id}", order_id, _str(data.get("order_number", data.get("orderNumber")))
-    if entity == "payment":
-        return (f"payment:{data.get('id', data.get('transaction_id'))}", _int(data.get("order_id")),
-                _str(data.get("order_number")))
-    if entity == "customer":
-        return f"customer:{data.get('profile_id', data.get('id'))}", None, None
-    return f"product:{data.get('product_id', data.get('id'))}", None, None
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(value) -> str | None:
-    return None if value is None else str(value)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from apis.freshbooks.errors import AuthFailed
 from store import ledger
 from store.models import Event, utcnow
-from xcfb import metrics, redis_keys
+from xcfb import callbacks, metrics
 from xcfb.alerts import raise_alert
 from xcfb.bootstrap import services
 
@@ -221,19 +221,21 @@ def _park_stuck(svc, event: Event) -> None:
 
 
 @app.task(name="xcfb.confirm_freshbooks_callback", bind=True, max_retries=None)
-def confirm_freshbooks_callback(self, callback_id: str, verifier: str) -> None:
-    """The second half of FreshBooks' webhook handshake: keep the verifier, send it back."""
-    def work(svc):
-        svc.redis.hset(redis_keys.FRESHBOOKS_VERIFIERS, str(callback_id), verifier)
-        svc.freshbooks.verify_callback(int(callback_id), verifier)
-    guarded(self, None, work)
+def confirm_freshbooks_callback(self, callback_id: str) -> str:
+    """The second half of FreshBooks' webhook handshake: send the verifiers offered for a callback this
+    service registered back to FreshBooks; trust the one it accepts (xcfb/callbacks.py). Takes the id only:
+    the verifiers wait in Redis, out of the task's arguments and so out of the logs."""
+    outcome = guarded(self, None, lambda svc: callbacks.confirm(svc, str(callback_id)))
+    log.info("FreshBooks callback verification: %s", outcome)
+    return outcome
 
 
 @app.task(name="xcfb.freshbooks_event")
 def freshbooks_event(fields: dict) -> None:
     """FreshBooks says an object changed. Carrying FreshBooks-side edits back to X-Cart comes with the
     bi-directional sync; until then each notice is kept in the audit trail, where an operator sees it."""
-    name = str(fields.get("name", ""))
-    object_id = fields.get("object_id")
+    name = str(fields.get("name", ""))[:200]
+    object_id = str(fields.get("object_id", ""))
+    known_id = object_id.isascii() and object_id.isdigit() and len(object_id) <= 10 and int(object_id) < 2 ** 31
     ledger.audit(services().sessions, "notified", name.split(".")[0][:16] or "unknown",
-                 int(object_id) if str(object_id or "").isdigit() else None, f"FreshBooks event {name}")
+                 int(object_id) if known_id else None, f"FreshBooks event {name}")

@@ -44,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("order", help="order number or X-Cart order id")
     show.set_defaults(run=run_events_show)
 
+    hooks = commands.add_parser("callbacks", help="FreshBooks webhook callbacks")
+    hooks_commands = hooks.add_subparsers(dest="callbacks_command", required=True)
+    register = hooks_commands.add_parser("register", help="subscribe a URI to a FreshBooks event; ingest and a "
+                                                          "worker then complete the verifier handshake")
+    register.add_argument("event", help="e.g. invoice, payment.create (a bare noun: all its events)")
+    register.add_argument("uri", help="this service's /webhooks/freshbooks, as FreshBooks reaches it")
+    register.set_defaults(run=run_callbacks_register)
+
     demo = commands.add_parser("demo", help="the whole pipeline on the embedded defaults and the sandboxes")
     demo.add_argument("--orders", type=int, default=300)
     demo.add_argument("--seed", type=int, default=1)
@@ -91,9 +99,18 @@ def run_dlq_show(args) -> int:
 
 
 def run_dlq_replay(args) -> int:
-    payload = Path(args.payload).read_text(encoding="utf-8") if args.payload else None
+    payload = _read_text(args.payload) if args.payload else None
     event_id = operations.replay(_services(), args.id, _send, payload)
     return _print([f"event {event_id} queued again"])
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise OperatorError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise OperatorError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def run_dlq_discard(args) -> int:
@@ -102,6 +119,19 @@ def run_dlq_discard(args) -> int:
 
 def run_events_show(args) -> int:
     return _print(operations.show_order(_services(), args.order))
+
+
+def run_callbacks_register(args) -> int:
+    from apis.freshbooks.errors import FreshBooksError
+
+    from .callbacks import register
+
+    try:
+        callback = register(_services(), args.event, args.uri)
+    except FreshBooksError as exc:
+        raise OperatorError(f"FreshBooks refused the callback: {exc}") from None
+    return _print([f"callback {callback['id']} registered for {args.event} -> {args.uri}; "
+                   "it is trusted once FreshBooks confirms the verifier sent to that URI"])
 
 
 def run_faults(args) -> int:

@@ -7,6 +7,7 @@ Run it with `xcfb faults` (or the pytest tier tests/faults)."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -14,14 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
 from sqlalchemy import text
 
+from mappings import jsonio
+from sandboxes.xcart.webhooks import signature_header
 from store import ledger
 from store.ledger import TERMINAL
 from workers import fault_injection
 
 from . import operations
 from .stage import Stage
+
+FINAL = ("synced", "dead", "review")
 
 # Timings that let a fault play out in seconds instead of hours: a killed worker's tasks come back after
 # 15 s (the broker's visibility timeout), beat polls X-Cart every 5 s and re-runs events stuck for 30 s.
@@ -46,13 +52,16 @@ class ScenarioResult:
     replayed: int = 0  # dead letters the scenario replayed
     sandbox_faults: dict[str, int] = field(default_factory=dict)  # what the FreshBooks sandbox injected, at the end
     notes: list[str] = field(default_factory=list)
+    poison_accepted: list[str] = field(default_factory=list)  # ids of poison bodies ingest answered 202
+    not_final: int = 0  # accepted poison events not synced, dead or in review: accepted and then lost
 
     @property
     def passed(self) -> bool:
-        """No duplicate, nothing lost, no dead letter left open; the dead letters a scenario expects (one per
-        injected step exception) must all have been `failed` ones, and booked once replayed."""
+        """No duplicate, nothing lost, nothing left unfinished, no dead letter left open; the dead letters a
+        scenario expects (one per injected step exception) must all have been `failed` ones, and booked once
+        replayed."""
         return (self.converged and self.duplicates == 0 and self.lost == 0 and self.dead_lettered == 0
-                and self.failed_letters == self.step_exceptions == self.replayed)
+                and self.not_final == 0 and self.failed_letters == self.step_exceptions == self.replayed)
 
 
 @dataclass
@@ -176,6 +185,70 @@ def _spelled(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
 
 
+def poison_payloads_among_orders(stage: Stage, options: Options, result: ScenarioResult) -> None:
+    """Bodies that Python's json takes but nothing after it can (BOM, UTF-16, NaN, Infinity, lone surrogates,
+    deep nesting) must be refused with 400; the ones ingest accepts (huge numbers, an order number longer
+    than its column) must end dead-lettered, never lost and never booked."""
+    events = stage.events(options.orders)
+    half = len(events) // 2
+    sender = stage.sender()
+    sender.deliver_all(events[:half])
+    answers: dict[int | str, int] = {}
+    url = f"{stage.ingest_server.url}/webhooks/xcart"
+    for name, event_id, body in poison_bodies(next(e for e in events if e["type"] == "order.created")):
+        try:
+            status: int | str = requests.post(url, data=body, timeout=30, headers={
+                "Content-Type": "application/json", "X-XCart-Signature": signature_header([stage.secret], body)}
+            ).status_code
+        except requests.RequestException as exc:
+            status = type(exc).__name__
+        answers[status] = answers.get(status, 0) + 1
+        if status == 202:
+            result.poison_accepted.append(event_id)
+        elif status != 400:
+            result.notes.append(f"poison {name!r} answered {status}")
+    sender.deliver_all(events[half:])
+    result.notes.append("poison answers " + ", ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=str)))
+
+
+def poison_bodies(template: dict) -> list[tuple[str, str, bytes]]:
+    """(name, event id, signed body) of each poison payload, each with an order of its own (an invoice for
+    any of them would show in the books as unexpected)."""
+    def order(n: int, **changes) -> dict:
+        event = json.loads(jsonio.dumps(template))
+        data = {**event["data"], "id": 990_000 + n, "order_number": f"POISON-{n}", **changes}
+        return {**event, "id": f"poison-{n}", "data": data}
+
+    def encoded(event: dict) -> bytes:
+        return json.dumps(event).encode()
+
+    bodies = [
+        ("utf-8 bom", b"\xef\xbb\xbf" + encoded(order(1))),
+        ("infinity id", encoded(order(2)).replace(b'"poison-2"', b"Infinity")),
+        ("nan total", encoded(order(3, total="@nan@")).replace(b'"@nan@"', b"NaN")),
+        ("overlong id", encoded({**order(4), "id": "poison-4" + "x" * 300})),
+        ("utf-16", json.dumps(order(5)).encode("utf-16")),
+        ("lone surrogate", encoded({**order(6), "id": "poison-6\ud800"})),
+        ("deep nesting", encoded(order(7, extra="@@")).replace(b'"@@"', b"[" * 5000 + b"]" * 5000)),
+        ("huge total", encoded(order(8, total="@@")).replace(b'"@@"', b"1e308")),
+        ("30-digit total", encoded(order(9, total="@@")).replace(b'"@@"', b"123456789012345678901234567890.00")),
+        ("huge quantity", encoded(order(10, items=[{**order(10)["data"]["items"][0], "amount": "@@"}])
+                                  ).replace(b'"@@"', b"1e308")),
+        ("id beyond 64 bits", encoded(order(11, id=2 ** 70))),
+        ("500-char order number", encoded(order(12, order_number="N" * 500))),
+    ]
+    # Each id begins with poison-<n>: an accepted one is looked up by the id its body carries.
+    return [(name, _carried_id(body, f"poison-{n}"), body) for n, (name, body) in enumerate(bodies, start=1)]
+
+
+def _carried_id(body: bytes, fallback: str) -> str:
+    try:
+        carried = json.loads(body)["id"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return fallback
+    return carried if isinstance(carried, str) else fallback
+
+
 SCENARIOS: dict[str, tuple[Callable, dict]] = {
     "duplicates": (every_webhook_three_times_shuffled, {}),
     "worker-kills": (workers_killed_mid_chain, {"workers": 2, "concurrency": 4, "beat": True}),
@@ -183,6 +256,7 @@ SCENARIOS: dict[str, tuple[Callable, dict]] = {
     "redis-flush": (redis_flushed_with_events_in_flight, {"beat": True}),
     "database-down": (database_briefly_unavailable, {"proxy_database": True, "beat": True}),
     "step-exceptions": (step_exceptions_then_replayed, {}),
+    "poison-payloads": (poison_payloads_among_orders, {"beat": True}),
 }
 
 
@@ -199,8 +273,14 @@ def run_scenario(name: str, options: Options, seed: int = 7) -> ScenarioResult:
         result.invoices_booked = sum(1 for i in stage.sandbox.books.all("invoice") if i["vis_state"] == 0)
         result.duplicates = len(books.duplicates) + len(books.duplicate_clients) + len(books.duplicate_items)
         result.lost = len(books.lost)
-        result.dead_lettered = sum(1 for letter in letters if letter.kind != "review")
+        poison = set(result.poison_accepted)
+        result.dead_lettered = sum(1 for letter in letters if letter.kind != "review" and letter.event_id not in poison)
         result.in_review = sum(1 for letter in letters if letter.kind == "review")
+        if poison:
+            final = [ledger.get_event(stage.services.sessions, event_id) for event_id in sorted(poison)]
+            result.not_final = sum(1 for event in final if event is None or event.status not in FINAL)
+            parked = sum(1 for letter in letters if letter.event_id in poison)
+            result.notes.append(f"poison accepted {len(poison)}, dead-lettered {parked}, not final {result.not_final}")
         result.retries = stage.retries()
         result.sandbox_faults = stage.sandbox.faults.describe()["injected"]
         raised = [a for a in stage.alerts if a["state"] == "raised"]

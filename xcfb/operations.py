@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from mappings.envelope import event_keys, read_envelope
+from mappings.errors import PayloadInvalid
 from store import binder, ledger
 from store.models import as_utc
 
@@ -34,8 +36,17 @@ def show_dead_letter(svc: Services, letter_id: int) -> list[str]:
              f"reason: {letter.reason}"]
     lines += [f"  {error['path']}: {error['message']}" for error in letter.errors]
     if event:
-        lines += ["payload:", json.dumps(json.loads(event.payload), indent=2, ensure_ascii=False)]
+        lines += ["payload:", _readable(event.payload)]
     return lines
+
+
+def _readable(payload: str) -> str:
+    try:
+        shown = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        shown.encode("utf-8")  # a lone surrogate cannot be printed
+        return shown
+    except (ValueError, RecursionError):  # an unreadable body: shown as it was kept
+        return payload
 
 
 def replay(svc: Services, letter_id: int, send: Callable[[str, list], None], payload: str | None = None) -> str:
@@ -45,12 +56,12 @@ def replay(svc: Services, letter_id: int, send: Callable[[str, list], None], pay
         raise OperatorError(f"no open dead letter {letter_id}")
     if payload is not None:
         try:
-            edited = json.loads(payload)
-        except ValueError as exc:
-            raise OperatorError(f"the edited payload is not JSON: {exc}") from None
-        if not isinstance(edited, dict) or edited.get("id") != letter.event_id:
+            edited = read_envelope(payload)  # the reader ingest and the workers use
+        except PayloadInvalid as exc:
+            raise OperatorError(f"the edited payload cannot be replayed: {exc}") from None
+        if edited["id"] != letter.event_id:
             raise OperatorError(f"the edited payload must keep the event id {letter.event_id!r}")
-        ledger.replace_payload(svc.sessions, letter.event_id, payload)
+        ledger.replace_payload(svc.sessions, letter.event_id, payload, *event_keys(edited["type"], edited["data"]))
     ledger.resolve_dead_letter(svc.sessions, letter_id, "replayed")
     ledger.reopen(svc.sessions, letter.event_id)
     send("xcfb.handle_event", [letter.event_id])

@@ -1,7 +1,9 @@
 """Every Redis key the service writes, in one place (all under the xcfb: prefix)."""
 
 SEEN = "xcfb:seen:{event_id}"  # webhook deduplication, expires after XCFB dedupe TTL
-FRESHBOOKS_VERIFIERS = "xcfb:freshbooks:verifiers"  # callback id -> verifier
+FRESHBOOKS_VERIFIERS = "xcfb:freshbooks:verifiers"  # callback id -> verifier FreshBooks confirmed
+FRESHBOOKS_PENDING_CALLBACKS = "xcfb:freshbooks:pending"  # callback id -> event, registered, not verified yet
+FRESHBOOKS_OFFERED_VERIFIERS = "xcfb:freshbooks:offered:{callback_id}"  # verifiers to confirm, expire in a day
 ORDER_LOCK = "xcfb:lock:order:{order_id}"
 BINDING_LOCK = "xcfb:lock:binding:{kind}:{external_id}"  # one create per client email, item SKU, ...
 ALERT = "xcfb:alert:{key}"

@@ -176,6 +176,10 @@ class FreshBooksClient:
         return self._request("PUT", path, {"callback": {"verifier": verifier}})["response"]["result"][
             "callback"]
 
+    def resend_callback_verification(self, callback_id: int) -> dict:
+        path = f"/events/account/{self.account_id}/events/callbacks/{callback_id}"
+        return self._request("PUT", path, {"callback": {"resend": True}})["response"]["result"]["callback"]
+
     def list_callbacks(self) -> list[dict]:
         path = f"/events/account/{self.account_id}/events/callbacks"
         return self._request("GET", path)["response"]["result"]["callbacks"]
@@ -337,4 +341,5 @@ def webhook_signature(verifier: str, form_items: Iterable[tuple[str, str]]) -> s
 
 
 def verify_webhook_signature(verifier: str, form_items: Iterable[tuple[str, str]], signature: str) -> bool:
-    return hmac.compare_digest(webhook_signature(verifier, form_items), signature or "")
+    given = (signature or "").encode("utf-8", "replace")  # compare_digest refuses non-ASCII str: compare bytes
+    return hmac.compare_digest(webhook_signature(verifier, form_items).encode(), given)

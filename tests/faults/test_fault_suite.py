@@ -1,6 +1,7 @@
 """The fault suite as a test tier: each scenario on the real pipeline (worker and beat processes, the real
 broker and database, both sandboxes) must end with no duplicate, no lost order and no dead letter left open
-(step-exceptions: one `failed` dead letter per injected exception, each booked once replayed).
+(step-exceptions: one `failed` dead letter per injected exception, each booked once replayed; poison
+payloads: each refused with 400, or accepted and then parked, none lost).
 Run it alone with `pytest tests/faults -s` to see the figures, or `xcfb faults` for the full sizes."""
 
 import pytest
@@ -13,7 +14,7 @@ def test_scenario_books_every_order_exactly_once(name, tmp_path, redis_url, data
     result = run_scenario(name, Options(orders=25, outage_seconds=8, timeout=240, home=tmp_path))
     print("\n" + report([result]))
     assert result.converged, result.notes
-    assert (result.duplicates, result.lost, result.dead_lettered) == (0, 0, 0), result.notes
+    assert (result.duplicates, result.lost, result.dead_lettered, result.not_final) == (0, 0, 0, 0), result.notes
     assert result.invoices_booked > 15
     assert result.passed
     if name == "freshbooks-faults":
@@ -22,3 +23,6 @@ def test_scenario_books_every_order_exactly_once(name, tmp_path, redis_url, data
     if name == "step-exceptions":
         assert result.step_exceptions > 0
         assert result.failed_letters == result.step_exceptions == result.replayed
+    if name == "poison-payloads":  # every poison body refused (400) or accepted and then parked, none lost
+        assert not [note for note in result.notes if " answered " in note], result.notes
+        assert result.poison_accepted and f"dead-lettered {len(result.poison_accepted)}," in result.notes[-1]

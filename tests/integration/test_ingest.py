@@ -1,16 +1,21 @@
 """The ingest endpoint against the webhook contract, over a real Redis, with the task sender recorded."""
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
 import time
 
 import pytest
+import requests
 from werkzeug.datastructures import MultiDict
 
+from apis.freshbooks.errors import ValidationFailed
 from ingest.app import create_app
 from ingest.signatures import verify
+from sandboxes.serve import BackgroundServer
+from xcfb import callbacks
 from xcfb.bootstrap import Services
 from xcfb.settings import Settings
 
@@ -162,18 +167,152 @@ def test_signature_verification_unit():
     assert verify("v1=abc", body, ("k",), now=1000) == "malformed X-XCart-Signature"
 
 
-def test_freshbooks_handshake_is_queued_and_signed_events_are_checked(client, recorder, services):
-    handshake = client.post("/webhooks/freshbooks", data={"name": "callback.verify", "object_id": "7",
-                                                          "verifier": "v-secret"})
-    assert handshake.status_code == 200
-    assert recorder.sent == [("xcfb.confirm_freshbooks_callback", ["7", "v-secret"])]
-    services.redis.hset("xcfb:freshbooks:verifiers", "7", "v-secret")  # what that task stores
-    form = [("name", "invoice.update"), ("object_id", "42"), ("account_id", "SANDBOX1"), ("business_id", "1"),
-            ("identity_id", "1"), ("user_id", "1")]
+FB_FORM = [("name", "invoice.update"), ("object_id", "42"), ("account_id", "SANDBOX1"), ("business_id", "1"),
+           ("identity_id", "1"), ("user_id", "1")]
+
+
+def fb_signature(verifier, form=FB_FORM):
     message = json.dumps(dict(form)).encode()
-    signature = base64.b64encode(hmac.new(b"v-secret", message, hashlib.sha256).digest()).decode()
-    accepted = client.post("/webhooks/freshbooks", data=MultiDict(form),
-                           headers={"X-FreshBooks-Hmac-SHA256": signature})
-    assert accepted.status_code == 202 and recorder.sent[-1][0] == "xcfb.freshbooks_event"
-    forged = client.post("/webhooks/freshbooks", data=MultiDict(form), headers={"X-FreshBooks-Hmac-SHA256": "bad"})
-    assert forged.status_code == 401
+    return base64.b64encode(hmac.new(verifier.encode(), message, hashlib.sha256).digest()).decode()
+
+
+def fb_post(client, form, signature=None):
+    return client.post("/webhooks/freshbooks", data=MultiDict(form),
+                       headers={"X-FreshBooks-Hmac-SHA256": signature} if signature else {})
+
+
+def verification(callback_id, verifier):
+    return [("name", "callback.verify"), ("object_id", callback_id), ("verifier", verifier)]
+
+
+class FakeFreshBooks:
+    """FreshBooks' side of the handshake: it accepts only the verifier it sent for the callback."""
+
+    def __init__(self, verifiers):
+        self.verifiers, self.calls = verifiers, []
+
+    def verify_callback(self, callback_id, verifier):
+        self.calls.append(callback_id)
+        if self.verifiers.get(callback_id) != verifier:
+            raise ValidationFailed("Verifier does not match", status=422)
+        return {"id": callback_id, "verified": True}
+
+
+def test_verification_of_a_callback_never_registered_is_404_without_a_trace(client, recorder, services):
+    answer = fb_post(client, verification("999", "planted"))
+    assert answer.status_code == 404
+    assert recorder.sent == [] and list(services.redis.scan_iter("xcfb:freshbooks:*")) == []
+    assert fb_post(client, FB_FORM, fb_signature("planted")).status_code == 401  # the planted key opens nothing
+    assert fb_post(client, verification("abc", "planted")).status_code == 404
+
+
+def test_a_registered_callback_is_trusted_only_once_freshbooks_accepts_its_verifier(client, recorder, services):
+    services.redis.hset(callbacks.PENDING, "7", "invoice")  # what callbacks.register records
+    fake = FakeFreshBooks({7: "v-real"})
+    services.__dict__["freshbooks"] = fake
+
+    assert fb_post(client, verification("7", "v-forged")).status_code == 200
+    assert recorder.sent == [("xcfb.confirm_freshbooks_callback", ["7"])]  # the id only, never the verifier
+    assert fb_post(client, FB_FORM, fb_signature("v-forged")).status_code == 401  # offered is not trusted
+    assert callbacks.confirm(services, "7") == "callback 7: no offered verifier was accepted by FreshBooks"
+    assert services.redis.hget(callbacks.TRUSTED, "7") is None
+
+    assert fb_post(client, verification("7", "v-real")).status_code == 200
+    assert fb_post(client, verification("7", "v-real")).status_code == 200  # a resend: not queued again
+    assert len(recorder.sent) == 2
+    assert callbacks.confirm(services, "7") == "callback 7 verified"
+    assert fb_post(client, FB_FORM, fb_signature("v-real")).status_code == 202
+    assert recorder.sent[-1] == ("xcfb.freshbooks_event", [dict(FB_FORM)])
+
+    assert fb_post(client, verification("7", "v-overwrite")).status_code == 404  # verified: no longer pending
+    assert services.redis.hget(callbacks.TRUSTED, "7") == b"v-real"
+    assert fb_post(client, FB_FORM, fb_signature("v-overwrite")).status_code == 401
+    assert fake.calls == [7, 7]
+
+
+def test_offers_for_a_pending_callback_are_bounded(client, recorder, services):
+    services.redis.hset(callbacks.PENDING, "8", "client")
+    answers = [fb_post(client, verification("8", f"guess-{n}")).status_code for n in range(callbacks.MAX_OFFERS + 3)]
+    assert answers == [200] * callbacks.MAX_OFFERS + [400] * 3
+    assert len(recorder.sent) == callbacks.MAX_OFFERS
+
+
+@pytest.mark.parametrize("form", [verification("7", "v"), FB_FORM])
+def test_freshbooks_webhook_with_redis_down_is_503(tmp_path, database_url, sessions, form):
+    down = Services(Settings(home=tmp_path, redis_url="redis://127.0.0.1:1/0", database_url=database_url))
+    recorder = Recorder()
+    answer = fb_post(create_app(down, recorder).test_client(), form, fb_signature("v"))
+    assert answer.status_code == 503 and recorder.sent == []
+
+
+@pytest.mark.parametrize("signature", ["bad", "é" * 44, "\u00b2\u00e9=", "ÿ" * 3])
+def test_any_freshbooks_signature_header_is_401_not_500(client, services, signature):
+    services.redis.hset(callbacks.TRUSTED, "7", "v-real")
+    assert fb_post(client, FB_FORM, signature).status_code == 401
+
+
+def test_freshbooks_body_that_is_not_a_utf8_form_is_400(client):
+    assert client.post("/webhooks/freshbooks", data=b"name=%FF%FE",
+                       content_type="application/x-www-form-urlencoded").status_code == 400
+    assert client.post("/webhooks/freshbooks", data=b"{}", content_type="application/json").status_code == 400
+
+
+@pytest.mark.parametrize("header", ["t={now},v1=é", "t={now},v1=" + "é" * 64, "t=²,v1=00", "t=" + "1" * 5000 + ",v1=00",
+                                    "t=١٢٣,v1=00", "t={now},v1=\xff\xfe"])
+def test_odd_signature_headers_are_401_not_500(client, recorder, header):
+    answer = client.post("/webhooks/xcart", data=json.dumps(event()),
+                         headers={"X-XCart-Signature": header.format(now=int(time.time()))})
+    assert answer.status_code == 401 and not recorder.sent
+
+
+POISON = {
+    "a UTF-8 byte order mark": (b"\xef\xbb\xbf" + json.dumps(event("bom")).encode(), "(body)"),
+    "UTF-16": (json.dumps(event("utf16")).encode("utf-16"), "(body)"),
+    "UTF-16 without BOM": (json.dumps(event("utf16le")).encode("utf-16-le"), "(body)"),
+    "Infinity": (json.dumps(event("inf")).replace('"inf"', "Infinity").encode(), "id"),
+    "NaN in the data": (json.dumps(event("nan", data={"id": 1, "total": "x"})).replace('"x"', "NaN").encode(),
+                        "data.total"),
+    "a lone surrogate": (json.dumps(event("\ud800")).encode(), "id"),
+    "a NUL character": (json.dumps(event("a\u0000b")).encode(), "id"),
+    "an over-long id": (json.dumps(event("x" * 201)).encode(), "id"),
+    "a control character in the id": (json.dumps(event("a\nb")).encode(), "id"),
+    "nesting 1,500 deep": (json.dumps(event("deep")).replace('{"id": 1}', "[" * 1500 + "]" * 1500).encode(),
+                           "(body)"),
+    "nesting 70 deep": (json.dumps(event("deep70", data={"x": json.loads("[" * 70 + "]" * 70)})).encode(),
+                        "data.x" + "[0]" * 62),
+    "a 5,000-digit integer": (json.dumps(event("big", data={"id": 1})).replace('"id": 1}', '"id": ' + "9" * 5000 + "}")
+                              .encode(), "data.id"),
+    "a bad created_at": (json.dumps(event("date", created_at="yesterday")).encode(), "created_at"),
+}
+
+
+@pytest.mark.parametrize("case", POISON)
+def test_bodies_the_worker_could_not_read_are_400_naming_the_field(services, recorder, case):
+    body, path = POISON[case]
+    roomy = Services(dataclasses.replace(services.settings, max_body_bytes=1 << 20))
+    answer = post(create_app(roomy, recorder).test_client(), body)
+    assert answer.status_code == 400, answer.get_data()
+    assert path in {field["path"] for field in answer.get_json()["fields"]}
+    assert recorder.sent == []
+
+
+def test_nesting_100000_deep_is_400(services, recorder):
+    roomy = Services(dataclasses.replace(services.settings, max_body_bytes=1 << 20))
+    answer = post(create_app(roomy, recorder).test_client(), b'{"id": "d", "data": ' + b"[" * 100_000 + b"]" * 100_000
+                  + b"}")
+    assert answer.status_code == 400 and recorder.sent == []
+
+
+def test_chunked_body_over_the_limit_is_413_and_under_it_is_read_whole(services, recorder):
+    with BackgroundServer(create_app(services, recorder)) as server:
+        def chunks(size):
+            yield from (b"x" * 1024 for _ in range(size // 1024))
+        over = requests.post(f"{server.url}/webhooks/xcart", data=chunks(2 << 20), timeout=10,
+                             headers={"X-XCart-Signature": "t=1,v1=00"})
+        assert over.status_code == 413
+        raw, headers = signed(event(data={"blob": "x" * 3000}))
+        assert len(raw) <= services.settings.max_body_bytes
+        exact = requests.post(f"{server.url}/webhooks/xcart", data=iter([raw[:1000], raw[1000:]]), headers=headers,
+                              timeout=10)
+        assert exact.status_code == 202, exact.text
+    assert recorder.sent[0][1][0] == raw.decode()
