@@ -59,16 +59,25 @@ def _decimal(value) -> Decimal:
 
 
 class Money(fields.Field):
-    """A decimal(14,4) amount from a string, an int or a Decimal (JSON parsed with parse_float=Decimal):
-    below 10**10 in size, at most 4 decimal places (trailing zeros are fine)."""
+    """An exact decimal from a string, an int or a Decimal (JSON parsed with parse_float=Decimal); with
+    `places` and `limit`, at most that many decimal places (trailing zeros are fine) and below `limit`."""
+
+    def __init__(self, *, places: int | None = None, limit: Decimal | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.places, self.limit = places, limit
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         number = _decimal(value)
-        if abs(number) >= MONEY_LIMIT:
-            raise ValidationError(f"out of range: {str(value)[:40]} (an X-Cart amount is below 10^10)")
-        if number != number.quantize(Decimal(1).scaleb(-MONEY_PLACES)):
-            raise ValidationError(f"{number} has more than {MONEY_PLACES} decimal places")
+        if self.limit is not None and abs(number) >= self.limit:
+            raise ValidationError(f"out of range: {str(value)[:40]} (must be below {self.limit:,})")
+        if self.places is not None and number != number.quantize(Decimal(1).scaleb(-self.places)):
+            raise ValidationError(f"{number} has more than {self.places} decimal places")
         return number
+
+
+def XCartMoney(**kwargs) -> Money:  # noqa: N802 - reads as a field type in the schemas
+    """An X-Cart amount: decimal(14,4), so below 10**10 with at most 4 decimal places."""
+    return Money(places=MONEY_PLACES, limit=MONEY_LIMIT, **kwargs)
 
 
 class WholeNumber(fields.Field):

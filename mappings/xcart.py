@@ -23,13 +23,13 @@ from .fields import (
     CurrencyCode,
     FlexibleDateTime,
     Map,
-    Money,
     NestedMap,
     Quantity,
     Status,
     TrackingNumber,
     WholeNumber,
     XCartId,
+    XCartMoney,
 )
 
 SALE_TYPES = ("sale", "capture", "capturePart", "captureMulti")  # transaction types that collect money
@@ -297,7 +297,7 @@ class AddressSchema(_Base):
 class SurchargeSchema(_Base):
     entity = Surcharge
     type = fields.String(required=True, validate=validate.OneOf(("shipping", "tax", "discount", "handling")))
-    value = Money(required=True)
+    value = XCartMoney(required=True)
     code = _text()
     name = _text()
     include = fields.Boolean(load_default=False)
@@ -310,12 +310,12 @@ class OrderItemSchema(_Base):
     aliases = {"item_id": "id", "amount": "quantity"}
     sku = _sku(required=True)
     name = fields.String(required=True)
-    price = Money(required=True)
+    price = XCartMoney(required=True)
     amount = Quantity(required=True)
     id = XCartId(load_default=None, data_key="item_id")
     product_id = XCartId(load_default=None)
-    item_net_price = Money(load_default=None)
-    discounted_subtotal = Money(load_default=None)
+    item_net_price = XCartMoney(load_default=None)
+    discounted_subtotal = XCartMoney(load_default=None)
     surcharges = fields.List(fields.Nested(SurchargeSchema), load_default=tuple)
 
     def fold(self, data):
@@ -332,7 +332,7 @@ class OrderItemSchema(_Base):
 class CouponSchema(_Base):
     entity = Coupon
     code = fields.String(required=True)
-    value = Money(required=True)
+    value = XCartMoney(required=True)
     type = _text()
     id = XCartId(load_default=None)
     coupon_id = XCartId(load_default=None)
@@ -347,8 +347,8 @@ class OrderSchema(_Base):
     order_number = _order_number(required=True)
     create_date = FlexibleDateTime(required=True)
     update_date = FlexibleDateTime(load_default=None)
-    total = Money(required=True)
-    sub_total = Money(required=True)
+    total = XCartMoney(required=True)
+    sub_total = XCartMoney(required=True)
     currency = CurrencyCode(required=True)
     email = _email(required=True)
     payment_status = Status(required=True)
@@ -424,7 +424,7 @@ class ProductSchema(_Base):
     id = XCartId(required=True, data_key="product_id")
     sku = _sku(required=True)
     name = fields.String(required=True)
-    price = Money(required=True)
+    price = XCartMoney(required=True)
     amount = WholeNumber(0, MAX_STOCK, load_default=None)
     description = _text()
     enabled = fields.Boolean(load_default=True)
@@ -437,7 +437,7 @@ class PaymentTransactionSchema(_Base):
     aliases = {"transaction_id": "id", "public_id": "publicId"}
     id = XCartId(required=True, data_key="transaction_id")
     order_id = XCartId(required=True)
-    value = Money(required=True)
+    value = XCartMoney(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("I", "P", "S", "W", "F", "C", "V")))
     type = fields.String(required=True)
     order_number = _order_number(load_default=None)
