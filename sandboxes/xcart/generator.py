@@ -311,7 +311,8 @@ class StoreGenerator:
 
     def transaction(self, order: dict, value: Decimal, kind: str, when: datetime) -> dict:
         return {"transaction_id": self.new_id(), "order_id": order["id"], "order_number": order["order_number"],
-                "date": iso(when), "status": "S", "type": kind, "value": str(value), "currency": order["currency"],
+                "date": iso(when), "status": "S", "type": kind,
+                "value": _money_as(value, self.rng.choice(MONEY_FORMS), self.rng), "currency": order["currency"],
                 "method_name": self.rng.choice(["Credit Card", "PayPal", "Bank Transfer"]),
                 "note": self.rng.choice(["", None]), "public_id": f"TX{self.rng.randint(10**7, 10**8 - 1)}"}
 
@@ -373,16 +374,24 @@ def _php_float(value: Decimal) -> Decimal:
     return value.normalize()
 
 
-def _as_sent(order: dict, rng: random.Random) -> dict:
+MONEY_FORMS = ["string", "string", "number", "float"]
+
+
+def _money_as(value, form: str, rng: random.Random) -> str | Decimal:
     """Money as one X-Cart version sends it: strings (`"19.9900"` or `"19.99"`), exact JSON numbers, or PHP
     floats (`12.5`, `1500.0`)."""
-    form = rng.choice(["string", "string", "number", "float"])
+    value = _decimal(value)
+    if form == "string":
+        return _money_text(value, rng)
+    return _php_float(value) if form == "float" else value
+
+
+def _as_sent(order: dict, rng: random.Random) -> dict:
+    """The order's money in one form throughout, as one X-Cart version sends it."""
+    form = rng.choice(MONEY_FORMS)
 
     def out(value):
-        value = _decimal(value)
-        if form == "string":
-            return _money_text(value, rng)
-        return _php_float(value) if form == "float" else value
+        return _money_as(value, form, rng)
 
     order = dict(order)
     order["total"], order["sub_total"] = out(order["total"]), out(order["sub_total"])

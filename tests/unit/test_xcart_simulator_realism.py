@@ -96,6 +96,8 @@ def test_the_mix_holds_every_real_form(store):
     assert any(a["phone"] is None for a in addresses) and any(a["state_name"] is None for a in addresses)
 
     assert any(isinstance(o["total"], str) for o in orders) and any(isinstance(o["total"], D) for o in orders)
+    payments = [wire(t) for ts in store.transactions.values() for t in ts]
+    assert any(isinstance(t["value"], str) for t in payments) and any(isinstance(t["value"], D) for t in payments)
     assert any(re.search(r'"total": \d+\.0[,}]', t) for o, t in zip(orders, texts, strict=True)
                if o["currency"] == "JPY"), "JPY as a PHP float, 1500.0"
     assert any(re.search(r'"price": \d+\.\d[,}]', t) for t in texts), "a PHP float like 12.5"
