@@ -3,7 +3,10 @@
 The 5.5 API output shape comes first; the 5.x REST add-on's variations are accepted too: money as
 strings or numbers, dates as unix ints or ISO with or without a colon in the offset, statuses as bare
 codes, `currency` as an object, `profile_id`/`product_id` for `id`. Keys added by add-ons are kept in
-`extra`, never rejected.
+`extra`, never rejected. PHP's empty array `[]` is read as an empty map wherever a map belongs, and a
+null as the value left out. What X-Cart cannot send (amounts beyond decimal(14,4), fractional quantities,
+ids beyond the store's columns, dates outside 2000..now+5y, identifiers longer than their columns) is
+refused with the field's path (mappings/fields.py).
 """
 
 from __future__ import annotations
@@ -491,7 +494,11 @@ def parse_event(raw: str | bytes | dict) -> Event:
         data = {}
     event_type = body.get("type")
     if event_type == "product.deleted" and isinstance(data, dict):
-        data = {"id": data.get("id", data.get("product_id"))}
+        key = "id" if data.get("id") is not None else "product_id"
+        try:
+            data = {"id": XCartId(required=True).deserialize(data.get(key))}
+        except ValidationError as exc:
+            errors.extend(flatten_messages(exc.messages, f"data.{key}"))
     elif event_type in EVENT_TYPES and isinstance(data, dict):
         try:
             data = load(DATA_SCHEMAS[event_type.split(".")[0]], data, prefix="data")

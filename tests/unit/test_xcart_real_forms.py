@@ -250,3 +250,12 @@ def test_long_display_text_is_cut_to_freshbooks_limits():
     product["data"].update(name="P" * 300, description="D" * 5000)
     item = item_from_product(parse_event(product).data, load_rules(), "USD")
     assert (len(item["name"]), len(item["description"])) == (255, 255)
+
+
+@pytest.mark.parametrize("data, path", [({"product_id": BIG_ID}, "data.product_id"), ({"id": "17.5"}, "data.id"),
+                                        ({}, "data.product_id"), ({"id": None, "product_id": -1}, "data.product_id")])
+def test_a_deleted_products_id_is_checked_too(data, path):
+    with pytest.raises(PayloadInvalid) as raised:
+        parse_event({"id": "e1", "type": "product.deleted", "created_at": "2026-11-20T00:00:00Z", "store": "s",
+                     "data": data})
+    assert [e.path for e in raised.value.errors] == [path]
