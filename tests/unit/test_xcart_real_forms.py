@@ -10,6 +10,7 @@ import pytest
 
 from mappings.customers import client_from_order, client_from_profile
 from mappings.errors import PayloadInvalid
+from mappings.jsonio import dumps as to_json
 from mappings.xcart import parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
@@ -168,7 +169,9 @@ def test_money_as_json_floats_strings_and_four_decimals():
                       "item_net_price": "0.3330", "discounted_subtotal": D("1"), "surcharges": []},
                      {"id": 2, "sku": "B", "name": "B", "price": "4.1667", "amount": "2.0"},
                      {"id": 3, "sku": "C", "name": "C", "price": D("12.5"), "amount": D("2")}]
-    order = parse_event(json.dumps(data and body, default=str)).data
+    text = to_json(body)  # Decimals written as JSON numbers, digit for digit
+    assert '"total": 1500.0,' in text and '"price": 0.333,' in text and '"price": 12.5,' in text
+    order = parse_event(text).data
     assert order.total == D(1500)
     assert [(i.price, i.amount) for i in order.items] == [(D("0.333"), 3), (D("4.1667"), 2), (D("12.5"), 2)]
     assert order.items[0].item_net_price == D("0.333") and order.items[0].name == "Ünïcødé テスト"
