@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pycountry
 
+from .limits import fit
 from .xcart import Address
 
 
@@ -48,6 +49,6 @@ def standardise(address: Address | None) -> StandardAddress:
     lines = [line.strip() for line in address.street.replace("\r", "\n").split("\n") if line.strip()]
     country, alpha2 = country_name(address.country_code)
     return StandardAddress(
-        street=lines[0] if lines else "", street2=", ".join(lines[1:]), city=address.city.strip(),
-        province=state_name(alpha2, address.state, address.state_name), code=address.zipcode.strip().upper(),
-        country=country, country_code=alpha2)
+        street=fit(lines[0] if lines else ""), street2=fit(", ".join(lines[1:])), city=fit(address.city),
+        province=fit(state_name(alpha2, address.state, address.state_name)), code=fit(address.zipcode).upper(),
+        country=fit(country), country_code=alpha2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .addresses import StandardAddress, standardise
+from .limits import fit
 from .xcart import Address, Order, Profile
 
 
@@ -19,9 +20,9 @@ def client_from_order(order: Order) -> dict:
 
 def _client(email: str, billing: Address | None, shipping: Address | None, note: str) -> dict:
     named = billing or shipping or Address()
-    client = {"email": email.strip().lower(), "fname": named.firstname.strip(), "lname": named.lastname.strip(),
-              "organization": named.company.strip() or named.custom_fields.get("company", ""),
-              "bus_phone": (billing.phone if billing else named.phone).strip(), "note": note}
+    client = {"email": email.strip().lower(), "fname": fit(named.firstname), "lname": fit(named.lastname),
+              "organization": fit(named.company) or fit(named.custom_fields.get("company")),
+              "bus_phone": fit(billing.phone if billing else named.phone), "note": note}
     client.update(_prefixed("p_", standardise(billing)))
     client.update(_prefixed("s_", standardise(shipping)))
     return client

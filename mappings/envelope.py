@@ -16,8 +16,9 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from .errors import FieldError, PayloadInvalid, flatten_messages
-from .fields import FlexibleDateTime
+from .fields import FlexibleDateTime, Map
 
+MAX_EVENT_ID = 200  # events.id
 EVENT_TYPES = ("order.created", "order.updated", "order.payment_status_changed", "customer.created",
                "customer.updated", "product.created", "product.updated", "product.deleted", "payment.created")
 MAX_DEPTH = 64  # X-Cart's deepest entity nests about 5 levels; add-on extras get room to spare
@@ -41,11 +42,12 @@ class EnvelopeSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_control_characters])
+    id = fields.String(required=True, validate=[
+        validate.Length(min=1, max=MAX_EVENT_ID, error="must be 1 to {max} characters"), _no_control_characters])
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
     created_at = FlexibleDateTime(required=True)
     store = fields.String(required=True)
-    data = fields.Dict(required=True)
+    data = Map(required=True)  # `[]` is PHP's empty object: the entity's own schema names what it lacks
 
 
 def read_json(raw: str | bytes) -> dict:
@@ -97,7 +99,7 @@ def _problems(body: dict) -> list[FieldError]:
     pending: list[tuple[Any, str, int]] = [(body, "", 1)]
     while pending and len(errors) < MAX_ERRORS:
         value, path, depth = pending.pop()
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH and isinstance(value, dict | list):  # levels of nesting: scalars add none
             errors.append(FieldError(path or "(body)", f"nested deeper than {MAX_DEPTH} levels"))
         elif isinstance(value, _Refused):
             errors.append(FieldError(path or "(body)", value.reason))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from .limits import fit
 from .rules import Rules
 from .xcart import Product
 
 
 def item_from_product(product: Product, rules: Rules, currency: str) -> dict:
     override = rules.sku_overrides.get(product.sku)
-    item = {"name": (override and override.name) or product.name, "sku": product.sku,
-            "description": (override and override.description) or product.description,
+    item = {"name": fit((override and override.name) or product.name), "sku": product.sku,
+            "description": fit((override and override.description) or product.description),
             "unit_cost": {"amount": str(product.price), "code": product.currency or currency}}
     if product.amount is not None:
         item["inventory"] = str(product.amount)

@@ -3,7 +3,10 @@
 The 5.5 API output shape comes first; the 5.x REST add-on's variations are accepted too: money as
 strings or numbers, dates as unix ints or ISO with or without a colon in the offset, statuses as bare
 codes, `currency` as an object, `profile_id`/`product_id` for `id`. Keys added by add-ons are kept in
-`extra`, never rejected.
+`extra`, never rejected. PHP's empty array `[]` is read as an empty map wherever a map belongs, and a
+null as the value left out. What X-Cart cannot send (amounts beyond decimal(14,4), fractional quantities,
+ids beyond the store's columns, dates outside 2000..now+5y, identifiers longer than their columns) is
+refused with the field's path (mappings/fields.py).
 """
 
 from __future__ import annotations
@@ -18,9 +21,26 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, pre
 from .currencies import currency_places, is_known_currency
 from .envelope import EVENT_TYPES, EnvelopeSchema, read_json
 from .errors import FieldError, PayloadInvalid, flatten_messages
-from .fields import CurrencyCode, FlexibleDateTime, Money, Status
+from .fields import (
+    MAX_STOCK,
+    CurrencyCode,
+    FlexibleDateTime,
+    Map,
+    NestedMap,
+    Quantity,
+    Status,
+    TrackingNumber,
+    WholeNumber,
+    XCartId,
+    XCartMoney,
+)
 
 SALE_TYPES = ("sale", "capture", "capturePart", "captureMulti")  # transaction types that collect money
+# Identifiers longer than the store's columns (store/models.py) or FreshBooks' (255) are refused, never cut:
+# a cut identifier could name another object. Display text (names, streets) is cut by the FreshBooks mappers.
+MAX_ORDER_NUMBER = 64  # events.order_number, xcart_orders.order_number
+MAX_SKU = 255  # FreshBooks item sku, bindings.external_id
+MAX_EMAIL = 254  # RFC 5321
 
 
 # -- entities -----------------------------------------------------------------------------------------------
@@ -183,12 +203,26 @@ class Event:
 # -- schemas ------------------------------------------------------------------------------------------------
 
 class _Base(Schema):
-    """Keeps unknown keys (add-ons add their own) and hands them over as `extra`."""
+    """Keeps unknown keys (add-ons add their own) and hands them over as `extra`. Other X-Cart versions'
+    names for a field (`aliases`, {ours: theirs}) and shapes (`fold`) are read as ours; a null for an
+    optional field is the same as the field left out (a null for a required one is an error)."""
 
     class Meta:
         unknown = INCLUDE
 
     entity: type = dict
+    aliases: dict[str, str] = {}
+
+    @pre_load
+    def read_variants(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        data = self.fold(_renamed(data, self.aliases))
+        optional = {f.data_key or name for name, f in self.load_fields.items() if not f.required}
+        return {k: v for k, v in data.items() if v is not None or k not in optional}
+
+    def fold(self, data: dict) -> dict:
+        return data
 
     @post_load
     def build(self, data: dict, **kwargs):
@@ -200,31 +234,37 @@ class _Base(Schema):
         return self.entity(**values)
 
 
-def _renamed(data, aliases: dict[str, str]) -> dict:
+def _renamed(data: dict, aliases: dict[str, str]) -> dict:
     """A copy of `data` with other schemas' names for a field moved to ours ({ours: theirs}); ours wins."""
-    if not isinstance(data, dict):
-        return data
     data = dict(data)
     for ours, theirs in aliases.items():
-        if ours not in data and theirs in data:
+        if data.get(ours) is None and data.get(theirs) is not None:
             data[ours] = data.pop(theirs)
     return data
 
 
 def _text(**kwargs) -> fields.Field:
-    return fields.String(load_default="", allow_none=False, **kwargs)
+    return fields.String(load_default="", **kwargs)
 
 
-class _NullToEmpty:
-    @pre_load
-    def nulls_to_defaults(self, data, **kwargs):
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
+def _email(**kwargs) -> fields.Field:
+    return fields.Email(validate=validate.Length(max=MAX_EMAIL, error="longer than {max} characters"),
+                        error_messages={"invalid": "not a valid email address"}, **kwargs)
 
 
-class AddressSchema(_NullToEmpty, _Base):
+def _sku(**kwargs) -> fields.Field:
+    return fields.String(validate=validate.Length(min=1, max=MAX_SKU, error="must be 1 to {max} characters"),
+                         **kwargs)
+
+
+def _order_number(**kwargs) -> fields.Field:
+    return fields.String(validate=validate.Length(min=1, max=MAX_ORDER_NUMBER, error="must be 1 to {max} characters"),
+                         **kwargs)
+
+
+class AddressSchema(_Base):
     entity = Address
+    aliases = {"id": "address_id", "country_code": "country", "zipcode": "zip"}
     firstname = _text()
     lastname = _text()
     phone = _text()
@@ -235,28 +275,29 @@ class AddressSchema(_NullToEmpty, _Base):
     state = _text()
     state_name = _text()
     company = _text()
-    id = fields.Integer(load_default=None)
+    id = XCartId(load_default=None)
     is_billing = fields.Boolean(load_default=False)
     is_shipping = fields.Boolean(load_default=False)
-    custom_fields = fields.Raw(load_default=dict)
+    custom_fields = Map(load_default=dict)
 
-    @pre_load
-    def fold_variants(self, data, **kwargs):
-        data = _renamed(data, {"id": "address_id", "country_code": "country", "zipcode": "zip"})
-        if isinstance(data, dict):
-            if isinstance(data.get("street"), list):
-                data["street"] = "\n".join(str(s) for s in data["street"])
-            if isinstance(data.get("state"), dict):  # {"code": "NY", "state": "New York"}
-                state = data["state"]
-                data["state"] = state.get("code") or ""
-                data.setdefault("state_name", state.get("state") or state.get("name") or "")
+    def fold(self, data):
+        if isinstance(data.get("street"), list):
+            data["street"] = "\n".join(str(s) for s in data["street"] if s is not None)
+        state = data.get("state")
+        if isinstance(state, dict | list):  # {"code": "NY", "state": "New York"}, or [] for none
+            state = state or {}
+            data["state"] = state.get("code") or ""
+            if not data.get("state_name"):
+                data["state_name"] = state.get("state") or state.get("name") or ""
+        elif isinstance(state, int) and not isinstance(state, bool):  # a state id
+            data["state"] = str(state)
         return data
 
 
 class SurchargeSchema(_Base):
     entity = Surcharge
     type = fields.String(required=True, validate=validate.OneOf(("shipping", "tax", "discount", "handling")))
-    value = Money(required=True)
+    value = XCartMoney(required=True)
     code = _text()
     name = _text()
     include = fields.Boolean(load_default=False)
@@ -266,22 +307,20 @@ class SurchargeSchema(_Base):
 
 class OrderItemSchema(_Base):
     entity = OrderItem
-    sku = fields.String(required=True, validate=validate.Length(min=1, error="must not be empty"))
+    aliases = {"item_id": "id", "amount": "quantity"}
+    sku = _sku(required=True)
     name = fields.String(required=True)
-    price = Money(required=True)
-    amount = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, error="must be at least 1"))
-    id = fields.Integer(load_default=None, data_key="item_id")
-    product_id = fields.Integer(load_default=None)
-    item_net_price = Money(load_default=None, allow_none=True)
-    discounted_subtotal = Money(load_default=None, allow_none=True)
+    price = XCartMoney(required=True)
+    amount = Quantity(required=True)
+    id = XCartId(load_default=None, data_key="item_id")
+    product_id = XCartId(load_default=None)
+    item_net_price = XCartMoney(load_default=None)
+    discounted_subtotal = XCartMoney(load_default=None)
     surcharges = fields.List(fields.Nested(SurchargeSchema), load_default=tuple)
 
-    @pre_load
-    def fold_variants(self, data, **kwargs):
-        data = _renamed(data, {"item_id": "id", "amount": "quantity"})
-        if isinstance(data, dict):
-            if "product_id" not in data and isinstance(data.get("object"), dict):
-                data["product_id"] = data["object"].get("product_id")
+    def fold(self, data):
+        if "product_id" not in data and isinstance(data.get("object"), dict):
+            data["product_id"] = data["object"].get("product_id")
         return data
 
     @post_load
@@ -293,45 +332,41 @@ class OrderItemSchema(_Base):
 class CouponSchema(_Base):
     entity = Coupon
     code = fields.String(required=True)
-    value = Money(required=True)
+    value = XCartMoney(required=True)
     type = _text()
-    id = fields.Integer(load_default=None)
-    coupon_id = fields.Integer(load_default=None)
+    id = XCartId(load_default=None)
+    coupon_id = XCartId(load_default=None)
 
 
 class OrderSchema(_Base):
     entity = Order
-    id = fields.Integer(required=True, data_key="order_id")
-    order_number = fields.String(required=True, validate=validate.Length(min=1, error="must not be empty"))
+    aliases = {"order_id": "id", "order_number": "orderNumber", "create_date": "date",
+               "update_date": "lastRenewDate", "sub_total": "subtotal", "payment_status": "paymentStatus",
+               "shipping_status": "shippingStatus", "email": "login"}
+    id = XCartId(required=True, data_key="order_id")
+    order_number = _order_number(required=True)
     create_date = FlexibleDateTime(required=True)
     update_date = FlexibleDateTime(load_default=None)
-    total = Money(required=True)
-    sub_total = Money(required=True)
+    total = XCartMoney(required=True)
+    sub_total = XCartMoney(required=True)
     currency = CurrencyCode(required=True)
-    email = fields.Email(required=True, error_messages={"invalid": "not a valid email address"})
+    email = _email(required=True)
     payment_status = Status(required=True)
     shipping_status = Status(load_default=lambda: {"code": None, "id": None, "name": None})
     items = fields.List(fields.Nested(OrderItemSchema), required=True,
                         validate=validate.Length(min=1, error="an order has at least one item"))
     surcharges = fields.List(fields.Nested(SurchargeSchema), load_default=list)
     used_coupons = fields.List(fields.Nested(CouponSchema), load_default=list)
-    billing_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
-    shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
-    customer_id = fields.Integer(load_default=None, allow_none=True)
-    order_profile_id = fields.Integer(load_default=None, allow_none=True)
-    shipping_method_name = fields.String(load_default="", allow_none=True)
-    notes = fields.String(load_default="", allow_none=True)
-    tracking_numbers = fields.List(fields.Raw(), load_default=list)
+    billing_address = NestedMap(AddressSchema, load_default=None)
+    shipping_address = NestedMap(AddressSchema, load_default=None)
+    customer_id = XCartId(load_default=None)
+    order_profile_id = XCartId(load_default=None)
+    shipping_method_name = _text()
+    notes = _text()
+    tracking_numbers = fields.List(TrackingNumber(), load_default=list)
 
-    @pre_load
-    def fold_variants(self, data, **kwargs):
-        if not isinstance(data, dict):
-            return data
-        data = _renamed(data, {"order_id": "id", "order_number": "orderNumber", "create_date": "date",
-                               "update_date": "lastRenewDate", "sub_total": "subtotal",
-                               "payment_status": "paymentStatus", "shipping_status": "shippingStatus",
-                               "email": "login"})
-        if isinstance(data.get("order_number"), int):
+    def fold(self, data):
+        if isinstance(data.get("order_number"), int) and not isinstance(data["order_number"], bool):
             data["order_number"] = str(data["order_number"])
         if isinstance(data.get("email"), str):
             data["email"] = data["email"].strip()
@@ -349,47 +384,33 @@ class OrderSchema(_Base):
     @post_load
     def build(self, data, **kwargs):
         data["update_date"] = data.get("update_date") or data["create_date"]
-        for key in ("items", "surcharges", "used_coupons"):
+        for key in ("items", "surcharges", "used_coupons", "tracking_numbers"):
             data[key] = tuple(data.get(key) or ())
-        data["tracking_numbers"] = tuple(str(t.get("value", t)) if isinstance(t, dict) else str(t)
-                                         for t in data.get("tracking_numbers") or ())
         for key in ("payment_status", "shipping_status"):
             data[key] = StatusRef(**data[key])
-        data["shipping_method_name"] = data.get("shipping_method_name") or ""
-        data["notes"] = data.get("notes") or ""
         return super().build(data)
 
 
 def check_places(data: dict, currency: str) -> None:
-    """Every amount must be expressible in the currency's decimal places (trailing zeros are fine)."""
+    """The order's total and sub_total are rounded to the currency's places (trailing zeros are fine).
+    Prices and surcharges are decimal(14,4) and may carry more (a 0.333 unit price is valid X-Cart)."""
     places = currency_places(currency)
-    errors: dict = {}
-
-    def check(path: tuple, value: Decimal | None) -> None:
-        if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
-            node = errors
-            for key in path[:-1]:
-                node = node.setdefault(key, {})
-            node[path[-1]] = [f"{value} has more decimal places than {currency} allows ({places})"]
-
-    check(("total",), data.get("total"))
-    check(("sub_total",), data.get("sub_total"))
+    errors = {key: [f"{data[key]} has more decimal places than {currency} allows ({places})"]
+              for key in ("total", "sub_total")
+              if data.get(key) is not None and data[key] != data[key].quantize(Decimal(1).scaleb(-places))}
     if errors:
         raise ValidationError(errors)
 
 
 class ProfileSchema(_Base):
     entity = Profile
-    id = fields.Integer(required=True, data_key="profile_id")
-    login = fields.Email(required=True, error_messages={"invalid": "not a valid email address"})
+    aliases = {"profile_id": "id", "login": "email", "updated": "lastRenewDate"}
+    id = XCartId(required=True, data_key="profile_id")
+    login = _email(required=True)
     addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
     added = FlexibleDateTime(load_default=None)
     updated = FlexibleDateTime(load_default=None)
-    status = fields.String(load_default="")
-
-    @pre_load
-    def fold_variants(self, data, **kwargs):
-        return _renamed(data, {"profile_id": "id", "login": "email", "updated": "lastRenewDate"})
+    status = _text()
 
     @post_load
     def build(self, data, **kwargs):
@@ -399,46 +420,36 @@ class ProfileSchema(_Base):
 
 class ProductSchema(_Base):
     entity = Product
-    id = fields.Integer(required=True, data_key="product_id")
-    sku = fields.String(required=True, validate=validate.Length(min=1, error="must not be empty"))
+    aliases = {"product_id": "id", "updated": "updateDate"}
+    id = XCartId(required=True, data_key="product_id")
+    sku = _sku(required=True)
     name = fields.String(required=True)
-    price = Money(required=True)
-    amount = fields.Integer(load_default=None, allow_none=True, strict=False)
-    description = fields.String(load_default="", allow_none=True)
+    price = XCartMoney(required=True)
+    amount = WholeNumber(0, MAX_STOCK, load_default=None)
+    description = _text()
     enabled = fields.Boolean(load_default=True)
     currency = CurrencyCode(load_default=None)
     updated = FlexibleDateTime(load_default=None)
 
-    @pre_load
-    def fold_variants(self, data, **kwargs):
-        return _renamed(data, {"product_id": "id", "updated": "updateDate"})
-
-    @post_load
-    def build(self, data, **kwargs):
-        data["description"] = data.get("description") or ""
-        return super().build(data)
-
 
 class PaymentTransactionSchema(_Base):
     entity = PaymentTransaction
-    id = fields.Integer(required=True, data_key="transaction_id")
-    order_id = fields.Integer(required=True)
-    value = Money(required=True)
+    aliases = {"transaction_id": "id", "public_id": "publicId"}
+    id = XCartId(required=True, data_key="transaction_id")
+    order_id = XCartId(required=True)
+    value = XCartMoney(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("I", "P", "S", "W", "F", "C", "V")))
     type = fields.String(required=True)
-    order_number = fields.String(load_default=None, allow_none=True)
+    order_number = _order_number(load_default=None)
     date = FlexibleDateTime(load_default=None)
     currency = CurrencyCode(load_default=None)
-    method_name = fields.String(load_default="", allow_none=True)
-    note = fields.String(load_default="", allow_none=True)
-    public_id = fields.String(load_default="", allow_none=True)
+    method_name = _text()
+    note = _text()
+    public_id = _text()
 
-    @pre_load
-    def fold_variants(self, data, **kwargs):
-        data = _renamed(data, {"transaction_id": "id", "public_id": "publicId"})
-        if isinstance(data, dict):
-            if isinstance(data.get("order_number"), int):
-                data["order_number"] = str(data["order_number"])
+    def fold(self, data):
+        if isinstance(data.get("order_number"), int) and not isinstance(data["order_number"], bool):
+            data["order_number"] = str(data["order_number"])
         return data
 
     @validates_schema
@@ -446,12 +457,6 @@ class PaymentTransactionSchema(_Base):
         currency = data.get("currency")
         if currency and not is_known_currency(currency):
             raise ValidationError(f"unknown currency {currency!r}", "currency")
-
-    @post_load
-    def build(self, data, **kwargs):
-        for key in ("method_name", "note", "public_id"):
-            data[key] = data.get(key) or ""
-        return super().build(data)
 
 
 DATA_SCHEMAS: dict[str, type[Schema]] = {
@@ -470,9 +475,15 @@ def parse_event(raw: str | bytes | dict) -> Event:
         errors.extend(flatten_messages(exc.messages))
         envelope = None
     data: Any = body.get("data")
+    if data == []:  # PHP's empty array
+        data = {}
     event_type = body.get("type")
     if event_type == "product.deleted" and isinstance(data, dict):
-        data = {"id": data.get("id", data.get("product_id"))}
+        key = "id" if data.get("id") is not None else "product_id"
+        try:
+            data = {"id": XCartId(required=True).deserialize(data.get(key))}
+        except ValidationError as exc:
+            errors.extend(flatten_messages(exc.messages, f"data.{key}"))
     elif event_type in EVENT_TYPES and isinstance(data, dict):
         try:
             data = load(DATA_SCHEMAS[event_type.split(".")[0]], data, prefix="data")

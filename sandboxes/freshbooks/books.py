@@ -36,6 +36,9 @@ INVOICE_TEXT_FIELDS = (
 )
 MAX_TEXT = 10_000
 MAX_SHORT_TEXT = 255
+# The largest amount or quantity the sandbox holds (FreshBooks publishes none; its amounts are fixed-point
+# decimals): beyond it a value is a validation error (422, errno 1004), as FreshBooks answers, never a 500.
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 def now_utc() -> datetime:
@@ -63,6 +66,8 @@ def parse_decimal(obj: str, field: str, value: Any) -> Decimal:
         raise invalid(obj, field, value) from None
     if not number.is_finite():
         raise invalid(obj, field, value)
+    if abs(number) >= MAX_AMOUNT:
+        raise invalid(obj, field, str(value)[:40], "Amount out of range")
     return number
 
 
@@ -368,6 +373,8 @@ class Books:
         unit_cost = parse_decimal("line", "unit_cost", line.get("unit_cost", "0"))
         if line.get("type", 0) not in (0, 1):
             raise invalid("line", "type", line.get("type"))
+        if abs(qty * unit_cost) >= MAX_AMOUNT:
+            raise invalid("line", "amount", qty * unit_cost, "Amount out of range")
         result = {"lineid": index, "type": line.get("type", 0), "name": _text("line", "name", line.get("name")),
                   "description": _text("line", "description", line.get("description"), MAX_TEXT),
                   "qty": str(qty), "unit_cost": _money(unit_cost, currency)}
@@ -375,8 +382,10 @@ class Books:
             name = line.get(f"taxName{n}")
             if name:
                 result[f"taxName{n}"] = _text("line", f"taxName{n}", name)
-                result[f"taxAmount{n}"] = str(parse_decimal("line", f"taxAmount{n}",
-                                                            line.get(f"taxAmount{n}", "0")))
+                percent = parse_decimal("line", f"taxAmount{n}", line.get(f"taxAmount{n}", "0"))
+                if not Decimal(0) <= percent <= Decimal(100):
+                    raise invalid("line", f"taxAmount{n}", percent, "Tax percent out of range")
+                result[f"taxAmount{n}"] = str(percent)
         return result
 
     def _recompute(self, invoice: dict) -> None:

@@ -169,3 +169,31 @@ def test_malformed_json_is_a_parse_error(fb_server, fb_sandbox):
     answer = requests.post(f"{fb_server.url}/accounting/account/SANDBOX1/users/clients", data="{nope",
                            headers={"Authorization": "Bearer sandbox-test-token"}, timeout=5)
     assert answer.status_code == 400 and answer.json()["response"]["errors"][0]["errno"] == 1005
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda fb, c: fb.create_item({"name": "Big", "unit_cost": {"amount": "1e308", "code": "USD"}}), "unit_cost"),
+    (lambda fb, c: fb.create_item({"name": "Big", "inventory": "1" + "0" * 29}), "inventory"),
+    (lambda fb, c: fb.create_invoice({"customerid": c, "create_date": TODAY, "lines": [
+        {"name": "x", "qty": "1000000000", "unit_cost": {"amount": "1000000000", "code": "USD"}}]}), "amount"),
+    (lambda fb, c: fb.create_invoice({"customerid": c, "create_date": TODAY, "lines": [
+        {"name": "x", "qty": "1", "unit_cost": {"amount": "1" + "0" * 29}}]}), "unit_cost"),
+    (lambda fb, c: fb.create_invoice({"customerid": c, "create_date": TODAY, "lines": [
+        {"name": "x", "qty": "1", "unit_cost": {"amount": "1"}, "taxName1": "T", "taxAmount1": "1e20"}]}),
+     "taxAmount1"),
+])
+def test_amounts_the_sandbox_cannot_hold_are_validation_errors(fb_client, call, field):
+    """Not a 500 (an outage the worker retries eleven times): a 422 naming the field, errno 1004."""
+    client = fb_client.create_client({"email": "big@example.com"})
+    with pytest.raises(ValidationFailed) as raised:
+        call(fb_client, client["id"])
+    assert (raised.value.errno, raised.value.details[0].field) == (1004, field)
+
+
+def test_a_payment_the_sandbox_cannot_hold_is_a_validation_error(fb_client):
+    client = fb_client.create_client({"email": "pay@example.com"})
+    invoice = make_invoice(fb_client, client["id"], number="BIG-1")
+    with pytest.raises(ValidationFailed) as raised:
+        fb_client.create_payment({"invoiceid": invoice["id"], "amount": {"amount": "1e308", "code": "USD"},
+                                  "date": TODAY, "type": "Cash"})
+    assert (raised.value.errno, raised.value.details[0].field) == (1004, "amount")

@@ -24,7 +24,9 @@ CONVERTING = dataclasses.replace(CONVERTING, rates=dataclasses.replace(CONVERTIN
     **CONVERTING.rates.table, ("KWD", "USD"): D("3.2550")}))
 
 orders = st.builds(
-    lambda seed, currency, tax, coupon, volume, number: (seed, OrderOptions(currency, tax, coupon, volume), number),
+    # sub-cent unit prices wait for the mapper that books them (issue 8 point 4)
+    lambda seed, currency, tax, coupon, volume, number: (
+        seed, OrderOptions(currency, tax, coupon, volume), number),
     seed=st.integers(0, 2**32),
     currency=st.sampled_from(sorted(CURRENCY_SCALE)),
     tax=st.sampled_from(TAXES),

@@ -107,11 +107,18 @@ def test_every_bad_field_is_named_at_once():
     }
 
 
-def test_totals_must_fit_the_currency_and_prices_may_be_finer():
+def test_totals_must_fit_the_currency_and_prices_decimal_14_4():
     payload = fixture("order_rest_addon.json")
     payload["data"]["total"] = "5530.5"
-    payload["data"]["items"][0]["price"] = "1500.25"  # X-Cart keeps prices as decimal(14,4)
-    assert errors_of(payload) == {"data.total": "5530.5 has more decimal places than JPY allows (0)"}
+    payload["data"]["sub_total"] = "4300.00"  # trailing zeros are fine
+    payload["data"]["items"][0]["price"] = "1500.25"  # decimal(14,4): valid X-Cart, even in JPY
+    payload["data"]["items"][1]["price"] = "1300.12345"
+    payload["data"]["surcharges"][0]["value"] = "800.00001"
+    assert errors_of(payload) == {
+        "data.total": "5530.5 has more decimal places than JPY allows (0)",
+        "data.items[1].price": "1300.12345 has more than 4 decimal places",
+        "data.surcharges[0].value": "800.00001 has more than 4 decimal places",
+    }
 
 
 def test_floats_are_refused():
@@ -121,7 +128,7 @@ def test_floats_are_refused():
 
 
 def test_envelope_errors():
-    assert errors_of({"type": "order.shipped", "data": []}) == {
+    assert errors_of({"type": "order.shipped", "data": ["not", "a", "map"]}) == {
         "id": "missing data for required field",
         "created_at": "missing data for required field",
         "store": "missing data for required field",
