@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ from statistics import quantiles
 
 from store import ledger
 
-from .stage import Stage
+from .bootstrap import BrokerUnusable
+from .stage import Interrupted, Stage, stopping_on_signals
 
 INVALID = 6
 BURST_SECONDS = 10
@@ -29,8 +31,15 @@ def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     s = stage.settings
     _say(f"Redis: {'REDIS_URL' if s.redis_url else 'embedded redis-server under ' + str(home)}; database: "
          f"{'DATABASE_URL' if s.database_url else 'SQLite under ' + str(home)}; worker log: {home / 'worker0.log'}")
-    with stage:
-        return _run(stage, orders, timeout)
+    try:
+        with stopping_on_signals(), stage:
+            return _run(stage, orders, timeout)
+    except BrokerUnusable as exc:
+        print(f"xcfb demo: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except Interrupted as exc:
+        print(f"xcfb demo: stopped by {exc}; its workers and servers are stopped", file=sys.stderr, flush=True)
+        return 128 + exc.signum
 
 
 def _run(stage: Stage, orders: int, timeout: float) -> int:
