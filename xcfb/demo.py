@@ -82,7 +82,8 @@ def _watch(services, sender, delivery, total, started, timeout, sandbox) -> bool
         counts = ledger.counts_by_status(sessions)
         report = sender.report()
         unique = report["delivered"] - report["answers"].get(200, 0)
-        open_work = counts.get("received", 0) + counts.get("processing", 0)
+        not_yet_recorded = report["answers"].get(202, 0) - sum(counts.values())  # accepted, still in the queue
+        open_work = counts.get("received", 0) + counts.get("processing", 0) + max(not_yet_recorded, 0)
         _say(f"{time.monotonic() - started:5.0f}s  sent {unique:>4}/{total} (+{report['duplicates_sent']}"
              f" duplicates)  synced {counts.get('synced', 0):>4}  review {counts.get('review', 0):>3}  "
              f"dead {counts.get('dead', 0):>3}  in flight {open_work:>3}  invoices {sandbox.books.counts()['invoice']}")
