@@ -37,11 +37,13 @@ class ScenarioResult:
     seconds_to_converge: float = 0.0
     converged: bool = False
     retries: int = 0
+    workers_exited: int = 0  # worker processes that ended on their own (not killed by the scenario)
     notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return self.converged and self.duplicates == 0 and self.lost == 0 and self.dead_lettered == 0
+        return (self.converged and self.duplicates == 0 and self.lost == 0 and self.dead_lettered == 0
+                and self.workers_exited == 0)
 
 
 @dataclass
@@ -106,6 +108,21 @@ def redis_flushed_with_events_in_flight(stage: Stage, options: Options, result: 
     stage.sender().deliver_all(events[half:])
 
 
+def broker_restarted_mid_run(stage: Stage, options: Options, result: ScenarioResult) -> None:
+    events = stage.events(options.orders)
+    half = len(events) // 2
+    stage.sandbox.faults.configure({"latency_ms": 100})  # chains in flight when the broker goes away
+    stage.sender().deliver_all(events[:half])
+    time.sleep(2)
+    queued = stage.services.redis.llen("xcfb")
+    down = min(options.outage_seconds, 5.0)
+    stage.restart_redis(down_seconds=down)
+    stage.sandbox.faults.configure({"latency_ms": 0})
+    stage.sender().deliver_all(events[half:])
+    result.notes.append(f"Redis restarted ({down:.0f}s down) with {queued} tasks queued, after {half} of "
+                        f"{len(events)} events")
+
+
 def database_briefly_unavailable(stage: Stage, options: Options, result: ScenarioResult) -> None:
     events = stage.events(options.orders)
     sending = threading.Thread(target=stage.sender().deliver_all, args=(events,))
@@ -132,6 +149,7 @@ SCENARIOS: dict[str, tuple[Callable, dict]] = {
     "freshbooks-faults": (freshbooks_storm_outage_and_ghosts, {}),
     "redis-flush": (redis_flushed_with_events_in_flight, {"beat": True}),
     "database-down": (database_briefly_unavailable, {"proxy_database": True, "beat": True}),
+    "broker-restart": (broker_restarted_mid_run, {"workers": 2, "concurrency": 4, "beat": True}),
 }
 
 
@@ -151,6 +169,10 @@ def run_scenario(name: str, options: Options, seed: int = 7) -> ScenarioResult:
         result.dead_lettered = sum(1 for letter in letters if letter.kind != "review")
         result.in_review = sum(1 for letter in letters if letter.kind == "review")
         result.retries = stage.retries()
+        exited = [w.returncode for w in stage.workers if w.poll() is not None]
+        result.workers_exited = len(exited)
+        if exited:
+            result.notes.append(f"workers exited with codes {exited}")
         raised = [a for a in stage.alerts if a["state"] == "raised"]
         if raised:
             cleared = [a for a in stage.alerts if a["state"] == "cleared"]

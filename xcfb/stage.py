@@ -33,7 +33,7 @@ from store.models import Base
 
 from . import bootstrap, metrics
 from .bootstrap import Services
-from .embedded import stop_embedded_redis
+from .embedded import embedded_redis_socket, stop_embedded_redis
 from .settings import Settings
 from .tcp_proxy import TcpProxy
 
@@ -141,6 +141,20 @@ class Stage:
 
     def restart_worker(self, index: int) -> None:
         self.workers[index] = self._start_worker(index)
+
+    def restart_redis(self, down_seconds: float = 0.0) -> None:
+        """The embedded redis-server is stopped (it writes its append-only file), stays down for a while and
+        starts again on the same directory: queued tasks, deduplication keys and locks survive, every
+        connection is cut. A server of
+        REDIS_URL is not ours to restart: every client connection to it is cut instead, which is what a
+        restart looks like to the workers."""
+        if self.settings.redis_url:
+            for kind in ("normal", "pubsub"):
+                self.services.redis.client_kill_filter(_type=kind, skipme=True)
+        else:
+            stop_embedded_redis(self.home)
+            time.sleep(down_seconds)
+            embedded_redis_socket(self.home)
 
     # -- observing -------------------------------------------------------------------------------------------
 

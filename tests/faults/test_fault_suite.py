@@ -13,6 +13,7 @@ def test_scenario_books_every_order_exactly_once(name, tmp_path, redis_url, data
     print("\n" + report([result]))
     assert result.converged, result.notes
     assert (result.duplicates, result.lost, result.dead_lettered) == (0, 0, 0), result.notes
+    assert result.workers_exited == 0, result.notes
     assert result.invoices_booked > 15
     if name == "freshbooks-faults":
         assert any("alerts raised 1, cleared 1" in note for note in result.notes)
