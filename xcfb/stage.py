@@ -145,9 +145,8 @@ class Stage:
     def restart_redis(self, down_seconds: float = 0.0) -> None:
         """The embedded redis-server is stopped (it writes its append-only file), stays down for a while and
         starts again on the same directory: queued tasks, deduplication keys and locks survive, every
-        connection is cut. A server of
-        REDIS_URL is not ours to restart: every client connection to it is cut instead, which is what a
-        restart looks like to the workers."""
+        connection is cut. A server of REDIS_URL is not ours to restart: every client connection to it is
+        cut instead, which is what a restart looks like to the workers."""
         if self.settings.redis_url:
             for kind in ("normal", "pubsub"):
                 self.services.redis.client_kill_filter(_type=kind, skipme=True)
