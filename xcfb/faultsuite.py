@@ -119,8 +119,8 @@ def broker_restarted_mid_run(stage: Stage, options: Options, result: ScenarioRes
     stage.restart_redis(down_seconds=down)
     stage.sandbox.faults.configure({"latency_ms": 0})
     stage.sender().deliver_all(events[half:])
-    result.notes.append(f"Redis restarted ({down:.0f}s down) with {queued} tasks queued, after {half} of "
-                        f"{len(events)} events")
+    how = "connections cut (REDIS_URL)" if stage.settings.redis_url else f"restarted ({down:.0f}s down)"
+    result.notes.append(f"Redis {how} with {queued} tasks queued, after {half} of {len(events)} events")
 
 
 def database_briefly_unavailable(stage: Stage, options: Options, result: ScenarioResult) -> None:
