@@ -126,7 +126,7 @@ def test_the_demo_stops_at_once_with_the_reason(case, tmp_path, locked_redis):
     last = finished.stdout.strip().splitlines()[-1]
     assert last.startswith("xcfb demo: ") and ("refused authentication" if case == "wrong password"
                                                else "cannot be loaded") in last
-    assert not _running(_pid_of(tmp_path / "demo" / "redis" / "redis.pid"))  # the embedded one it started
+    assert _processes_under(tmp_path) == []  # the embedded redis-server it started is stopped too
 
 
 def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
@@ -146,6 +146,7 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
             demo.kill()
     assert "stopped by SIGTERM" in output.read_text()
     assert [pid for pid in started if _running(pid)] == []
+    assert _processes_under(tmp_path) == []
 
 
 def _env(home: Path, **extra) -> dict:
@@ -173,6 +174,20 @@ def _pid_of(pidfile: Path) -> int:
 def _children(pid: int) -> list[int]:
     return [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
             if _field(stat, 1) == str(pid)]
+
+
+def _processes_under(home: Path) -> list[str]:
+    """Live processes that name this home in their command line (a redis-server shows its socket there)
+    or in their environment (XCFB_HOME of a worker)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command, environment = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if str(home).encode() in command + environment and _running(int(proc.name)):
+            found.append(command.replace(b"\0", b" ").decode(errors="replace"))
+    return found
 
 
 def _running(pid: int) -> bool:
