@@ -1,9 +1,13 @@
 # The two commands of the README: `make demo` and `make test`. Both create .venv on first use.
+# `make demo-prod`: a production install (pip install ., no test extras) in a fresh venv runs a small demo
+# on the embedded defaults, as CI does.
 PYTHON ?= python3
 VENV ?= .venv
+PROD_VENV ?= .venv-prod
+DEMO_ORDERS ?= 20
 BIN := $(VENV)/bin
 
-.PHONY: test demo sandbox-freshbooks sandbox-xcart lint
+.PHONY: test demo demo-prod sandbox-freshbooks sandbox-xcart lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +21,12 @@ test: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/xcfb demo
+
+demo-prod:
+	rm -rf $(PROD_VENV)
+	$(PYTHON) -m venv $(PROD_VENV)
+	$(PROD_VENV)/bin/pip install -q .
+	env -u REDIS_URL -u DATABASE_URL XCFB_HOME=$(CURDIR)/$(PROD_VENV)/var $(PROD_VENV)/bin/xcfb demo --orders $(DEMO_ORDERS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

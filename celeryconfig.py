@@ -16,6 +16,7 @@ from xcfb.settings import Settings as _Settings
 _settings = _Settings.from_env()
 broker_url = _broker_url(_settings)
 broker_connection_retry_on_startup = True
+broker_connection_max_retries = None  # a worker waits out a broker outage of any length (default: gives up)
 broker_transport_options = {"visibility_timeout": _settings.visibility_timeout}
 task_acks_late = True
 task_reject_on_worker_lost = True

@@ -24,7 +24,7 @@ from apis.freshbooks.client import verify_webhook_signature
 from mappings.envelope import read_envelope
 from mappings.errors import PayloadInvalid
 from xcfb import callbacks, metrics, redis_keys
-from xcfb.bootstrap import Services, services
+from xcfb.bootstrap import BrokerUnavailable, BrokerUnusable, Services, broker_url, check_broker, services
 
 from .signatures import verify
 
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 def create_app(svc: Services | None = None, send_task: Callable[[str, list], None] | None = None) -> Flask:
     svc = svc or services()
     settings = svc.settings
+    broker = broker_url(settings)
+    if send_task is None:  # the real broker: refuse to start on one that can never work
+        _refuse_an_unusable_broker(broker)
     send = send_task or _celery_sender()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -121,7 +124,7 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
 
     @app.get("/readyz")
     def readyz():
-        checks = {"broker": _check(lambda: svc.redis.ping()),
+        checks = {"broker": _check(lambda: check_broker(broker)),
                   "database": _check(lambda: _select_one(svc))}
         ready = all(result == "ok" for result in checks.values())
         return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
@@ -175,6 +178,16 @@ def _check(probe: Callable) -> str:
         return "ok"
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure, broker or database
         return f"failed: {type(exc).__name__}"
+
+
+def _refuse_an_unusable_broker(url: str) -> None:
+    try:
+        check_broker(url)
+    except BrokerUnusable as exc:
+        log.critical("ingest cannot start: %s", exc)
+        raise
+    except BrokerUnavailable as exc:
+        log.warning("%s; webhooks are answered 503 until it is back", exc)
 
 
 def _select_one(svc: Services) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import urlsplit
 
+import kombu
 import redis
+from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -33,6 +36,52 @@ def broker_url(settings: Settings) -> str:
     """For Celery: the same server, in kombu's spelling of a unix socket (redis+socket://)."""
     url = redis_url(settings)
     return "redis+socket://" + url.removeprefix("unix://") if url.startswith("unix://") else url
+
+
+class BrokerUnusable(RuntimeError):
+    """The broker cannot be used for a reason retrying will not fix: refuse to start, say why."""
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker does not answer now (refused, unreachable, restarting): retry, it may come back."""
+
+
+def check_broker(url: str, timeout: float = 5.0) -> None:
+    """Probes the broker the way Celery reaches it (kombu, this URL) and raises BrokerUnusable or
+    BrokerUnavailable, naming the fault and the URL without its password. The one probe for the demo,
+    the worker and ingest."""
+    where = _hide_password(url, url)
+    if "://" not in url:
+        raise BrokerUnusable(f"malformed broker URL {where!r}: expected scheme://...")
+    try:
+        _ping_broker(url, timeout)
+    except ImportError as exc:  # e.g. kombu's Redis transport without its `packaging` dependency
+        problem = BrokerUnusable(f"the broker transport for {where} cannot be loaded: {exc}; reinstall the "
+                                 "service with its dependencies (pip install .)")
+    except (KeyError, ValueError) as exc:  # an unknown transport, a port or database that is not a number
+        problem = BrokerUnusable(f"malformed broker URL {where}: {exc}")
+    except redis.AuthenticationError as exc:  # NOAUTH, WRONGPASS: the server is there and refuses us
+        problem = BrokerUnusable(f"the broker at {where} refused authentication ({exc}): check the password in "
+                                 "REDIS_URL")
+    except (OSError, redis.RedisError, KombuOperationalError) as exc:
+        problem = BrokerUnavailable(f"the broker at {where} does not answer: {type(exc).__name__}: {exc}")
+    else:
+        return
+    raise type(problem)(_hide_password(str(problem), url))
+
+
+def _ping_broker(url: str, timeout: float) -> None:
+    connection = kombu.Connection(url, connect_timeout=timeout, transport_options={"socket_timeout": timeout})
+    try:
+        connection.channel().client.ping()  # once: kombu's connect() retries, and counts a refused password in
+    finally:
+        connection.release()
+
+
+def _hide_password(text: str, url: str) -> str:
+    """The URL, or an error text quoting it (a parser's message may), without the password."""
+    password = urlsplit(url).password
+    return text.replace(password, "**") if password else text
 
 
 def database_url(settings: Settings) -> str:

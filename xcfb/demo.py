@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ from statistics import quantiles
 
 from store import ledger
 
-from .stage import Stage
+from .bootstrap import BrokerUnusable
+from .stage import Interrupted, Stage, stopping_on_signals
 
 INVALID = 6
 BURST_SECONDS = 10
@@ -29,8 +31,15 @@ def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     s = stage.settings
     _say(f"Redis: {'REDIS_URL' if s.redis_url else 'embedded redis-server under ' + str(home)}; database: "
          f"{'DATABASE_URL' if s.database_url else 'SQLite under ' + str(home)}; worker log: {home / 'worker0.log'}")
-    with stage:
-        return _run(stage, orders, timeout)
+    try:
+        with stopping_on_signals(), stage:
+            return _run(stage, orders, timeout)
+    except BrokerUnusable as exc:
+        print(f"xcfb demo: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except Interrupted as exc:
+        print(f"xcfb demo: stopped by {exc}; its workers and servers are stopped", file=sys.stderr, flush=True)
+        return 128 + exc.signum
 
 
 def _run(stage: Stage, orders: int, timeout: float) -> int:
@@ -73,7 +82,8 @@ def _watch(services, sender, delivery, total, started, timeout, sandbox) -> bool
         counts = ledger.counts_by_status(sessions)
         report = sender.report()
         unique = report["delivered"] - report["answers"].get(200, 0)
-        open_work = counts.get("received", 0) + counts.get("processing", 0)
+        not_yet_recorded = report["answers"].get(202, 0) - sum(counts.values())  # accepted, still in the queue
+        open_work = counts.get("received", 0) + counts.get("processing", 0) + max(not_yet_recorded, 0)
         _say(f"{time.monotonic() - started:5.0f}s  sent {unique:>4}/{total} (+{report['duplicates_sent']}"
              f" duplicates)  synced {counts.get('synced', 0):>4}  review {counts.get('review', 0):>3}  "
              f"dead {counts.get('dead', 0):>3}  in flight {open_work:>3}  invoices {sandbox.books.counts()['invoice']}")

@@ -3,8 +3,10 @@ socket, shared by every process of the service (ingest, workers, beat, flower, t
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -25,13 +27,34 @@ def embedded_redis_socket(home: Path) -> Path:
     return socket_path
 
 
-def stop_embedded_redis(home: Path) -> None:
+def stop_embedded_redis(home: Path, timeout: float = 10) -> None:
+    """Stops the embedded redis-server (it writes its append-only file on the way out) and waits until it
+    has exited, so that a restart finds the data and nothing is left running."""
     pidfile = home / "redis" / "redis.pid"
-    if pidfile.exists():
-        try:
-            os.kill(int(pidfile.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return
+    deadline = time.monotonic() + timeout
+    while _running(pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a daemonised redis-server is init's child, and init may not reap it: a zombie has exited
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc here: the kernel says it exists
 
 
 def _answers(socket_path: Path) -> bool:

@@ -51,17 +51,19 @@ class ScenarioResult:
     failed_letters: int = 0  # `failed` dead letters those became
     replayed: int = 0  # dead letters the scenario replayed
     sandbox_faults: dict[str, int] = field(default_factory=dict)  # what the FreshBooks sandbox injected, at the end
+    workers_exited: int = 0  # worker processes that ended on their own (not killed by the scenario)
     notes: list[str] = field(default_factory=list)
     poison_accepted: list[str] = field(default_factory=list)  # ids of poison bodies ingest answered 202
     not_final: int = 0  # accepted poison events not synced, dead or in review: accepted and then lost
 
     @property
     def passed(self) -> bool:
-        """No duplicate, nothing lost, nothing left unfinished, no dead letter left open; the dead letters a
-        scenario expects (one per injected step exception) must all have been `failed` ones, and booked once
-        replayed."""
+        """No duplicate, nothing lost, nothing left unfinished, no dead letter left open, no worker process
+        dead; the dead letters a scenario expects (one per injected step exception) must all have been
+        `failed` ones, and booked once replayed."""
         return (self.converged and self.duplicates == 0 and self.lost == 0 and self.dead_lettered == 0
-                and self.not_final == 0 and self.failed_letters == self.step_exceptions == self.replayed)
+                and self.not_final == 0 and self.workers_exited == 0
+                and self.failed_letters == self.step_exceptions == self.replayed)
 
 
 @dataclass
@@ -124,6 +126,21 @@ def redis_flushed_with_events_in_flight(stage: Stage, options: Options, result: 
     stage.sandbox.faults.configure({"latency_ms": 0})
     result.notes.append(f"Redis flushed with {queued} tasks queued, after {half} of {len(events)} events")
     stage.sender().deliver_all(events[half:])
+
+
+def broker_restarted_mid_run(stage: Stage, options: Options, result: ScenarioResult) -> None:
+    events = stage.events(options.orders)
+    half = len(events) // 2
+    stage.sandbox.faults.configure({"latency_ms": 100})  # chains in flight when the broker goes away
+    stage.sender().deliver_all(events[:half])
+    time.sleep(2)
+    queued = stage.services.redis.llen("xcfb")
+    down = min(options.outage_seconds, 5.0)
+    stage.restart_redis(down_seconds=down)
+    stage.sandbox.faults.configure({"latency_ms": 0})
+    stage.sender().deliver_all(events[half:])
+    how = "connections cut (REDIS_URL)" if stage.settings.redis_url else f"restarted ({down:.0f}s down)"
+    result.notes.append(f"Redis {how} with {queued} tasks queued, after {half} of {len(events)} events")
 
 
 def database_briefly_unavailable(stage: Stage, options: Options, result: ScenarioResult) -> None:
@@ -257,6 +274,7 @@ SCENARIOS: dict[str, tuple[Callable, dict]] = {
     "database-down": (database_briefly_unavailable, {"proxy_database": True, "beat": True}),
     "step-exceptions": (step_exceptions_then_replayed, {}),
     "poison-payloads": (poison_payloads_among_orders, {"beat": True}),
+    "broker-restart": (broker_restarted_mid_run, {"workers": 2, "concurrency": 4, "beat": True}),
 }
 
 
@@ -283,6 +301,10 @@ def run_scenario(name: str, options: Options, seed: int = 7) -> ScenarioResult:
             result.notes.append(f"poison accepted {len(poison)}, dead-lettered {parked}, not final {result.not_final}")
         result.retries = stage.retries()
         result.sandbox_faults = stage.sandbox.faults.describe()["injected"]
+        exited = [w.returncode for w in stage.workers if w.poll() is not None]
+        result.workers_exited = len(exited)
+        if exited:
+            result.notes.append(f"workers exited with codes {exited}")
         raised = [a for a in stage.alerts if a["state"] == "raised"]
         if raised:
             cleared = [a for a in stage.alerts if a["state"] == "cleared"]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,13 +33,14 @@ from store.models import Base
 
 from . import bootstrap, metrics
 from .bootstrap import Services
-from .embedded import stop_embedded_redis
+from .embedded import embedded_redis_socket, stop_embedded_redis
 from .settings import Settings
 from .tcp_proxy import TcpProxy
 
 ACCESS_TOKEN = "stage-access-token"  # noqa: S105 - accepted by the stage's own FreshBooks sandbox only
 XCART_TOKEN = "xcart-sandbox-token"  # noqa: S105 - the store simulator's published token
 QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Stage:
@@ -71,29 +73,46 @@ class Stage:
         self.services = Services(self.settings)
         self.proxy = _database_proxy(self.settings.database_url) if proxy_database else None
         self.sandbox = sandbox_of(self.freshbooks_server.app)
+        self._serving: list[BackgroundServer] = []
 
     # -- running ---------------------------------------------------------------------------------------------
 
     def start(self) -> Stage:
+        """Starts every part; raises BrokerUnusable (with nothing left running) when the broker can never work."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         bootstrap.use(self.services)
+        broker = bootstrap.broker_url(self.settings)  # starts the embedded Redis unless REDIS_URL is set
+        bootstrap.check_broker(broker)
         self._clean_slate()
         from workers.app import app as celery_app
 
-        use_broker(celery_app, bootstrap.broker_url(self.settings))
+        use_broker(celery_app, broker)
         self.ingest_server = BackgroundServer(create_ingest(self.services,
                                                             lambda name, args: celery_app.send_task(name, args=args)))
         for server in (self.freshbooks_server, self.xcart_server, self.alert_server, self.ingest_server):
-            server.start()
-        self.workers = [self._start_worker(n) for n in range(self._worker_count)]
+            self._serving.append(server.start())
+        for n in range(self._worker_count):  # one by one: a signal now still finds every started worker
+            self.workers.append(self._start_worker(n))
         if self._with_beat:
             self.beat = self._spawn(["beat", "--schedule", str(self.home / "beat-schedule")], "beat.log")
-        return self
 
     def stop(self) -> None:
+        """Stops what started, in any state of a start (also from a signal): no process is left running."""
+        with _deaf_to_stop_signals():
+            self._stop()
+
+    def _stop(self) -> None:
         for process in [*self.workers, *([self.beat] if self.beat else [])]:
             _terminate(process)
-        for server in (self.ingest_server, self.freshbooks_server, self.xcart_server, self.alert_server):
-            server.stop()
+        while self._serving:
+            self._serving.pop().stop()
         if self.proxy:
             self.proxy.close()
         bootstrap.use(None)
@@ -135,6 +154,19 @@ class Stage:
         from workers.app import app as celery_app
 
         celery_app.send_task(name, args=args)
+
+    def restart_redis(self, down_seconds: float = 0.0) -> None:
+        """The embedded redis-server is stopped (it writes its append-only file), stays down for a while and
+        starts again on the same directory: queued tasks, deduplication keys and locks survive, every
+        connection is cut. A server of REDIS_URL is not ours to restart: every client connection to it is
+        cut instead, which is what a restart looks like to the workers."""
+        if self.settings.redis_url:
+            for kind in ("normal", "pubsub"):
+                self.services.redis.client_kill_filter(_type=kind, skipme=True)
+        else:
+            stop_embedded_redis(self.home)
+            time.sleep(down_seconds)
+            embedded_redis_socket(self.home)
 
     # -- observing -------------------------------------------------------------------------------------------
 
@@ -209,6 +241,45 @@ class Stage:
                 self.alerts.append(request.get_json())
             return "", 204
         return app
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT: raised in the main thread so that every `with Stage` on the way out stops its parts."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def stopping_on_signals():
+    """Turns SIGTERM and SIGINT into Interrupted for the duration: without it SIGTERM kills this process at
+    once and leaves its workers and the embedded redis-server running."""
+    def interrupt(signum, _frame):
+        for each in STOP_SIGNALS:  # until the clean-up, which ignores them itself
+            signal.signal(each, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {each: signal.signal(each, interrupt) for each in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)
+
+
+@contextmanager
+def _deaf_to_stop_signals():
+    """A second Ctrl+C or SIGTERM must not cut the clean-up short (signals reach the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {each: signal.signal(each, signal.SIG_IGN) for each in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 def use_broker(celery_app, url: str) -> None:

@@ -26,7 +26,7 @@ def start(args: list[str], ready_url: str, timeout: float = 20, env: dict | None
         try:
             requests.get(ready_url, timeout=1)
             return process
-        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow under load
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its worker still booting
             if process.poll() is not None:
                 pytest.fail(process.stdout.read().decode())
             time.sleep(0.1)

