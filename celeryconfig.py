@@ -10,8 +10,8 @@ delivered twice. A shorter timeout brings back the work of a killed worker soone
 uses 15 s). Steps are idempotent anyway: a redelivery books nothing twice.
 """
 
-from xcfb.bootstrap import broker_url as _broker_url
-from xcfb.settings import Settings as _Settings
+from core.settings import Settings as _Settings
+from runtime.bootstrap import broker_url as _broker_url
 
 _settings = _Settings.from_env()
 broker_url = _broker_url(_settings)

@@ -1,1 +1,2 @@
-"""The bottom layer: what every other package may import, and which imports nothing of this project."""
+"""The ground floor: what every other package may import, and which imports nothing of this project
+(the error taxonomy, settings, Redis key names, the embedded Redis)."""

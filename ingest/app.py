@@ -21,12 +21,20 @@ from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from apis.freshbooks.client import verify_webhook_signature
-from mappings.envelope import read_envelope
+from core import redis_keys
+from ingest.signatures import verify
 from mappings.errors import PayloadInvalid
-from xcfb import callbacks, metrics, redis_keys
-from xcfb.bootstrap import BrokerUnavailable, BrokerUnusable, Services, broker_url, check_broker, services
-
-from .signatures import verify
+from mappings.xcart.envelope import read_envelope
+from runtime import callbacks, metrics
+from runtime.bootstrap import (
+    BrokerUnavailable,
+    BrokerUnusable,
+    Services,
+    broker_url,
+    check_broker,
+    services,
+    task_sender_app,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +204,5 @@ def _select_one(svc: Services) -> None:
 
 
 def _celery_sender() -> Callable[[str, list], None]:
-    from workers.app import app as celery_app
-
+    celery_app = task_sender_app()
     return lambda name, args: celery_app.send_task(name, args=args)

@@ -1,5 +1,5 @@
 """The WSGI entry point for gunicorn (Procfile: web)."""
 
-from .app import create_app
+from ingest.app import create_app
 
 app = create_app()

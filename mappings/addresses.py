@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pycountry
 
-from .limits import fit
-from .xcart import Address
+from mappings.limits import fit
+from mappings.xcart.schemas import Address
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .addresses import StandardAddress, standardise
-from .limits import fit
-from .xcart import Address, Order, Profile
+from mappings.addresses import StandardAddress, standardise
+from mappings.limits import fit
+from mappings.xcart.schemas import Address, Order, Profile
 
 
 def client_from_profile(profile: Profile) -> dict:

@@ -22,14 +22,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from apis.freshbooks.invoice_math import LineInput, currency_places, invoice_totals, quantize
 from core.errors import Fatal
-
-from .addresses import StandardAddress, standardise
-from .rules import Rules, TaxRule
-from .statuses import invoice_action
-from .taxes import TaxBase, derive_rate, excluded_tax, fixed_rate, percent_label, rounded
-from .xcart import Order, OrderItem, Surcharge
+from mappings.addresses import StandardAddress, standardise
+from mappings.money import LineInput, currency_places, invoice_totals, quantize
+from mappings.rules import Rules, TaxRule
+from mappings.statuses import invoice_action
+from mappings.taxes import TaxBase, derive_rate, excluded_tax, fixed_rate, percent_label, rounded
+from mappings.xcart.schemas import Order, OrderItem, Surcharge
 
 MAX_LINE_TAXES = 2  # FreshBooks lines carry taxName1 and taxName2
 MAX_TAX_NAME = 100

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .limits import fit
-from .rules import Rules
-from .xcart import Product
+from mappings.limits import fit
+from mappings.rules import Rules
+from mappings.xcart.schemas import Product
 
 
 def item_from_product(product: Product, rules: Rules, currency: str) -> dict:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
-from .currencies import is_known_currency
-from .errors import FieldError, PayloadInvalid, flatten_messages
-from .fields import Money
+from mappings.errors import FieldError, PayloadInvalid, flatten_messages
+from mappings.money import is_known_currency
+from mappings.xcart.fields import Money
 
 DEFAULT_RULES = Path(__file__).parent / "default_rules.yaml"
 ACTIONS = ("draft", "sent", "paid", "void", "credit", "review")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .rules import Rules
-from .xcart import StatusRef
+from mappings.rules import Rules
+from mappings.xcart.schemas import StatusRef
 
 
 def invoice_action(payment: StatusRef, fulfilment: StatusRef, rules: Rules) -> str:

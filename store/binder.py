@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from .models import Binding, utcnow
+from store.models import Binding, utcnow
 
 
 def lookup(sessions: sessionmaker, kind: str, external_id: str) -> Binding | None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from .models import AuditEntry, DeadLetter, Event, utcnow
+from store.models import AuditEntry, DeadLetter, Event, utcnow
 
 TERMINAL = ("synced", "dead", "review", "skipped")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from .models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
+from store.models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
 
 
 def version_key(update_date: datetime, emitted_at: datetime, payload: str) -> str:

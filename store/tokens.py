@@ -10,8 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from apis.freshbooks.errors import AuthFailed
 from apis.freshbooks.oauth import TokenPair
-
-from .models import OAuthToken, utcnow
+from store.models import OAuthToken, utcnow
 
 
 class SqlTokenStore:

@@ -11,12 +11,12 @@ import pytest
 import redis
 
 from apis.freshbooks.client import FreshBooksClient, StaticToken
+from core.embedded import embedded_redis_socket, stop_embedded_redis
 from sandboxes.freshbooks.app import SandboxConfig, create_app, sandbox_of
 from sandboxes.freshbooks.oauth import OAuthSettings
 from sandboxes.serve import BackgroundServer
 from store.db import make_engine, migrate, session_factory
 from store.models import Base
-from xcfb.embedded import embedded_redis_socket, stop_embedded_redis
 
 SANDBOX_TOKEN = "sandbox-test-token"
 

@@ -1,5 +1,5 @@
 """Celery workers: `celery -A workers worker|beat|flower|call ...`."""
 
-from .app import app
+from workers.app import app
 
 __all__ = ["app"]

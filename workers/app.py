@@ -2,7 +2,7 @@ import logging
 
 from celery import Celery, signals
 
-from xcfb.bootstrap import BrokerUnavailable, BrokerUnusable, check_broker
+from runtime.bootstrap import BrokerUnavailable, BrokerUnusable, check_broker
 
 log = logging.getLogger(__name__)
 

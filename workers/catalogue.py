@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from mappings.customers import client_from_profile
 from mappings.products import item_from_product
-from mappings.xcart import Product, Profile
+from mappings.xcart.schemas import Product, Profile
+from runtime.bootstrap import Services
 from store import binder, ledger
-from xcfb.bootstrap import Services
-
-from .exporter import ensure
+from workers.exporter import ensure
 
 
 def upsert_client(svc: Services, profile: Profile, event_id: str | None = None) -> int:

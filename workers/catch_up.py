@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mappings import jsonio
-from mappings.fields import FlexibleDateTime
+from mappings.xcart.fields import FlexibleDateTime
+from runtime.bootstrap import Services
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import as_utc, utcnow
-from xcfb.bootstrap import Services
 
 Send = Callable[[str, list], None]
 

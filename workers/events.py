@@ -5,16 +5,15 @@ from __future__ import annotations
 import hashlib
 
 from mappings import jsonio
-from mappings.envelope import event_keys, read_envelope, read_json
 from mappings.errors import PayloadInvalid
-from mappings.xcart import Order, OrderSchema, PaymentTransaction, load, parse_event
+from mappings.xcart.envelope import event_keys, read_envelope, read_json
+from mappings.xcart.schemas import Order, OrderSchema, PaymentTransaction, load, parse_event
+from runtime.bootstrap import Services
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import Event
-from xcfb.bootstrap import Services
-
-from .catalogue import delete_item, upsert_client, upsert_item
-from .failures import OrderNotYetSeen, UnknownEvent
+from workers.catalogue import delete_item, upsert_client, upsert_item
+from workers.failures import OrderNotYetSeen, UnknownEvent
 
 
 def receive(svc: Services, raw: str) -> tuple[str, bool]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from runtime.bootstrap import Services
 from store import binder, ledger
-from xcfb.bootstrap import Services
 
 
 def ensure(svc: Services, kind: str, external_id: str, find: Callable[[], dict | None],

@@ -7,17 +7,16 @@ import hashlib
 from datetime import date
 from decimal import Decimal
 
-from apis.freshbooks.invoice_math import currency_places, quantize
 from mappings import jsonio
 from mappings.customers import client_from_order
+from mappings.money import currency_places, quantize
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.taxes import percent_label
-from mappings.xcart import Order, OrderSchema, PaymentTransaction, PaymentTransactionSchema, load
+from mappings.xcart.schemas import Order, OrderSchema, PaymentTransaction, PaymentTransactionSchema, load
+from runtime.bootstrap import Services
 from store import binder, ledger, snapshots
-from xcfb.bootstrap import Services
-
-from .exporter import ensure
-from .failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
+from workers.exporter import ensure
+from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
 
 PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
                  "check": "Check", "cash": "Cash", "ach": "ACH"}

@@ -17,17 +17,16 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from apis.freshbooks.errors import AuthFailed
+from runtime import callbacks, metrics
+from runtime.alerts import raise_alert
+from runtime.bootstrap import services
 from store import ledger
 from store.models import Event, utcnow
-from xcfb import callbacks, metrics
-from xcfb.alerts import raise_alert
-from xcfb.bootstrap import services
-
-from . import events, fault_injection, orders
-from .app import app
-from .catch_up import catch_up as poll_xcart
-from .failures import Failure, StepFailed, classify
-from .retry import retry_delay
+from workers import events, fault_injection, orders
+from workers.app import app
+from workers.catch_up import catch_up as poll_xcart
+from workers.failures import Failure, StepFailed, classify
+from workers.retry import retry_delay
 
 log = logging.getLogger(__name__)
 ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import operations
-from .operations import OperatorError
+from xcfb import operations
+from xcfb.operations import OperatorError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _services():
-    from .bootstrap import services
+    from runtime.bootstrap import services
 
     return services()
 
@@ -123,8 +123,7 @@ def run_events_show(args) -> int:
 
 def run_callbacks_register(args) -> int:
     from apis.freshbooks.errors import FreshBooksError
-
-    from .callbacks import register
+    from runtime.callbacks import register
 
     try:
         callback = register(_services(), args.event, args.uri)
@@ -137,7 +136,7 @@ def run_callbacks_register(args) -> int:
 def run_faults(args) -> int:
     import os
 
-    from .faultsuite import SCENARIOS, Options, run
+    from harness.faultsuite import SCENARIOS, Options, run
 
     unknown = [name for name in args.scenario if name not in SCENARIOS]
     if unknown:
@@ -147,7 +146,7 @@ def run_faults(args) -> int:
 
 
 def run_demo(args) -> int:
-    from .demo import run
+    from harness.demo import run
 
     return run(orders=args.orders, seed=args.seed, timeout=args.timeout)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from mappings.envelope import event_keys, read_envelope
 from mappings.errors import PayloadInvalid
+from mappings.xcart.envelope import event_keys, read_envelope
+from runtime.bootstrap import Services
 from store import binder, ledger
 from store.models import as_utc
-
-from .bootstrap import Services
 
 
 class OperatorError(Exception):

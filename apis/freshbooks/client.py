@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
-from .errors import (
+from apis.freshbooks.errors import (
     ApiErrorDetail,
     AuthFailed,
     Conflict,

@@ -21,7 +21,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from redis.exceptions import LockError
 
-from .errors import AuthFailed, Unavailable
+from apis.freshbooks.errors import AuthFailed, Unavailable
 
 DEFAULT_AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
 REFRESH_MARGIN = timedelta(minutes=5)

@@ -17,13 +17,20 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, redirect, request
 
-from ..serve import guard_admin
-from .books import Books
-from .errors import ACCESS_DENIED, PARSE_ERROR, UNAUTHORIZED_MESSAGE, ApiError, ValidationError, required
-from .faults import Faults, FaultSettings
-from .listing import list_page
-from .oauth import OAuthAuthority, OAuthError, OAuthSettings
-from .webhooks import WebhookDispatcher
+from sandboxes.freshbooks.books import Books
+from sandboxes.freshbooks.errors import (
+    ACCESS_DENIED,
+    PARSE_ERROR,
+    UNAUTHORIZED_MESSAGE,
+    ApiError,
+    ValidationError,
+    required,
+)
+from sandboxes.freshbooks.faults import Faults, FaultSettings
+from sandboxes.freshbooks.listing import list_page
+from sandboxes.freshbooks.oauth import OAuthAuthority, OAuthError, OAuthSettings
+from sandboxes.freshbooks.webhooks import WebhookDispatcher
+from sandboxes.serve import guard_admin
 
 ACCOUNTING = "/accounting/account/<account_id>"
 RESOURCES = {  # path -> (singular, plural)

@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from apis.freshbooks.invoice_math import InvoiceTotals, LineInput, currency_places, invoice_totals, quantize
-
-from .errors import DELETED, TOO_LONG, ApiError, ValidationError, invalid, not_found, required
+from mappings.money import InvoiceTotals, LineInput, currency_places, invoice_totals, quantize
+from sandboxes.freshbooks.errors import DELETED, TOO_LONG, ApiError, ValidationError, invalid, not_found, required
 
 PAYMENT_TYPES = (
     "Check", "Credit", "Cash", "Bank Transfer", "Credit Card", "Debit", "PayPal", "2Checkout", "VISA",

@@ -14,12 +14,11 @@ from datetime import datetime
 from flask import Flask, Response, abort, request
 from marshmallow import ValidationError
 
-from mappings.fields import FlexibleDateTime
 from mappings.jsonio import dumps as to_json
-
-from ..serve import guard_admin
-from .store import SimulatedStore, StoreConfig
-from .webhooks import WebhookSender
+from mappings.xcart.fields import FlexibleDateTime
+from sandboxes.serve import guard_admin
+from sandboxes.xcart.store import SimulatedStore, StoreConfig
+from sandboxes.xcart.webhooks import WebhookSender
 
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from apis.freshbooks.invoice_math import currency_places
+from mappings.money import currency_places
 
 FIRST = ["John", "Jon", "Anna", "Ana", "Maria", "Mario", "Li", "Lee", "Sofia", "Sophia", "Omar", "Yuki", "Ines",
          "Zoë", "José", "Łukasz", "Søren", "François", "Ayşe"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .generator import EPOCH, StoreGenerator, iso
+from sandboxes.xcart.generator import EPOCH, StoreGenerator, iso
 
 
 @dataclass

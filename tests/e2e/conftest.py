@@ -1,14 +1,13 @@
 import pytest
 
-from xcfb import bootstrap
-
-from .pipeline import run_pipeline, settings_for
+from runtime import bootstrap
+from tests.e2e.pipeline import run_pipeline, settings_for
 
 
 @pytest.fixture
 def pipeline_factory(tmp_path, redis_url, database_url, redis_client, sessions, fb_server, fb_sandbox):
     """Starts ingest and a worker over the test Redis and database; settings can be adjusted per test."""
-    from .pipeline import Pipeline
+    from tests.e2e.pipeline import Pipeline
 
     running = []
 

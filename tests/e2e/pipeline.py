@@ -9,7 +9,11 @@ from dataclasses import dataclass, replace
 from celery.contrib.testing.worker import start_worker
 
 from apis.freshbooks.client import FreshBooksClient
+from core.settings import Settings
+from harness.stage import QUEUE_KEYS
 from ingest.app import create_app as create_ingest
+from runtime import bootstrap
+from runtime.bootstrap import Services
 from sandboxes.serve import BackgroundServer
 from sandboxes.xcart.app import create_app as create_store
 from sandboxes.xcart.app import store_of
@@ -17,10 +21,6 @@ from sandboxes.xcart.store import StoreConfig
 from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
 from store import ledger
 from workers.app import app as celery_app
-from xcfb import bootstrap
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
-from xcfb.stage import QUEUE_KEYS
 
 SECRET = "whsec_e2e"
 

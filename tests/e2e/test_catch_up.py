@@ -2,12 +2,11 @@
 
 import random
 
-from sandboxes.books_check import check_books
+from harness.books_check import check_books
 from sandboxes.serve import BackgroundServer
 from store import snapshots
+from tests.e2e.pipeline import simulated_store
 from workers.tasks import catch_up
-
-from .pipeline import simulated_store
 
 NINETY_DAYS = 90 * 86400.0  # the simulated store's clock starts on 2026-11-01
 

@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 
 import requests
 
+from harness.stage import QUEUE_KEYS
 from mappings import jsonio
+from runtime import metrics
 from sandboxes.xcart.generator import OrderOptions, StoreGenerator
 from store import binder, snapshots
 from store.db import make_engine, migrate, session_factory
-from xcfb import metrics
-from xcfb.stage import QUEUE_KEYS
-
-from .processes import ROOT, free_port, start, stop
+from tests.e2e.processes import ROOT, free_port, start, stop
 
 CELERY = [sys.executable, "-m", "celery", "-A", "workers"]
 

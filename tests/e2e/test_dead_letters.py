@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from core import redis_keys
 from store import ledger
 from store.models import utcnow
+from tests.e2e.pipeline import simulated_store
 from workers import events, orders
 from workers.tasks import sweep_stuck_events
-from xcfb import redis_keys
 from xcfb.cli import main
-
-from .pipeline import simulated_store
 
 
 def bookable_order_event(store, count=4):

@@ -9,8 +9,8 @@ import pytest
 from celery import signals
 from sqlalchemy import select
 
+from runtime import callbacks
 from store.models import AuditEntry
-from xcfb import callbacks
 from xcfb.cli import main
 
 

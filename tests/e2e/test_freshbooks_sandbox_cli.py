@@ -6,8 +6,7 @@ import requests
 
 from apis.freshbooks.client import FreshBooksClient, StaticToken
 from apis.freshbooks.errors import Unavailable
-
-from .processes import XCFB, free_port, start, stop
+from tests.e2e.processes import XCFB, free_port, start, stop
 
 
 def start_sandbox(port, *options):

@@ -4,13 +4,12 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from harness.books_check import check_books
 from mappings import jsonio
-from sandboxes.books_check import check_books
 from store import ledger
 from store.models import Event, utcnow
+from tests.e2e.pipeline import simulated_store
 from workers.tasks import requeue_stuck_events
-
-from .pipeline import simulated_store
 
 
 def everything(store, orders):

@@ -13,8 +13,7 @@ import requests
 
 from store import ledger
 from tests.corpus.real_orders import Corpus
-
-from .pipeline import SECRET
+from tests.e2e.pipeline import SECRET
 
 
 def signed_post(url: str, body: bytes) -> int:

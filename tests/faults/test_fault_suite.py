@@ -6,7 +6,7 @@ Run it alone with `pytest tests/faults -s` to see the figures, or `xcfb faults` 
 
 import pytest
 
-from xcfb.faultsuite import SCENARIOS, Options, report, run_scenario
+from harness.faultsuite import SCENARIOS, Options, report, run_scenario
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask, request
 
 from apis.freshbooks.errors import Unavailable
+from core.settings import Settings
+from runtime.bootstrap import Services
 from sandboxes.serve import BackgroundServer
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
+from core.settings import Settings
 from mappings import jsonio
 from mappings.orders import NeedsReview
+from runtime.bootstrap import Services
 from store import binder, snapshots
 from store.models import OrderSnapshot
 from workers import orders
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "xcart" / "order_5_5.json"
 

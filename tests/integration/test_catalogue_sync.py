@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mappings.xcart import parse_event
+from core.settings import Settings
+from mappings.xcart.schemas import parse_event
+from runtime.bootstrap import Services
 from workers.catalogue import delete_item, upsert_client, upsert_item
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
+from core.settings import Settings
+from runtime.bootstrap import Services
 from store import binder
 from workers.exporter import ensure
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ import requests
 from werkzeug.datastructures import MultiDict
 
 from apis.freshbooks.errors import ValidationFailed
+from core.settings import Settings
 from ingest.app import create_app
 from ingest.signatures import verify
+from runtime import callbacks
+from runtime.bootstrap import Services
 from sandboxes.serve import BackgroundServer
-from xcfb import callbacks
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
 
 SECRETS = ("whsec_new", "whsec_old")
 METRICS_TOKEN = "scrape-me"

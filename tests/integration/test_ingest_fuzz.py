@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.settings import Settings
 from ingest.app import create_app
-from mappings.xcart import EVENT_TYPES
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
+from mappings.xcart.schemas import EVENT_TYPES
+from runtime.bootstrap import Services
 
 SECRET = "whsec_fuzz"
 DOCUMENTED = {200, 202, 400, 401, 413, 503}

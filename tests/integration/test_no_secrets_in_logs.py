@@ -15,11 +15,11 @@ from cryptography.fernet import Fernet
 from apis.freshbooks.client import FreshBooksClient, StaticToken
 from apis.freshbooks.errors import AuthFailed
 from apis.freshbooks.oauth import OAuthApp, OAuthTokens
+from core.settings import Settings
 from ingest.app import create_app
+from runtime.alerts import raise_alert
+from runtime.bootstrap import Services
 from store.tokens import SqlTokenStore
-from xcfb.alerts import raise_alert
-from xcfb.bootstrap import Services
-from xcfb.settings import Settings
 
 WEBHOOK_SECRET = "whsec_never_logged_1234"
 METRICS_TOKEN = "metrics_never_logged_5678"

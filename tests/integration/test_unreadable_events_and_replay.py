@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from core.settings import Settings
+from runtime import bootstrap
+from runtime.bootstrap import Services
 from store import ledger
 from workers import events
 from workers.tasks import process_event
-from xcfb import bootstrap
-from xcfb.bootstrap import Services
 from xcfb.cli import main
-from xcfb.settings import Settings
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 import requests
 
-from mappings.xcart import OrderSchema, PaymentTransactionSchema, ProductSchema, ProfileSchema, load
+from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, ProductSchema, ProfileSchema, load
 from sandboxes.serve import BackgroundServer
 from sandboxes.xcart.app import create_app, store_of
 from sandboxes.xcart.store import StoreConfig

@@ -16,18 +16,19 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 
 from apis.freshbooks.errors import ApiErrorDetail, AuthFailed, NotFound, RateLimited, Unavailable, ValidationFailed
 from apis.xcart.client import XCartRefused, XCartUnavailable
+from core import redis_keys
+from core.settings import Settings
 from mappings.errors import FieldError, PayloadInvalid
 from mappings.orders import NeedsReview
+from runtime import bootstrap
+from runtime.bootstrap import Services
 from store import ledger
 from store.db import migrate, session_factory
 from store.models import utcnow
 from workers import tasks
 from workers.failures import OrderNotYetSeen, StepFailed, classify
 from workers.retry import retry_delay
-from xcfb import bootstrap, redis_keys
-from xcfb.bootstrap import Services
 from xcfb.operations import replay
-from xcfb.settings import Settings
 
 EVENT = "evt-1"
 STEP = "xcfb.create_invoice"

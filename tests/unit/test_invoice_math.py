@@ -1,6 +1,6 @@
 from decimal import Decimal as D
 
-from apis.freshbooks.invoice_math import LineInput, currency_places, invoice_totals, line_amount
+from mappings.money import LineInput, currency_places, invoice_totals, line_amount
 
 
 def test_line_amount_rounds_half_up_to_the_currency():

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from apis.freshbooks.invoice_math import invoice_totals
+from mappings.money import invoice_totals
 from mappings.orders import NeedsReview, map_order
 from mappings.rules import ItemOverride, TaxRule, load_rules
 from mappings.statuses import invoice_action
-from mappings.xcart import StatusRef, parse_event
+from mappings.xcart.schemas import StatusRef, parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 RULES = load_rules()

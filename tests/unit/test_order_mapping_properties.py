@@ -10,11 +10,11 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apis.freshbooks.invoice_math import currency_places, invoice_totals, quantize
 from mappings.jsonio import dumps as to_json
+from mappings.money import currency_places, invoice_totals, quantize
 from mappings.orders import map_order
 from mappings.rules import load_rules
-from mappings.xcart import OrderSchema, load
+from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart.generator import CURRENCY_SCALE, TAXES, OrderOptions, StoreGenerator
 
 RULES = load_rules()

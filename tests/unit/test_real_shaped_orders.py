@@ -7,10 +7,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from apis.freshbooks.invoice_math import invoice_totals
+from mappings.money import invoice_totals
 from mappings.orders import map_order
 from mappings.rules import load_rules
-from mappings.xcart import Order, parse_event
+from mappings.xcart.schemas import Order, parse_event
 from tests.corpus.real_orders import ZONES, Corpus
 
 RULES = load_rules()

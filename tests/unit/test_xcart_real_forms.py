@@ -11,7 +11,7 @@ import pytest
 from mappings.customers import client_from_order, client_from_profile
 from mappings.errors import PayloadInvalid
 from mappings.jsonio import dumps as to_json
-from mappings.xcart import parse_event
+from mappings.xcart.schemas import parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.glob("*.json"))

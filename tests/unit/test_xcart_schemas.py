@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mappings.errors import PayloadInvalid
-from mappings.xcart import Order, PaymentTransaction, Product, Profile, parse_event
+from mappings.xcart.schemas import Order, PaymentTransaction, Product, Profile, parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 
 from mappings.jsonio import dumps as to_json
-from mappings.xcart import OrderSchema, PaymentTransactionSchema, ProductSchema, ProfileSchema, load
+from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, ProductSchema, ProfileSchema, load
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
 
 PLACES = {"JPY": 0, "KWD": 3}  # every other currency the simulator uses has 2

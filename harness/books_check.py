@@ -11,14 +11,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from apis.freshbooks.invoice_math import currency_places, quantize
 from mappings import jsonio
+from mappings.money import currency_places, quantize
 from mappings.rules import Rules
 from mappings.statuses import invoice_action
-from mappings.xcart import SALE_TYPES, OrderSchema, load
-
-from .freshbooks.app import Sandbox
-from .xcart.store import SimulatedStore
+from mappings.xcart.schemas import SALE_TYPES, OrderSchema, load
+from sandboxes.freshbooks.app import Sandbox
+from sandboxes.xcart.store import SimulatedStore
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ arguments (which Celery logs)."""
 from __future__ import annotations
 
 from apis.freshbooks.errors import NotFound, ValidationFailed
-
-from . import redis_keys
-from .bootstrap import Services
+from core import redis_keys
+from runtime.bootstrap import Services
 
 PENDING = redis_keys.FRESHBOOKS_PENDING_CALLBACKS
 TRUSTED = redis_keys.FRESHBOOKS_VERIFIERS

@@ -18,8 +18,13 @@ from pathlib import Path
 from flask import Flask, request
 from sqlalchemy.engine import make_url
 
+from core.embedded import embedded_redis_socket, stop_embedded_redis
+from core.settings import Settings
+from harness.books_check import BooksReport, check_books
+from harness.tcp_proxy import TcpProxy
 from ingest.app import create_app as create_ingest
-from sandboxes.books_check import BooksReport, check_books
+from runtime import bootstrap, metrics
+from runtime.bootstrap import Services
 from sandboxes.freshbooks.app import SandboxConfig, sandbox_of
 from sandboxes.freshbooks.app import create_app as create_freshbooks
 from sandboxes.freshbooks.oauth import OAuthSettings
@@ -30,12 +35,6 @@ from sandboxes.xcart.store import StoreConfig
 from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
 from store import ledger
 from store.models import Base
-
-from . import bootstrap, metrics
-from .bootstrap import Services
-from .embedded import embedded_redis_socket, stop_embedded_redis
-from .settings import Settings
-from .tcp_proxy import TcpProxy
 
 ACCESS_TOKEN = "stage-access-token"  # noqa: S105 - accepted by the stage's own FreshBooks sandbox only
 XCART_TOKEN = "xcart-sandbox-token"  # noqa: S105 - the store simulator's published token

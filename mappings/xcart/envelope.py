@@ -15,8 +15,8 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from .errors import FieldError, PayloadInvalid, flatten_messages
-from .fields import FlexibleDateTime, Map
+from mappings.errors import FieldError, PayloadInvalid, flatten_messages
+from mappings.xcart.fields import FlexibleDateTime, Map
 
 MAX_EVENT_ID = 200  # events.id
 EVENT_TYPES = ("order.created", "order.updated", "order.payment_status_changed", "customer.created",

@@ -9,9 +9,8 @@ from statistics import quantiles
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core import redis_keys
 from store import ledger
-
-from . import redis_keys
 
 log = logging.getLogger(__name__)
 COUNTERS = redis_keys.METRICS

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import kombu
 import redis
+from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -17,14 +18,13 @@ from apis.freshbooks.client import FreshBooksClient, StaticToken, TokenSource
 from apis.freshbooks.errors import AuthFailed
 from apis.freshbooks.oauth import OAuthApp, OAuthTokens, redis_refresh_lock
 from apis.xcart.client import XCartClient
+from core import redis_keys
+from core.embedded import embedded_redis_socket
+from core.settings import Settings
 from mappings.rules import Rules, load_rules
+from runtime.alerts import OutageTracker
 from store.db import make_engine, migrate, session_factory
 from store.tokens import SqlTokenStore
-
-from . import redis_keys
-from .alerts import OutageTracker
-from .embedded import embedded_redis_socket
-from .settings import Settings
 
 
 def redis_url(settings: Settings) -> str:
@@ -173,3 +173,11 @@ def use(replacement: Services | None) -> None:
     """Tests and the demo install their own services."""
     global _services
     _services = replacement
+
+
+def task_sender_app() -> Celery:
+    """A Celery app that only sends tasks by name (ingest, the operator's tools), configured like the
+    workers' (celeryconfig.py) without importing them."""
+    app = Celery("xcfb")
+    app.config_from_object("celeryconfig")
+    return app

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import redis
 import requests
 
-from . import redis_keys
+from core import redis_keys
 
 log = logging.getLogger("xcfb.alerts")
 

@@ -18,14 +18,13 @@ from pathlib import Path
 import requests
 from sqlalchemy import text
 
+from harness.stage import Stage
 from mappings import jsonio
 from sandboxes.xcart.webhooks import signature_header
 from store import ledger
 from store.ledger import TERMINAL
 from workers import fault_injection
-
-from . import operations
-from .stage import Stage
+from xcfb import operations
 
 FINAL = ("synced", "dead", "review")
 

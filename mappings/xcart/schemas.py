@@ -18,10 +18,10 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from .currencies import currency_places, is_known_currency
-from .envelope import EVENT_TYPES, EnvelopeSchema, read_json
-from .errors import FieldError, PayloadInvalid, flatten_messages
-from .fields import (
+from mappings.errors import FieldError, PayloadInvalid, flatten_messages
+from mappings.money import currency_places, is_known_currency
+from mappings.xcart.envelope import EVENT_TYPES, EnvelopeSchema, read_json
+from mappings.xcart.fields import (
     MAX_STOCK,
     CurrencyCode,
     FlexibleDateTime,

@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 from statistics import quantiles
 
+from harness.stage import Interrupted, Stage, stopping_on_signals
+from runtime.bootstrap import BrokerUnusable
 from store import ledger
-
-from .bootstrap import BrokerUnusable
-from .stage import Interrupted, Stage, stopping_on_signals
 
 INVALID = 6
 BURST_SECONDS = 10

@@ -1,4 +1,4 @@
-"""FreshBooks invoice arithmetic, in Decimal.
+"""Money: currencies and their decimal places, and FreshBooks invoice arithmetic, in Decimal.
 
 The model (FreshBooks publishes no formula; this is what its invoices show and what the sandbox
 reproduces): a line's amount is qty x unit cost rounded to the currency; the invoice discount is a
@@ -74,3 +74,17 @@ def invoice_totals(lines: Iterable[LineInput], discount_percent: Decimal, curren
     taxes = {name: quantize(value, places) for name, value in unrounded.items()}
     total = subtotal - discount_total + sum(taxes.values(), Decimal(0))
     return InvoiceTotals(amounts, subtotal, discount_total, taxes, quantize(total, places))
+
+
+ISO_4217 = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
+HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
+MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
+TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+""".split())
+
+
+def is_known_currency(code: str) -> bool:
+    return code in ISO_4217
