@@ -17,13 +17,39 @@ import time
 from dataclasses import asdict, dataclass
 
 
-def _optional_int(value) -> int | None:
-    return None if value is None else int(value)
+@dataclass(frozen=True)
+class Switch:
+    """One fault setting: how POST /_sandbox/faults reads it and how `xcfb sandbox freshbooks` offers it."""
+
+    kind: type  # int, float, str or bool
+    help: str
+    metavar: str | None = None
+    optional: bool = False  # None switches it off
+    choices: tuple[str, ...] = ()
+    option: str | None = None  # the command-line spelling, when not --name-with-dashes
+
+    def read(self, name: str, value):
+        if value is None and self.optional:
+            return None
+        if self.choices and value not in self.choices:
+            raise ValueError(f"{name}: must be {' or '.join(map(repr, self.choices))}")
+        return self.kind(value)
 
 
-# What POST /_sandbox/faults may set, and how each value is read.
-SETTABLE = {"rate_limit": _optional_int, "rate_window": float, "retry_after": bool, "fail_next": int,
-            "fail_status": int, "latency_ms": int, "ghost_creates": int, "ghost_mode": str, "ghost_delay": float}
+# Every fault switch, once: POST /_sandbox/faults and the command line both read this table.
+SWITCHES = {
+    "rate_limit": Switch(int, "answer 429 beyond N requests per window", "N", optional=True),
+    "rate_window": Switch(float, "the rate limit's window", "SECONDS"),
+    "retry_after": Switch(bool, "send a Retry-After header with a 429 (FreshBooks documents none)"),
+    "fail_next": Switch(int, "answer the next N requests with the failure status", "N"),
+    "fail_status": Switch(int, "the status of those failures", "STATUS"),
+    "outage_seconds": Switch(float, "answer 503 for SECONDS", "SECONDS", optional=True, option="--outage"),
+    "latency_ms": Switch(int, "milliseconds added to every request", "MS"),
+    "ghost_creates": Switch(int, "store the next N creates but lose their answer", "N"),
+    "ghost_mode": Switch(str, "lose the answer as a 500 (error) or by answering after the ghost delay (timeout)",
+                         choices=("error", "timeout")),
+    "ghost_delay": Switch(float, "how late a timeout ghost answers", "SECONDS"),
+}
 
 
 @dataclass
@@ -65,19 +91,18 @@ class Faults:
 
     def configure(self, changes: dict) -> dict:
         """Applies a partial update; `outage_seconds` opens (or with 0 closes) an outage window."""
-        unknown = set(changes) - set(SETTABLE) - {"outage_seconds"}
+        unknown = set(changes) - set(SWITCHES)
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        if "ghost_mode" in changes and changes["ghost_mode"] not in ("error", "timeout"):
-            raise ValueError("ghost_mode: must be 'error' or 'timeout'")
+        read = {name: SWITCHES[name].read(name, value) for name, value in changes.items()}
         with self._lock:
-            for name, read in SETTABLE.items():
-                if name in changes:
-                    setattr(self.settings, name, read(changes[name]))
-            if "rate_limit" in changes or "rate_window" in changes:
+            for name, value in read.items():
+                if name != "outage_seconds":
+                    setattr(self.settings, name, value)
+            if "rate_limit" in read or "rate_window" in read:
                 self._window_start, self._window_count = self._clock(), 0  # a new limit starts a new window
-            if "outage_seconds" in changes:
-                seconds = float(changes["outage_seconds"] or 0)
+            if "outage_seconds" in read:
+                seconds = read["outage_seconds"] or 0
                 self.settings.outage_until = self._clock() + seconds if seconds > 0 else None
             return self.describe()
 
