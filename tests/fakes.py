@@ -23,6 +23,7 @@ from sandboxes.freshbooks.books import Books
 from sandboxes.freshbooks.errors import ApiError
 from sandboxes.freshbooks.faults import Faults
 from store.locks import ThreadLocks
+from workers.ports import XCart
 
 
 class FakeFreshBooks:
@@ -84,9 +85,8 @@ class FakeFreshBooks:
 
     def _find(self, name: str, noun: str, is_match) -> dict | None:
         # A list request: deleted objects are left out unless asked for, as the sandbox's listing does.
-        found = self._call(name, lambda: next((o for o in self.books.all(noun)
-                                               if o.get("vis_state", 0) == 0 and is_match(o)), None))
-        return found
+        return self._call(name, lambda: next((o for o in self.books.all(noun)
+                                              if o.get("vis_state", 0) == 0 and is_match(o)), None))
 
     def _create(self, name: str, create, body: dict) -> dict:
         created = self._call(name, lambda: create(_wire(body)))
@@ -137,4 +137,4 @@ class FakePorts:
     freshbooks: FakeFreshBooks = field(default_factory=FakeFreshBooks)
     rules: Rules = field(default_factory=load_rules)
     locks: ThreadLocks = field(default_factory=ThreadLocks)
-    xcart: object | None = None
+    xcart: XCart | None = None
