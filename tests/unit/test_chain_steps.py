@@ -4,24 +4,30 @@ fake FreshBooks (the sandbox's books without HTTP, tests/fakes.py) and threading
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
+from apis.freshbooks.client import FreshBooksClient
 from apis.freshbooks.errors import RateLimited, Unavailable
+from apis.xcart.client import XCartClient
 from mappings import jsonio
 from mappings.orders import NeedsReview
+from runtime.bootstrap import Services
 from store import binder, ledger
 from store.db import make_engine, migrate, session_factory
-from store.locks import LockNotAcquired, ThreadLocks
+from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
 from store.models import Base
-from tests.fakes import FakePorts
+from tests.fakes import FakeFreshBooks, FakePorts
 from workers import events, orders
 from workers.exporter import ensure
 from workers.failures import classify
+from workers.ports import CatchUpPorts, FreshBooks, StepPorts, XCart
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 ORDER = json.loads((FIXTURES / "order_5_5.json").read_text(), parse_float=D)
@@ -34,6 +40,7 @@ CHAIN = (orders.resolve_client, orders.sync_items, orders.create_invoice, orders
 def engine(tmp_path_factory):
     """Always SQLite (the unit tier needs no server), migrated once for the file."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('chain') / 'chain.sqlite3'}")
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=OFF"))  # no fsync
     migrate(engine)
     yield engine
     engine.dispose()
@@ -268,3 +275,22 @@ def test_thread_locks_wait_then_give_up_with_a_retryable_error():
 def _take(locks, order_id):
     with locks.order(order_id):
         pass
+
+
+@pytest.mark.parametrize(("port", "implementations"), [
+    (StepPorts, [Services, FakePorts]), (CatchUpPorts, [Services]), (Locks, [RedisLocks, ThreadLocks]),
+    (FreshBooks, [FreshBooksClient, FakeFreshBooks]), (XCart, [XCartClient])], ids=lambda p: getattr(p, "__name__", ""))
+def test_the_service_and_the_fakes_provide_every_member_of_the_ports(port, implementations):
+    """What the unit tier gives the steps is what the service gives them: same members, same parameters."""
+    for implementation in implementations:
+        members = set(dir(implementation)) | set(getattr(implementation, "__dataclass_fields__", ()))
+        for name in _protocol_members(port):
+            assert name in members, f"{implementation.__name__} lacks {port.__name__}.{name}"
+            wanted = getattr(port, name)
+            if inspect.isfunction(wanted):
+                assert (list(inspect.signature(getattr(implementation, name)).parameters)[:len(
+                    inspect.signature(wanted).parameters)] == list(inspect.signature(wanted).parameters)), name
+
+
+def _protocol_members(port) -> set[str]:
+    return {name for name in vars(port) if not name.startswith("_")} | set(getattr(port, "__annotations__", {}))
