@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -18,12 +17,12 @@ from apis.freshbooks.client import FreshBooksClient, StaticToken, TokenSource
 from apis.freshbooks.errors import AuthFailed
 from apis.freshbooks.oauth import OAuthApp, OAuthTokens, redis_refresh_lock
 from apis.xcart.client import XCartClient
-from core import redis_keys
 from core.embedded import embedded_redis_socket
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
 from runtime.alerts import OutageTracker
 from store.db import make_engine, migrate, session_factory
+from store.locks import RedisLocks
 from store.tokens import SqlTokenStore
 
 
@@ -136,17 +135,10 @@ class Services:
         s = self.settings
         return XCartClient(s.xcart_api_url, s.xcart_api_token or "") if s.xcart_api_url else None
 
-    def order_lock(self, order_id: int, timeout: float = 120, wait: float = 10):
-        """Keeps two deliveries of the same order from running the same step at once."""
-        if order_id is None:
-            return nullcontext()
-        return self.redis.lock(redis_keys.ORDER_LOCK.format(order_id=order_id), timeout=timeout, blocking_timeout=wait)
-
-
-    def binding_lock(self, kind: str, external_id: str, timeout: float = 120, wait: float = 30):
-        """Keeps two orders that share a client or an item from creating it twice."""
-        key = redis_keys.BINDING_LOCK.format(kind=kind, external_id=external_id)
-        return self.redis.lock(key, timeout=timeout, blocking_timeout=wait)
+    @cached_property
+    def locks(self) -> RedisLocks:
+        """The order and binding locks the workers' steps take (store/locks.py)."""
+        return RedisLocks(self.redis)
 
 
 class _NotConfigured:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from mappings.customers import client_from_profile
 from mappings.products import item_from_product
 from mappings.xcart.schemas import Product, Profile
-from runtime.bootstrap import Services
 from store import binder, ledger
 from workers.exporter import ensure
+from workers.ports import StepPorts
 
 
-def upsert_client(svc: Services, profile: Profile, event_id: str | None = None) -> int:
+def upsert_client(svc: StepPorts, profile: Profile, event_id: str | None = None) -> int:
     fb = svc.freshbooks
     email = profile.login.strip().lower()
     body = client_from_profile(profile)
@@ -24,7 +24,7 @@ def upsert_client(svc: Services, profile: Profile, event_id: str | None = None) 
     return client_id
 
 
-def upsert_item(svc: Services, product: Product, event_id: str | None = None) -> int:
+def upsert_item(svc: StepPorts, product: Product, event_id: str | None = None) -> int:
     fb = svc.freshbooks
     body = item_from_product(product, svc.rules, svc.rules.account_currency)
     item_id, how = ensure(svc, "item", product.sku, lambda: fb.find_item_by_sku(product.sku),
@@ -36,7 +36,7 @@ def upsert_item(svc: Services, product: Product, event_id: str | None = None) ->
     return item_id
 
 
-def delete_item(svc: Services, product_id: int, event_id: str | None = None) -> int | None:
+def delete_item(svc: StepPorts, product_id: int, event_id: str | None = None) -> int | None:
     item_id = binder.bound_id(svc.sessions, "product", str(product_id))
     if item_id is None:
         return None  # never synced: nothing to delete

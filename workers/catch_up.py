@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 from mappings import jsonio
 from mappings.xcart.fields import FlexibleDateTime
-from runtime.bootstrap import Services
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import as_utc, utcnow
+from workers.ports import CatchUpPorts
 
 Send = Callable[[str, list], None]
 
@@ -33,7 +33,7 @@ class CatchUpReport:
                 f"{self.products} products")
 
 
-def catch_up(svc: Services, send: Send, now: datetime | None = None) -> CatchUpReport:
+def catch_up(svc: CatchUpPorts, send: Send, now: datetime | None = None) -> CatchUpReport:
     now = now or utcnow()
     xcart = svc.xcart
     report = CatchUpReport()
@@ -50,7 +50,7 @@ def catch_up(svc: Services, send: Send, now: datetime | None = None) -> CatchUpR
     return report
 
 
-def _recover_order(svc: Services, order: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
+def _recover_order(svc: CatchUpPorts, order: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
     order_id = int(order.get("id", order.get("order_id")))
     version = _renewed(order)
     # A version already received is the webhook path's (and the stuck-event sweep's) to finish.
@@ -66,21 +66,21 @@ def _recover_order(svc: Services, order: dict, send: Send, report: CatchUpReport
             report.payments += 1
 
 
-def _recover_customer(svc: Services, profile: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
+def _recover_customer(svc: CatchUpPorts, profile: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
     key = f"customer:{profile.get('profile_id', profile.get('id'))}"
     if not _synced_since(svc, key, _renewed(profile)) and _send(
             svc, send, f"catch-up:{key}:{_stamp(_renewed(profile))}", "customer.updated", profile, now):
         report.customers += 1
 
 
-def _recover_product(svc: Services, product: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
+def _recover_product(svc: CatchUpPorts, product: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
     key = f"product:{product.get('product_id', product.get('id'))}"
     if not _synced_since(svc, key, _renewed(product)) and _send(
             svc, send, f"catch-up:{key}:{_stamp(_renewed(product))}", "product.updated", product, now):
         report.products += 1
 
 
-def _send(svc: Services, send: Send, event_id: str, event_type: str, data: dict, now: datetime) -> bool:
+def _send(svc: CatchUpPorts, send: Send, event_id: str, event_type: str, data: dict, now: datetime) -> bool:
     known = ledger.get_event(svc.sessions, event_id)
     if known is not None and known.status in TERMINAL:
         return False
@@ -89,7 +89,7 @@ def _send(svc: Services, send: Send, event_id: str, event_type: str, data: dict,
     return True
 
 
-def _synced_since(svc: Services, entity_key: str, version: datetime | None) -> bool:
+def _synced_since(svc: CatchUpPorts, entity_key: str, version: datetime | None) -> bool:
     """True when an event for this entity was synced after X-Cart's last change to it."""
     finished = ledger.last_synced(svc.sessions, entity_key)
     return finished is not None and version is not None and as_utc(finished) >= version

@@ -8,15 +8,15 @@ from mappings import jsonio
 from mappings.errors import PayloadInvalid
 from mappings.xcart.envelope import event_keys, read_envelope, read_json
 from mappings.xcart.schemas import Order, OrderSchema, PaymentTransaction, load, parse_event
-from runtime.bootstrap import Services
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import Event
 from workers.catalogue import delete_item, upsert_client, upsert_item
 from workers.failures import OrderNotYetSeen, UnknownEvent
+from workers.ports import StepPorts
 
 
-def receive(svc: Services, raw: str) -> tuple[str, bool]:
+def receive(svc: StepPorts, raw: str) -> tuple[str, bool]:
     """Records the raw event before anything else; returns its id and whether it still needs processing
     (False: a redelivery of an event already dealt with, or a body that cannot be read)."""
     try:
@@ -31,7 +31,7 @@ def receive(svc: Services, raw: str) -> tuple[str, bool]:
     return event_id, known.status not in TERMINAL
 
 
-def recorded(svc: Services, event_id: str) -> Event:
+def recorded(svc: StepPorts, event_id: str) -> Event:
     event = ledger.get_event(svc.sessions, event_id)
     if event is None:
         raise UnknownEvent(f"no event {event_id!r} has been recorded "
@@ -39,7 +39,7 @@ def recorded(svc: Services, event_id: str) -> Event:
     return event
 
 
-def _record_unreadable(svc: Services, raw: str, problem: PayloadInvalid) -> str:
+def _record_unreadable(svc: StepPorts, raw: str, problem: PayloadInvalid) -> str:
     """A body no worker can read (ingest refuses these; an older or hand-sent message may bring one) is
     kept as text under an id derived from its bytes and dead-lettered as invalid, naming the problem:
     visible in `xcfb dlq list`, never dropped. The same body again finds it recorded."""
@@ -52,7 +52,7 @@ def _record_unreadable(svc: Services, raw: str, problem: PayloadInvalid) -> str:
     return event_id
 
 
-def handle(svc: Services, event_id: str) -> int | None:
+def handle(svc: StepPorts, event_id: str) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done."""
     body = read_json(recorded(svc, event_id).payload)
     ledger.start_attempt(svc.sessions, event_id)
@@ -80,7 +80,7 @@ def handle(svc: Services, event_id: str) -> int | None:
     return None
 
 
-def _fetch_order(svc: Services, payment: PaymentTransaction) -> None:
+def _fetch_order(svc: StepPorts, payment: PaymentTransaction) -> None:
     """A payment seen before its order: the order is read from X-Cart and synced first."""
     if svc.xcart is None:
         raise OrderNotYetSeen(f"payment {payment.id} is for order {payment.order_id}, not received yet")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runtime.bootstrap import Services
 from store import binder, ledger
+from workers.ports import StepPorts
 
 
-def ensure(svc: Services, kind: str, external_id: str, find: Callable[[], dict | None],
+def ensure(svc: StepPorts, kind: str, external_id: str, find: Callable[[], dict | None],
            create: Callable[[], dict], *, event_id: str | None = None, order_id: int | None = None
            ) -> tuple[int, str]:
     """The FreshBooks id bound to an X-Cart object, and how it was got: "bound" (known already),
@@ -20,7 +20,7 @@ def ensure(svc: Services, kind: str, external_id: str, find: Callable[[], dict |
     known = binder.bound_id(svc.sessions, kind, external_id)
     if known is not None:
         return known, "bound"
-    with svc.binding_lock(kind, external_id):  # another order may be creating the same client or item
+    with svc.locks.binding(kind, external_id):  # another order may be creating the same client or item
         known = binder.bound_id(svc.sessions, kind, external_id)
         if known is not None:
             return known, "bound"

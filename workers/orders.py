@@ -13,16 +13,16 @@ from mappings.money import currency_places, quantize
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.taxes import percent_label
 from mappings.xcart.schemas import Order, OrderSchema, PaymentTransaction, PaymentTransactionSchema, load
-from runtime.bootstrap import Services
 from store import binder, ledger, snapshots
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
+from workers.ports import StepPorts
 
 PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
                  "check": "Check", "cash": "Cash", "ach": "ACH"}
 
 
-def load_order(svc: Services, order_id: int, event_id: str | None) -> Order:
+def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
     payload = snapshots.order_payload(svc.sessions, order_id)
     if payload is None and event_id is None:  # run by hand: no event is on its way to bring the order
         raise OrderNeverReceived(f"order {order_id} has never been received: no X-Cart event or catch-up sync "
@@ -32,29 +32,29 @@ def load_order(svc: Services, order_id: int, event_id: str | None) -> Order:
     return load(OrderSchema, jsonio.loads(payload))
 
 
-def order_version(svc: Services, order: Order) -> str:
+def order_version(svc: StepPorts, order: Order) -> str:
     """What the invoice was synced from: X-Cart's update_date, and the content, because an edit does not
     always move update_date (absent, or within the same second)."""
     payload = snapshots.order_payload(svc.sessions, order.id) or ""
     return f"{order.update_date.isoformat()}#{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
 
-def resolve_client(svc: Services, order_id: int, event_id: str | None = None) -> int:
+def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -> int:
     order = load_order(svc, order_id, event_id)
     email = order.email.strip().lower()
     fb = svc.freshbooks
-    with svc.order_lock(order_id):
+    with svc.locks.order(order_id):
         client_id, _ = ensure(svc, "client", email, lambda: fb.find_client_by_email(email),
                               lambda: fb.create_client(client_from_order(order)), event_id=event_id, order_id=order_id)
         return client_id
 
 
-def sync_items(svc: Services, order_id: int, event_id: str | None = None) -> list[str]:
+def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> list[str]:
     """Binds every SKU of the order to a FreshBooks item; returns the SKUs FreshBooks knows."""
     order = load_order(svc, order_id, event_id)
     fb = svc.freshbooks
     known = []
-    with svc.order_lock(order_id):
+    with svc.locks.order(order_id):
         for item in order.items:
             if binder.bound_id(svc.sessions, "item", item.sku) is None and not svc.rules.create_missing_items:
                 found = fb.find_item_by_sku(item.sku)
@@ -69,12 +69,12 @@ def sync_items(svc: Services, order_id: int, event_id: str | None = None) -> lis
     return known
 
 
-def plan_invoice(svc: Services, order: Order) -> InvoicePlan:
+def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
     known = {item.sku for item in order.items if binder.bound_id(svc.sessions, "item", item.sku) is not None}
     return map_order(order, svc.rules, known_skus=known)
 
 
-def create_invoice(svc: Services, order_id: int, event_id: str | None = None) -> int | None:
+def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -> int | None:
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
     order = load_order(svc, order_id, event_id)
@@ -85,7 +85,7 @@ def create_invoice(svc: Services, order_id: int, event_id: str | None = None) ->
     if client_id is None:  # run alone, without the chain's first step
         client_id = resolve_client(svc, order_id, event_id)
     ensure_taxes(svc, plan, event_id)
-    with svc.order_lock(order_id):
+    with svc.locks.order(order_id):
         binding = binder.lookup(svc.sessions, "invoice", str(order_id))
         if binding is not None and binding.freshbooks_id is not None:
             if binding.version == version:  # the snapshot never goes back, so any other version is older
@@ -124,7 +124,7 @@ def _check_it_is_ours(found: dict, plan: InvoicePlan, client_id: int) -> None:
         "nothing was written: renumber one of them, then replay"])
 
 
-def ensure_taxes(svc: Services, plan: InvoicePlan, event_id: str | None = None) -> None:
+def ensure_taxes(svc: StepPorts, plan: InvoicePlan, event_id: str | None = None) -> None:
     """Each tax the invoice carries exists in FreshBooks under its name ("Sales Tax 7.25%"), found or created
     once, so that the store's tax reports list it."""
     fb = svc.freshbooks
@@ -134,7 +134,7 @@ def ensure_taxes(svc: Services, plan: InvoicePlan, event_id: str | None = None) 
                event_id=event_id, order_id=plan.order_id)
 
 
-def _bring_up_to_date(svc: Services, plan: InvoicePlan, invoice_id: int, version: str, event_id: str | None) -> int:
+def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, version: str, event_id: str | None) -> int:
     fb = svc.freshbooks
     if plan.action == "void":
         fb.delete_invoice(invoice_id)
@@ -148,7 +148,7 @@ def _bring_up_to_date(svc: Services, plan: InvoicePlan, invoice_id: int, version
     return invoice_id
 
 
-def reconcile_payment(svc: Services, order_id: int, event_id: str | None = None) -> Decimal:
+def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None) -> Decimal:
     """Books what X-Cart collected and FreshBooks does not have yet; returns the amount booked. Refunds
     are not guessed: the invoice keeps the payments and the order goes to review for a credit note."""
     order = load_order(svc, order_id, event_id)
@@ -161,7 +161,7 @@ def reconcile_payment(svc: Services, order_id: int, event_id: str | None = None)
     transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
                     for p in snapshots.payment_payloads(svc.sessions, order_id)]
     collected, refunded = _collected_and_refunded(order, plan, transactions)
-    with svc.order_lock(order_id):
+    with svc.locks.order(order_id):
         invoice = svc.freshbooks.get_invoice(invoice_id)
         if invoice.get("vis_state") == 1:
             return Decimal(0)  # a cancelled order's invoice was deleted

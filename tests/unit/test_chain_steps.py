@@ -1,0 +1,296 @@
+"""The order chain's steps in one process, in milliseconds: events taken in as the worker takes them
+(workers.events), then resolve client -> sync items -> create invoice -> reconcile payment over SQLite, the
+fake FreshBooks (the sandbox's books without HTTP, tests/fakes.py) and threading locks."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from apis.freshbooks.client import FreshBooksClient
+from apis.freshbooks.errors import RateLimited, Unavailable
+from apis.xcart.client import XCartClient
+from mappings import jsonio
+from mappings.orders import NeedsReview
+from runtime.bootstrap import Services
+from store import binder, ledger
+from store.db import make_engine, migrate, session_factory
+from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
+from store.models import Base
+from tests.fakes import FakeFreshBooks, FakePorts
+from workers import events, orders
+from workers.exporter import ensure
+from workers.failures import classify
+from workers.ports import CatchUpPorts, FreshBooks, StepPorts, XCart
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
+ORDER = json.loads((FIXTURES / "order_5_5.json").read_text(), parse_float=D)
+PAYMENT = json.loads((FIXTURES / "payment.json").read_text(), parse_float=D)
+ORDER_ID, EMAIL = 48213, "maria.garcia@example.com"  # order 10457: 72.00 of tea and a kettle, 76.54 in all
+CHAIN = (orders.resolve_client, orders.sync_items, orders.create_invoice, orders.reconcile_payment)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    """Always SQLite (the unit tier needs no server), migrated once for the file."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('chain') / 'chain.sqlite3'}")
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=OFF"))  # no fsync
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ports(engine) -> FakePorts:
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return FakePorts(session_factory(engine))
+
+
+def deliver(ports, event_id: str, event_type: str = "order.updated", envelope: dict = ORDER, **changes) -> int | None:
+    """An X-Cart event taken in as workers.tasks does: recorded, then handled; the order id whose chain must run."""
+    raw = jsonio.dumps(envelope | {"id": event_id, "type": event_type, "data": envelope["data"] | changes})
+    recorded_id, needed = events.receive(ports, raw)
+    assert needed
+    return events.handle(ports, recorded_id)
+
+
+def pay(ports, event_id: str, transaction_id: int, value: str, order_id: int = ORDER_ID) -> int | None:
+    return deliver(ports, event_id, "payment.created", PAYMENT, id=transaction_id, value=value, order_id=order_id)
+
+
+def run_chain(ports, order_id: int, event_id: str | None = None) -> tuple[int, D]:
+    orders.resolve_client(ports, order_id, event_id)
+    orders.sync_items(ports, order_id, event_id)
+    invoice_id = orders.create_invoice(ports, order_id, event_id)
+    return invoice_id, orders.reconcile_payment(ports, order_id, event_id)
+
+
+def books(ports):
+    return ports.freshbooks.books
+
+
+def invoice(ports, invoice_id: int) -> dict:
+    return books(ports).read("invoice", invoice_id, include_lines=True)
+
+
+def money(obj: dict, key: str) -> D:
+    return D(obj[key]["amount"])
+
+
+def audited(ports, order_id: int) -> list[tuple[str, str]]:
+    return [(entry.action, entry.object) for entry in ledger.audit_for_order(ports.sessions, order_id)]
+
+
+def test_a_paid_order_is_booked_once_to_the_cent(ports):
+    order_id = deliver(ports, "evt-1", "order.created")
+    invoice_id, booked = run_chain(ports, order_id, "evt-1")
+    booked_invoice = invoice(ports, invoice_id)
+    assert booked == D("76.54")
+    assert (money(booked_invoice, "amount"), money(booked_invoice, "paid")) == (D("76.54"), D("76.54"))
+    assert sum(D(tax["amount"]["amount"]) for tax in booked_invoice["taxes"]) == D("5.75")  # X-Cart's tax
+    assert (booked_invoice["invoice_number"], booked_invoice["payment_status"]) == ("10457", "paid")
+    assert [t["name"] for t in books(ports).all("tax")] == [tax["name"] for tax in booked_invoice["taxes"]]
+    assert {i["sku"] for i in books(ports).all("item")} == {"TEA-EG-100", "KETTLE-GL"}
+    assert [c["email"] for c in books(ports).all("client")] == [EMAIL]
+
+    before = books(ports).snapshot()
+    assert run_chain(ports, order_id, "evt-1") == (invoice_id, D(0))  # a redelivery: all bound, nothing booked
+    assert books(ports).snapshot() == before
+    assert books(ports).counts() == {"client": 1, "item": 2, "tax": 1, "invoice": 1, "payment": 1, "callback": 0}
+
+
+def test_a_partial_payment_then_the_rest(ports):
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "PP"})
+    assert pay(ports, "evt-pay-1", 77001, "30.00") == order_id
+    invoice_id, booked = run_chain(ports, order_id, "evt-pay-1")
+    assert booked == D("30.00")
+    assert (money(invoice(ports, invoice_id), "paid"), invoice(ports, invoice_id)["payment_status"]) == (
+        D("30.00"), "partial")
+
+    assert pay(ports, "evt-pay-2", 77002, "46.54") == order_id
+    assert run_chain(ports, order_id, "evt-pay-2") == (invoice_id, D("46.54"))
+    assert sorted(money(p, "amount") for p in books(ports).all("payment")) == [D("30.00"), D("46.54")]
+    assert invoice(ports, invoice_id)["payment_status"] == "paid"
+
+
+@pytest.mark.parametrize("step", CHAIN, ids=lambda step: step.__name__)
+def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(ports, step):
+    order_id = deliver(ports, "evt-1", "order.created")
+    for earlier in CHAIN[:CHAIN.index(step)]:
+        earlier(ports, order_id, "evt-1")
+    ports.freshbooks.faults.configure({"ghost_creates": 1})
+    with pytest.raises(Unavailable):
+        step(ports, order_id, "evt-1")
+    assert classify(Unavailable("lost", may_have_reached_server=True), "step").retryable  # the task runs it again
+    for rest in CHAIN[CHAIN.index(step):]:
+        rest(ports, order_id, "evt-1")
+    assert books(ports).counts() == {"client": 1, "item": 2, "tax": 1, "invoice": 1, "payment": 1, "callback": 0}
+    assert money(books(ports).all("invoice")[0], "paid") == D("76.54")
+
+
+def test_each_ghost_created_object_is_adopted_from_its_intent_row(ports):
+    order_id = deliver(ports, "evt-1", "order.created")
+    ports.freshbooks.faults.configure({"ghost_creates": 1})
+    with pytest.raises(Unavailable):
+        orders.resolve_client(ports, order_id, "evt-1")
+    assert binder.lookup(ports.sessions, "client", EMAIL).freshbooks_id is None  # the intent, on record
+    client_id = orders.resolve_client(ports, order_id, "evt-1")
+    ports.freshbooks.faults.configure({"ghost_creates": 1})
+    with pytest.raises(Unavailable):
+        orders.sync_items(ports, order_id, "evt-1")
+    orders.sync_items(ports, order_id, "evt-1")
+    orders.ensure_taxes(ports, orders.plan_invoice(ports, orders.load_order(ports, order_id, "evt-1")))
+    ports.freshbooks.faults.configure({"ghost_creates": 1})
+    with pytest.raises(Unavailable):
+        orders.create_invoice(ports, order_id, "evt-1")
+    invoice_id = orders.create_invoice(ports, order_id, "evt-1")
+
+    assert [c["id"] for c in books(ports).all("client")] == [client_id]
+    assert [i["id"] for i in books(ports).all("invoice")] == [invoice_id]
+    assert audited(ports, order_id) == [("adopt", "client"), ("adopt", "item"), ("create", "item"),
+                                        ("create", "tax"), ("adopt", "invoice"), ("update", "invoice")]
+
+
+def test_a_rate_limit_is_the_clients_retryable_error_and_the_step_runs_again(ports):
+    order_id = deliver(ports, "evt-1", "order.created")
+    ports.freshbooks.faults.configure({"rate_limit": 0, "rate_window": 60})
+    with pytest.raises(RateLimited) as limited:
+        orders.resolve_client(ports, order_id, "evt-1")
+    assert limited.value.retry_after == 60 and classify(limited.value, "xcfb.resolve_client").retryable
+    ports.freshbooks.faults.reset()
+    run_chain(ports, order_id, "evt-1")
+    assert books(ports).counts()["client"] == 1
+
+
+def test_an_older_version_arriving_after_a_newer_one_changes_nothing(ports):
+    newer = dict(update_date="2026-11-20T16:00:00+0000", payment_status={"code": "Q"}, notes="Leave at the door")
+    order_id = deliver(ports, "evt-2", "order.updated", **newer)
+    invoice_id, _ = run_chain(ports, order_id, "evt-2")
+    before, calls = books(ports).snapshot(), len(ports.freshbooks.calls)
+
+    assert deliver(ports, "evt-1", "order.created") is None  # the paid version of 15:04, late
+    assert ledger.get_event(ports.sessions, "evt-1").status == "synced"
+    assert run_chain(ports, order_id, "evt-2") == (invoice_id, D(0))  # a redelivery of the newer one
+    assert books(ports).snapshot() == before
+    assert "update_invoice" not in ports.freshbooks.calls[calls:]
+    assert "Customer notes: Leave at the door" in invoice(ports, invoice_id)["notes"]  # still the newer version's
+    assert books(ports).all("payment") == []  # the late version's "paid" booked nothing
+
+
+def test_an_edit_updates_the_same_invoice(ports):
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
+    invoice_id, booked = run_chain(ports, order_id, "evt-1")
+    assert (booked, money(invoice(ports, invoice_id), "amount")) == (D(0), D("76.54"))
+
+    cup = {"id": 90213, "product_id": 31, "sku": "CUP", "name": "Cup", "price": D("10.00"), "amount": 1}
+    tax = [dict(s, value=D("6.64")) if s["type"] == "tax" else s for s in ORDER["data"]["surcharges"]]
+    deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000", payment_status={"code": "P"},
+            items=ORDER["data"]["items"] + [cup], sub_total=D("82.00"), total=D("87.43"), surcharges=tax)
+    assert run_chain(ports, order_id, "evt-2") == (invoice_id, D("87.43"))
+    edited = invoice(ports, invoice_id)
+    assert (money(edited, "amount"), money(edited, "paid")) == (D("87.43"), D("87.43"))
+    assert sum(D(t["amount"]["amount"]) for t in edited["taxes"]) == D("6.64")
+    assert "Cup" in [line["name"] for line in edited["lines"]]
+    assert (len(books(ports).all("invoice")), len(books(ports).all("payment"))) == (1, 1)
+
+
+def test_a_second_order_shares_the_client_and_the_items(ports):
+    first = deliver(ports, "evt-1", "order.created")
+    first_invoice, _ = run_chain(ports, first, "evt-1")
+    second = deliver(ports, "evt-2", "order.created", id=48300, order_number="10458")
+    second_invoice, booked = run_chain(ports, second, "evt-2")
+
+    assert second_invoice != first_invoice and booked == D("76.54")
+    assert books(ports).counts() == {"client": 1, "item": 2, "tax": 1, "invoice": 2, "payment": 2, "callback": 0}
+    assert {invoice(ports, i)["customerid"] for i in (first_invoice, second_invoice)} == {
+        books(ports).all("client")[0]["id"]}
+    assert ports.freshbooks.calls.count("find_client_by_email") == 1  # the second order found it bound
+
+
+def test_an_invoice_number_taken_by_another_order_goes_to_review_and_nothing_is_written(ports):
+    first_invoice, _ = run_chain(ports, deliver(ports, "evt-1", "order.created"), "evt-1")
+    other = deliver(ports, "evt-2", "order.created", id=48999, email="someone.else@example.com")  # same number
+    orders.resolve_client(ports, other, "evt-2")
+    orders.sync_items(ports, other, "evt-2")
+    before = books(ports).snapshot()
+
+    with pytest.raises(NeedsReview, match=rf"invoice number 10457 is taken in FreshBooks by invoice {first_invoice} "
+                                          r"\(po_number 'X-Cart 48213'.*not this order's \(po_number 'X-Cart 48999'"):
+        orders.create_invoice(ports, other, "evt-2")
+    assert books(ports).snapshot() == before
+    assert binder.bound_id(ports.sessions, "invoice", str(other)) is None
+    assert classify(NeedsReview(["x"]), "xcfb.create_invoice").kind == "review"
+
+
+def test_two_threads_ensuring_one_item_create_it_once(ports):
+    fake, results, barrier = ports.freshbooks, [], threading.Barrier(2)
+
+    def worker():
+        barrier.wait()
+        results.append(ensure(ports, "item", "SKU-1", lambda: fake.find_item_by_sku("SKU-1"),
+                              lambda: fake.create_item({"name": "One", "sku": "SKU-1"})))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert sorted(how for _, how in results) == ["bound", "create"]
+    assert len(books(ports).all("item")) == 1
+
+
+def test_thread_locks_wait_then_give_up_with_a_retryable_error():
+    locks = ThreadLocks(order_wait=0.05)
+    outcomes = []
+
+    def elsewhere():
+        try:
+            _take(locks, 1)
+            outcomes.append("taken")
+        except LockNotAcquired as exc:
+            outcomes.append(exc)
+
+    with locks.order(1):
+        _take(locks, 2)  # another order: its own lock
+        other_thread = threading.Thread(target=elsewhere)
+        other_thread.start()
+        other_thread.join(2)
+        with pytest.raises(LockNotAcquired, match="xcfb:lock:order:1 is still held after 0.05 s"):
+            _take(locks, 1)  # not reentrant, as Redis' lock is not
+    assert len(outcomes) == 1 and isinstance(outcomes[0], LockNotAcquired)
+    assert classify(outcomes[0], "xcfb.create_invoice").retryable
+    _take(locks, 1)  # released on the way out
+    with locks.order(None):  # a step run without an order takes no lock
+        pass
+
+
+def _take(locks, order_id):
+    with locks.order(order_id):
+        pass
+
+
+@pytest.mark.parametrize(("port", "implementations"), [
+    (StepPorts, [Services, FakePorts]), (CatchUpPorts, [Services]), (Locks, [RedisLocks, ThreadLocks]),
+    (FreshBooks, [FreshBooksClient, FakeFreshBooks]), (XCart, [XCartClient])], ids=lambda p: getattr(p, "__name__", ""))
+def test_the_service_and_the_fakes_provide_every_member_of_the_ports(port, implementations):
+    """What the unit tier gives the steps is what the service gives them: same members, same parameters."""
+    for implementation in implementations:
+        members = set(dir(implementation)) | set(getattr(implementation, "__dataclass_fields__", ()))
+        for name in _protocol_members(port):
+            assert name in members, f"{implementation.__name__} lacks {port.__name__}.{name}"
+            wanted = getattr(port, name)
+            if inspect.isfunction(wanted):
+                assert (list(inspect.signature(getattr(implementation, name)).parameters)[:len(
+                    inspect.signature(wanted).parameters)] == list(inspect.signature(wanted).parameters)), name
+
+
+def _protocol_members(port) -> set[str]:
+    return {name for name in vars(port) if not name.startswith("_")} | set(getattr(port, "__annotations__", {}))
