@@ -20,7 +20,7 @@ from workers.app import app as celery_app
 from xcfb import bootstrap
 from xcfb.bootstrap import Services
 from xcfb.settings import Settings
-from xcfb.stage import QUEUE_KEYS
+from xcfb.stage import QUEUE_KEYS, use_broker
 
 SECRET = "whsec_e2e"
 
@@ -61,7 +61,7 @@ def run_pipeline(settings: Settings, redis_client):
         redis_client.delete(key)
     services = Services(settings)
     bootstrap.use(services)
-    celery_app.conf.update(broker_url=bootstrap.broker_url(settings))
+    use_broker(celery_app, bootstrap.broker_url(settings))
     ingest = BackgroundServer(create_ingest(services, lambda name, args: celery_app.send_task(name, args=args)))
     worker = start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30)
     return services, ingest, worker
