@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import kombu.pools
 from flask import Flask, request
 from sqlalchemy.engine import make_url
 
@@ -287,9 +288,11 @@ def use_broker(celery_app, url: str) -> None:
     if celery_app.conf.broker_url == url:
         return
     celery_app.conf.broker_url = url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._after_fork()  # the documented way to forget pooled connections and producers
+    # kombu keeps one connection pool per broker URL for the whole process, and the app's pool *is* that
+    # one: closing it left a closed pool registered for the old URL, handed out again ("Acquire on closed
+    # pool", every webhook 503) when a later scenario came back to that URL. reset() closes and forgets.
+    kombu.pools.reset()
+    celery_app._after_fork()  # the documented way to forget the app's own pool and producers
 
 
 def _database_proxy(database_url: str | None) -> TcpProxy | None:

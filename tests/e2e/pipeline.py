@@ -10,7 +10,7 @@ from celery.contrib.testing.worker import start_worker
 
 from apis.freshbooks.client import FreshBooksClient
 from core.settings import Settings
-from harness.stage import QUEUE_KEYS
+from harness.stage import QUEUE_KEYS, use_broker
 from ingest.app import create_app as create_ingest
 from runtime import bootstrap
 from runtime.bootstrap import Services
@@ -61,7 +61,7 @@ def run_pipeline(settings: Settings, redis_client):
         redis_client.delete(key)
     services = Services(settings)
     bootstrap.use(services)
-    celery_app.conf.update(broker_url=bootstrap.broker_url(settings))
+    use_broker(celery_app, bootstrap.broker_url(settings))
     ingest = BackgroundServer(create_ingest(services, lambda name, args: celery_app.send_task(name, args=args)))
     worker = start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30)
     return services, ingest, worker
