@@ -1,4 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both create .venv on first use.
+# `make check`: what to run before a commit (lint, the layers, the unit and integration tiers; under two
+# minutes). `make test` is everything, as CI runs it.
 # `make demo-prod`: a production install (pip install ., no test extras) in a fresh venv runs a small demo
 # on the embedded defaults, as CI does.
 PYTHON ?= python3
@@ -7,7 +9,7 @@ PROD_VENV ?= .venv-prod
 DEMO_ORDERS ?= 20
 BIN := $(VENV)/bin
 
-.PHONY: test demo demo-prod sandbox-freshbooks sandbox-xcart lint
+.PHONY: test check demo demo-prod sandbox-freshbooks sandbox-xcart lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +17,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-test: $(BIN)/.installed
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest -q
+
+check: lint
+	$(BIN)/pytest -q -m "unit or integration"
 
 demo: $(BIN)/.installed
 	$(BIN)/xcfb demo
@@ -30,6 +34,7 @@ demo-prod:
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 sandbox-freshbooks: $(BIN)/.installed
 	$(BIN)/xcfb sandbox freshbooks --port 8100 --token sandbox-token

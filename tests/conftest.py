@@ -26,6 +26,17 @@ if not os.environ.get("XCFB_HOME"):
     os.environ["XCFB_HOME"] = tempfile.mkdtemp(prefix="xcfb-tests-")
 
 
+TIERS = ("unit", "integration", "e2e", "faults")  # a test's tier is its folder
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = next((part for part in item.path.relative_to(config.rootpath).parts if part in TIERS), None)
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid} is in no tier folder ({', '.join(TIERS)})")
+        item.add_marker(getattr(pytest.mark, tier))
+
+
 def pytest_sessionfinish(session, exitstatus):
     if not os.environ.get("REDIS_URL"):
         stop_embedded_redis(Path(os.environ["XCFB_HOME"]))
