@@ -11,9 +11,13 @@ uses 15 s). Steps are idempotent anyway: a redelivery books nothing twice.
 """
 
 from core.settings import Settings as _Settings
+from core.settings import SettingsError as _SettingsError
 from runtime.bootstrap import broker_url as _broker_url
 
-_settings = _Settings.from_env()
+try:
+    _settings = _Settings.from_env()
+except _SettingsError as _exc:  # worker, beat, flower, call: one line naming the variable, not a traceback
+    raise SystemExit(f"xcfb: {_exc}") from None
 broker_url = _broker_url(_settings)
 broker_connection_retry_on_startup = True
 broker_connection_max_retries = None  # a worker waits out a broker outage of any length (default: gives up)

@@ -1,86 +1,146 @@
 """Configuration, from the environment only. Unset means the embedded defaults: SQLite and an embedded
-Redis under XCFB_HOME (./var), the FreshBooks sandbox's published credentials nowhere: secrets must be set."""
+Redis under XCFB_HOME (./var), the FreshBooks sandbox's published credentials nowhere: secrets must be set.
+
+Each setting is declared once below, with the environment variable it is read from (its alias); an empty
+value means unset. `Settings.from_env()` reads the environment, `Settings(name=value, ...)` takes the given
+values and the declared defaults only (tests, the demo stage), and `as_environment()` is the inverse that
+child processes are started with. A value that cannot be used raises SettingsError naming the variable."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 
-def _list(value: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+class SettingsError(ValueError):
+    """A setting that cannot be used. The message names the variable and never quotes a secret: entry
+    points show it as one line and stop."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path = field(default_factory=lambda: Path("var").resolve())
-    redis_url: str | None = None  # None: the embedded redis-server under `home`
-    database_url: str | None = None  # None: SQLite under `home`
-    freshbooks_api_url: str = "https://api.freshbooks.com"
-    freshbooks_account_id: str | None = None
-    freshbooks_access_token: str | None = field(default=None, repr=False)  # a fixed token (sandbox, scripts)
-    freshbooks_client_id: str | None = None
-    freshbooks_client_secret: str | None = field(default=None, repr=False)
-    freshbooks_redirect_uri: str | None = None
-    token_key: str | None = field(default=None, repr=False)  # Fernet key for OAuth tokens at rest
-    xcart_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
-    xcart_api_url: str | None = None
-    xcart_api_token: str | None = field(default=None, repr=False)
-    rules_path: Path | None = None
+def _env(name: str, default: Any = None) -> Any:
+    return Field(default, validation_alias=name)
+
+
+Secret = SecretStr | None
+SecretList = Annotated[tuple[SecretStr, ...], NoDecode]  # NoDecode: comma-separated, not JSON
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", case_sensitive=True, env_ignore_empty=True,
+                                      validate_by_name=True, validate_by_alias=True)
+
+    home: Path = _env("XCFB_HOME", Path("var"))
+    redis_url: str | None = _env("REDIS_URL")  # None: the embedded redis-server under `home`
+    database_url: str | None = _env("DATABASE_URL")  # None: SQLite under `home`
+    freshbooks_api_url: str = _env("FRESHBOOKS_API_URL", "https://api.freshbooks.com")
+    freshbooks_account_id: str | None = _env("FRESHBOOKS_ACCOUNT_ID")
+    freshbooks_access_token: Secret = _env("FRESHBOOKS_ACCESS_TOKEN")  # a fixed token (sandbox, scripts)
+    freshbooks_client_id: str | None = _env("FRESHBOOKS_CLIENT_ID")
+    freshbooks_client_secret: Secret = _env("FRESHBOOKS_CLIENT_SECRET")
+    freshbooks_redirect_uri: str | None = _env("FRESHBOOKS_REDIRECT_URI")
+    token_key: Secret = _env("XCFB_TOKEN_KEY")  # Fernet key for OAuth tokens at rest
+    xcart_webhook_secrets: SecretList = _env("XCART_WEBHOOK_SECRETS", ())  # new,old while rotating
+    xcart_api_url: str | None = _env("XCART_API_URL")
+    xcart_api_token: Secret = _env("XCART_API_TOKEN")
+    rules_path: Path | None = _env("XCFB_RULES")
+    max_retries: int = _env("XCFB_MAX_RETRIES", 8)
+    retry_base_seconds: float = _env("XCFB_RETRY_BASE_SECONDS", 2.0)
+    retry_cap_seconds: float = _env("XCFB_RETRY_CAP_SECONDS", 300.0)  # below the broker's visibility timeout
+    alert_webhook_url: str | None = _env("XCFB_ALERT_WEBHOOK_URL")
+    metrics_token: Secret = _env("XCFB_METRICS_TOKEN")  # bearer token Prometheus scrapes /metrics with
+    outage_alert_seconds: float = _env("XCFB_OUTAGE_ALERT_SECONDS", 120.0)  # FreshBooks unreachable this long
+    visibility_timeout: int = _env("XCFB_VISIBILITY_TIMEOUT", 3600)  # the broker redelivers unacked tasks then
+    stuck_after_seconds: int = _env("XCFB_STUCK_AFTER_SECONDS", 3600)  # beat re-runs events unfinished this long
+    requeue_interval: float = _env("XCFB_REQUEUE_INTERVAL", 60.0)  # how often beat looks for such events
+    max_requeues: int = _env("XCFB_MAX_REQUEUES", 3)  # re-runs of a stuck event before a `stuck` dead letter
+    catch_up_interval: float = _env("XCFB_CATCH_UP_INTERVAL", 300.0)  # seconds between X-Cart polls
+    catch_up_overlap: float = _env("XCFB_CATCH_UP_OVERLAP", 600.0)  # each poll looks this far behind
+    catch_up_start: float = _env("XCFB_CATCH_UP_START", 86400.0)  # how far back the very first poll looks
+    store_id: str = _env("XCART_STORE_ID", "xcart")
+    # Fixed limits, not read from the environment (no alias): tests set them by keyword.
     dedupe_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024
     signature_tolerance_seconds: int = 300
-    max_retries: int = 8
-    retry_base_seconds: float = 2.0
-    retry_cap_seconds: float = 300.0  # well below the broker's visibility timeout (celeryconfig.py)
-    alert_webhook_url: str | None = None
-    metrics_token: str | None = field(default=None, repr=False)  # bearer token Prometheus scrapes /metrics with
-    outage_alert_seconds: float = 120.0  # FreshBooks unreachable this long raises an alert
-    visibility_timeout: int = 3600  # the broker redelivers a task unacknowledged this long
-    stuck_after_seconds: int = 3600  # beat re-runs events unfinished this long after arrival
-    requeue_interval: float = 60.0  # how often beat looks for such events
-    max_requeues: int = 3  # re-runs of a stuck event before it becomes a `stuck` dead letter
-    catch_up_interval: float = 300.0  # seconds between X-Cart polls (catch-up sync)
-    catch_up_overlap: float = 600.0  # each poll looks this far behind its checkpoint
-    catch_up_start: float = 86400.0  # how far back the very first poll looks
-    store_id: str = "xcart"
 
-    def __post_init__(self):
-        if self.retry_cap_seconds >= self.visibility_timeout:
-            raise ValueError("XCFB_RETRY_CAP_SECONDS must be below XCFB_VISIBILITY_TIMEOUT, or a task waiting "
-                             "for its retry is delivered twice")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None  # from None: the chain would quote the inputs
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> Settings:
-        env = os.environ if env is None else env
-        return cls(
-            home=Path(env.get("XCFB_HOME", "var")).resolve(),
-            redis_url=env.get("REDIS_URL") or None,
-            database_url=env.get("DATABASE_URL") or None,
-            freshbooks_api_url=(env.get("FRESHBOOKS_API_URL") or "https://api.freshbooks.com").rstrip("/"),
-            freshbooks_account_id=env.get("FRESHBOOKS_ACCOUNT_ID") or None,
-            freshbooks_access_token=env.get("FRESHBOOKS_ACCESS_TOKEN") or None,
-            freshbooks_client_id=env.get("FRESHBOOKS_CLIENT_ID") or None,
-            freshbooks_client_secret=env.get("FRESHBOOKS_CLIENT_SECRET") or None,
-            freshbooks_redirect_uri=env.get("FRESHBOOKS_REDIRECT_URI") or None,
-            token_key=env.get("XCFB_TOKEN_KEY") or None,
-            xcart_webhook_secrets=_list(env.get("XCART_WEBHOOK_SECRETS")),
-            xcart_api_url=env.get("XCART_API_URL") or None,
-            xcart_api_token=env.get("XCART_API_TOKEN") or None,
-            rules_path=Path(env["XCFB_RULES"]) if env.get("XCFB_RULES") else None,
-            max_retries=int(env.get("XCFB_MAX_RETRIES", 8)),
-            retry_base_seconds=float(env.get("XCFB_RETRY_BASE_SECONDS", 2.0)),
-            retry_cap_seconds=float(env.get("XCFB_RETRY_CAP_SECONDS", 300.0)),
-            alert_webhook_url=env.get("XCFB_ALERT_WEBHOOK_URL") or None,
-            metrics_token=env.get("XCFB_METRICS_TOKEN") or None,
-            outage_alert_seconds=float(env.get("XCFB_OUTAGE_ALERT_SECONDS", 120)),
-            visibility_timeout=int(env.get("XCFB_VISIBILITY_TIMEOUT", 3600)),
-            stuck_after_seconds=int(env.get("XCFB_STUCK_AFTER_SECONDS", 3600)),
-            requeue_interval=float(env.get("XCFB_REQUEUE_INTERVAL", 60)),
-            max_requeues=int(env.get("XCFB_MAX_REQUEUES", 3)),
-            catch_up_interval=float(env.get("XCFB_CATCH_UP_INTERVAL", 300)),
-            catch_up_overlap=float(env.get("XCFB_CATCH_UP_OVERLAP", 600)),
-            catch_up_start=float(env.get("XCFB_CATCH_UP_START", 86400)),
-            store_id=env.get("XCART_STORE_ID", "xcart"),
-        )
+    def settings_customise_sources(cls, settings_cls, init_settings, **_sources):
+        return (init_settings,)  # keyword construction never reads the environment; from_env does
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        read = EnvSettingsSource(cls)()  # keyed by variable name; empty values already dropped
+        return cls(**{name: value for name, value in read.items() if name in _VARIABLES.values()})
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed, validated like any other (model_copy would not validate)."""
+        return type(self)(**{**dict(self), **changes})
+
+    def as_environment(self) -> dict[str, str]:
+        """The environment a child process reads these same settings from. An unset value is "" (empty
+        means unset), so that a value inherited from this process's environment does not come back."""
+        return {variable: _text(getattr(self, field)) for field, variable in _VARIABLES.items()}
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, home: Path) -> Path:
+        return home.resolve()
+
+    @field_validator("freshbooks_api_url")
+    @classmethod
+    def _without_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    @field_validator("xcart_webhook_secrets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _retry_cap_below_visibility_timeout(self) -> Settings:
+        if self.retry_cap_seconds >= self.visibility_timeout:
+            raise ValueError(f"XCFB_RETRY_CAP_SECONDS ({self.retry_cap_seconds:g}) must be below "
+                             f"XCFB_VISIBILITY_TIMEOUT ({self.visibility_timeout}), or a task waiting for its "
+                             "retry is delivered twice")
+        return self
+
+
+_VARIABLES = {name: f.validation_alias for name, f in Settings.model_fields.items() if f.validation_alias}
+_SECRET_VARIABLES = {_VARIABLES[name] for name, f in Settings.model_fields.items()
+                     if name in _VARIABLES and "SecretStr" in str(f.annotation)}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, tuple):
+        return ",".join(_text(each) for each in value)
+    return str(value)
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, naming the variable; the input is quoted unless the setting is a secret."""
+    return "; ".join(_problem(error) for error in exc.errors(include_url=False))
+
+
+def _problem(error: dict) -> str:
+    if error["type"] == "value_error":  # our own validators: the message says it all
+        message = str(error["ctx"]["error"])
+    else:
+        message = error["msg"][:1].lower() + error["msg"][1:]
+    if not error["loc"]:
+        return message
+    variable = _VARIABLES.get(error["loc"][0], error["loc"][0])
+    if variable in _SECRET_VARIABLES or error["type"] in ("missing", "extra_forbidden"):
+        return f"{variable}: {message}"
+    return f"{variable}: {message}, got {error['input']!r}"

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from statistics import quantiles
 
+from core.settings import SettingsError
 from harness.stage import Interrupted, Stage, stopping_on_signals
 from runtime.bootstrap import BrokerUnusable
 from store import ledger
@@ -26,7 +27,11 @@ TUNING = {"retry_base_seconds": 0.2, "retry_cap_seconds": 5.0, "max_retries": 30
 
 def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "demo"
-    stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING)
+    try:
+        stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING)
+    except SettingsError as exc:
+        print(f"xcfb demo: {exc}", file=sys.stderr, flush=True)
+        return 2
     s = stage.settings
     _say(f"Redis: {'REDIS_URL' if s.redis_url else 'embedded redis-server under ' + str(home)}; database: "
          f"{'DATABASE_URL' if s.database_url else 'SQLite under ' + str(home)}; worker log: {home / 'worker0.log'}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import text
 
+from core.settings import SettingsError
 from harness.stage import Stage
 from mappings import jsonio
 from sandboxes.xcart.webhooks import signature_header
@@ -328,7 +330,11 @@ def run(names: list[str] | None, options: Options) -> int:
     results = []
     for name in names or list(SCENARIOS):
         print(f"running {name} ...", flush=True)
-        results.append(run_scenario(name, options))
+        try:
+            results.append(run_scenario(name, options))
+        except SettingsError as exc:  # every scenario's stage reads the same environment: stop at once
+            print(f"xcfb faults: {exc}", file=sys.stderr, flush=True)
+            return 2
         print(report(results[-1:]).splitlines()[-1], flush=True)
     print("\n" + report(results))
     failed = [r.name for r in results if not r.passed]

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import kombu.pools
@@ -65,11 +64,14 @@ class Stage:
         self.xcart_server = BackgroundServer(self.store_app)
         self.alert_server = BackgroundServer(self._alert_receiver())
         self.secret = f"whsec_stage_{seed}"
-        self.settings = replace(Settings.from_env(), home=home, freshbooks_api_url=self.freshbooks_server.url,
-                                freshbooks_account_id="SANDBOX1", freshbooks_access_token=ACCESS_TOKEN,
-                                xcart_webhook_secrets=(self.secret,), xcart_api_url=f"{self.xcart_server.url}/api",
-                                xcart_api_token=XCART_TOKEN, alert_webhook_url=f"{self.alert_server.url}/alerts",
-                                catch_up_start=90 * 86400.0, **self._tuning)
+        self.settings = Settings.from_env().replace(home=home, freshbooks_api_url=self.freshbooks_server.url,
+                                                    freshbooks_account_id="SANDBOX1",
+                                                    freshbooks_access_token=ACCESS_TOKEN,
+                                                    xcart_webhook_secrets=(self.secret,),
+                                                    xcart_api_url=f"{self.xcart_server.url}/api",
+                                                    xcart_api_token=XCART_TOKEN,
+                                                    alert_webhook_url=f"{self.alert_server.url}/alerts",
+                                                    catch_up_start=90 * 86400.0, **self._tuning)
         self.services = Services(self.settings)
         self.proxy = _database_proxy(self.settings.database_url) if proxy_database else None
         self.sandbox = sandbox_of(self.freshbooks_server.app)
@@ -215,19 +217,9 @@ class Stage:
             env=self._process_env(), stdout=log, stderr=subprocess.STDOUT)
 
     def _process_env(self) -> dict:
-        s = self.settings
-        env = {**os.environ, "XCFB_HOME": str(self.home), "FRESHBOOKS_API_URL": s.freshbooks_api_url,
-               "FRESHBOOKS_ACCOUNT_ID": "SANDBOX1", "FRESHBOOKS_ACCESS_TOKEN": ACCESS_TOKEN,
-               "XCART_API_URL": s.xcart_api_url, "XCART_API_TOKEN": XCART_TOKEN,
-               "XCFB_ALERT_WEBHOOK_URL": s.alert_webhook_url, "XCFB_CATCH_UP_START": str(s.catch_up_start),
-               "XCFB_RETRY_BASE_SECONDS": str(s.retry_base_seconds), "XCFB_RETRY_CAP_SECONDS": str(s.retry_cap_seconds),
-               "XCFB_MAX_RETRIES": str(s.max_retries), "XCFB_VISIBILITY_TIMEOUT": str(s.visibility_timeout),
-               "XCFB_STUCK_AFTER_SECONDS": str(s.stuck_after_seconds), "XCFB_REQUEUE_INTERVAL": str(s.requeue_interval),
-               "XCFB_MAX_REQUEUES": str(s.max_requeues),
-               "XCFB_CATCH_UP_INTERVAL": str(s.catch_up_interval), "XCFB_CATCH_UP_OVERLAP": str(s.catch_up_overlap),
-               "XCFB_OUTAGE_ALERT_SECONDS": str(s.outage_alert_seconds), **self.worker_env}
+        env = {**os.environ, **self.settings.as_environment(), **self.worker_env}
         if self.proxy:
-            url = make_url(bootstrap.database_url(s)).set(host="127.0.0.1", port=self.proxy.port)
+            url = make_url(bootstrap.database_url(self.settings)).set(host="127.0.0.1", port=self.proxy.port)
             env["DATABASE_URL"] = url.render_as_string(hide_password=False)
         return env
 

@@ -62,7 +62,8 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
     @app.post("/webhooks/xcart")
     def xcart_webhook():
         body = read_body(settings.max_body_bytes)
-        problem = verify(request.headers.get("X-XCart-Signature"), body, settings.xcart_webhook_secrets,
+        problem = verify(request.headers.get("X-XCart-Signature"), body,
+                         [secret.get_secret_value() for secret in settings.xcart_webhook_secrets],
                          settings.signature_tolerance_seconds)
         if problem:
             log.info("webhook refused: %s", problem)
@@ -142,7 +143,8 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
         if not settings.metrics_token:
             return jsonify(error="metrics are off: set XCFB_METRICS_TOKEN and scrape with it as a bearer token"), 403
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.metrics_token.encode()):
+        expected = settings.metrics_token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected):
             return jsonify(error="a bearer token is required"), 401
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 

@@ -122,18 +122,20 @@ class Services:
     def tokens(self) -> TokenSource:
         s = self.settings
         if s.freshbooks_access_token:
-            return StaticToken(s.freshbooks_access_token)
+            return StaticToken(s.freshbooks_access_token.get_secret_value())
         if s.freshbooks_client_id and s.freshbooks_client_secret and s.freshbooks_redirect_uri and s.token_key:
-            app = OAuthApp(s.freshbooks_client_id, s.freshbooks_client_secret, s.freshbooks_redirect_uri,
-                           token_url=f"{s.freshbooks_api_url}/auth/oauth/token")
-            return OAuthTokens(app, SqlTokenStore(self.sessions, s.token_key), redis_refresh_lock(self.redis))
+            app = OAuthApp(s.freshbooks_client_id, s.freshbooks_client_secret.get_secret_value(),
+                           s.freshbooks_redirect_uri, token_url=f"{s.freshbooks_api_url}/auth/oauth/token")
+            return OAuthTokens(app, SqlTokenStore(self.sessions, s.token_key.get_secret_value()),
+                               redis_refresh_lock(self.redis))
         return _NotConfigured()
 
     @cached_property
     def xcart(self) -> XCartClient | None:
         """The X-Cart REST API, when XCART_API_URL is set (catch-up sync, orders fetched on demand)."""
         s = self.settings
-        return XCartClient(s.xcart_api_url, s.xcart_api_token or "") if s.xcart_api_url else None
+        token = s.xcart_api_token.get_secret_value() if s.xcart_api_token else ""
+        return XCartClient(s.xcart_api_url, token) if s.xcart_api_url else None
 
     @cached_property
     def locks(self) -> RedisLocks:

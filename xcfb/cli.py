@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from core.settings import SettingsError
 from xcfb import operations
 from xcfb.operations import OperatorError
 
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None, plugins: Iterable[EntryPoint] | None = N
     group = xcfb(entry_points(group=PLUGINS) if plugins is None else plugins)
     try:
         return group.main(argv, prog_name="xcfb", standalone_mode=False) or 0
-    except OperatorError as exc:
+    except (OperatorError, SettingsError) as exc:  # a bad setting names its variable, in one line
         click.echo(f"xcfb: {exc}", err=True)
         return 2
     except click.ClickException as exc:  # a usage mistake: click's message, with the usage line

@@ -4,7 +4,7 @@ FreshBooks sandbox, and the store simulator sending signed webhooks."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from celery.contrib.testing.worker import start_worker
 
@@ -50,10 +50,10 @@ class Pipeline:
 
 
 def settings_for(tmp_path, redis_url, database_url, fb_url, **overrides) -> Settings:
-    return replace(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
-                            freshbooks_api_url=fb_url, freshbooks_account_id="SANDBOX1",
-                            freshbooks_access_token="sandbox-test-token", xcart_webhook_secrets=(SECRET,),
-                            max_retries=6, retry_base_seconds=0.05, retry_cap_seconds=1.0), **overrides)
+    return Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
+                    freshbooks_api_url=fb_url, freshbooks_account_id="SANDBOX1",
+                    freshbooks_access_token="sandbox-test-token", xcart_webhook_secrets=(SECRET,),
+                    max_retries=6, retry_base_seconds=0.05, retry_cap_seconds=1.0).replace(**overrides)
 
 
 def run_pipeline(settings: Settings, redis_client):

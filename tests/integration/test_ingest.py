@@ -1,7 +1,6 @@
 """The ingest endpoint against the webhook contract, over a real Redis, with the task sender recorded."""
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -289,7 +288,7 @@ POISON = {
 @pytest.mark.parametrize("case", POISON)
 def test_bodies_the_worker_could_not_read_are_400_naming_the_field(services, recorder, case):
     body, path = POISON[case]
-    roomy = Services(dataclasses.replace(services.settings, max_body_bytes=1 << 20))
+    roomy = Services(services.settings.replace(max_body_bytes=1 << 20))
     answer = post(create_app(roomy, recorder).test_client(), body)
     assert answer.status_code == 400, answer.get_data()
     assert path in {field["path"] for field in answer.get_json()["fields"]}
@@ -297,7 +296,7 @@ def test_bodies_the_worker_could_not_read_are_400_naming_the_field(services, rec
 
 
 def test_nesting_100000_deep_is_400(services, recorder):
-    roomy = Services(dataclasses.replace(services.settings, max_body_bytes=1 << 20))
+    roomy = Services(services.settings.replace(max_body_bytes=1 << 20))
     answer = post(create_app(roomy, recorder).test_client(), b'{"id": "d", "data": ' + b"[" * 100_000 + b"]" * 100_000
                   + b"}")
     assert answer.status_code == 400 and recorder.sent == []
