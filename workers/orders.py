@@ -4,22 +4,17 @@ create invoice -> reconcile payment. Each step is idempotent and can be run alon
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from decimal import Decimal
 
-from mappings import jsonio
+from mappings import jsonio, payments
 from mappings.customers import client_from_order
-from mappings.money import currency_places, quantize
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.taxes import percent_label
-from mappings.xcart.schemas import Order, OrderSchema, PaymentTransaction, PaymentTransactionSchema, load
+from mappings.xcart.schemas import Order, OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
 from workers.ports import StepPorts
-
-PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
-                 "check": "Check", "cash": "Cash", "ach": "ACH"}
 
 
 def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
@@ -149,8 +144,9 @@ def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, versio
 
 
 def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None) -> Decimal:
-    """Books what X-Cart collected and FreshBooks does not have yet; returns the amount booked. Refunds
-    are not guessed: the invoice keeps the payments and the order goes to review for a credit note."""
+    """Books what X-Cart collected and FreshBooks does not have yet (mappings/payments.py decides); returns
+    the amount booked. What needs a person (a refund, more collected than invoiced...) goes to review after
+    whatever may be booked is."""
     order = load_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
@@ -160,68 +156,28 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
     transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
                     for p in snapshots.payment_payloads(svc.sessions, order_id)]
-    collected, refunded = _collected_and_refunded(order, plan, transactions)
+    money = payments.collected_and_refunded(order, plan, transactions)
     with svc.locks.order(order_id):
         invoice = svc.freshbooks.get_invoice(invoice_id)
         if invoice.get("vis_state") == 1:
             return Decimal(0)  # a cancelled order's invoice was deleted
-        paid = Decimal(str(invoice["paid"]["amount"]))
-        invoiced = Decimal(str(invoice["amount"]["amount"]))
-        if invoiced != plan.total:
-            raise NeedsReview([f"FreshBooks invoice {invoice_id} totals {invoiced} {plan.currency}, the order "
-                               f"{plan.total}: no payment is booked on an invoice that differs from the order"])
-        booked = Decimal(0)
-        if min(collected, invoiced) > paid:  # never more than invoiced: FreshBooks would show it as paid > amount
-            booked = min(collected, invoiced) - paid
-            _book_payment(svc, order, plan, invoice_id, booked, transactions, event_id)
-        elif collected < paid:
-            raise NeedsReview([f"FreshBooks has {paid} {plan.currency} paid, X-Cart collected {collected}"])
-        if collected > invoiced:
-            raise NeedsReview([f"X-Cart collected {collected} {plan.currency}, more than the invoice's {invoiced}: "
-                               "the excess is not booked"])
-    if refunded or plan.action == "credit":
-        raise NeedsReview([f"X-Cart refunded {refunded} {plan.currency} of order {order.order_number}: "
-                           "record the refund as a credit note in FreshBooks"])
-    return booked
+        decision = payments.decide(plan, money, Decimal(str(invoice["amount"]["amount"])),
+                                   Decimal(str(invoice["paid"]["amount"])), invoice_id, order.order_number)
+        if decision.book:
+            _book_payment(svc, order, plan, invoice_id, decision.book, transactions, event_id)
+    if decision.reasons:
+        raise NeedsReview(list(decision.reasons))
+    return decision.book
 
 
 def _book_payment(svc, order, plan, invoice_id, amount, transactions, event_id) -> None:
     payment = svc.freshbooks.create_payment({
         "invoiceid": invoice_id, "amount": {"amount": str(amount), "code": plan.currency},
-        "date": _payment_date(order, transactions).isoformat(), "type": _payment_type(transactions),
+        "date": payments.payment_date(order, transactions).isoformat(), "type": payments.payment_type(transactions),
         "note": f"X-Cart order {order.order_number}"
                 + (f", transactions {', '.join(str(t.id) for t in transactions)}" if transactions else "")})
     ledger.audit(svc.sessions, "payment", "payment", int(payment["id"]), f"{amount} {plan.currency}", event_id,
                  order.id)
-
-
-def _collected_and_refunded(order: Order, plan: InvoicePlan,
-                            transactions: list[PaymentTransaction]) -> tuple[Decimal, Decimal]:
-    """In the invoice's currency. Without transactions, a paid status means the whole total."""
-    succeeded = [t for t in transactions if t.succeeded]
-    if succeeded:
-        collected = sum((t.value for t in succeeded if t.is_sale), Decimal(0))
-        refunded = sum((t.value for t in succeeded if t.is_refund), Decimal(0))
-    else:
-        collected, refunded = (order.total if plan.action == "paid" else Decimal(0)), Decimal(0)
-    if plan.conversion:
-        places = currency_places(plan.currency)
-        collected = quantize(collected * plan.conversion.rate, places)
-        refunded = quantize(refunded * plan.conversion.rate, places)
-    return collected, refunded
-
-
-def _payment_date(order: Order, transactions: list[PaymentTransaction]) -> date:
-    dates = [t.date for t in transactions if t.date]
-    return max(dates).date() if dates else order.update_date.date()
-
-
-def _payment_type(transactions: list[PaymentTransaction]) -> str:
-    for transaction in transactions:
-        mapped = PAYMENT_TYPES.get(transaction.method_name.strip().lower())
-        if mapped:
-            return mapped
-    return "Other"
 
 
 def _summary(plan: InvoicePlan) -> str:
