@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mappings import jsonio
+from mappings.xcart.aliases import field
 from mappings.xcart.fields import FlexibleDateTime
 from store import ledger, snapshots
 from store.ledger import TERMINAL
@@ -51,7 +52,7 @@ def catch_up(svc: CatchUpPorts, send: Send, now: datetime | None = None) -> Catc
 
 
 def _recover_order(svc: CatchUpPorts, order: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
-    order_id = int(order.get("id", order.get("order_id")))
+    order_id = int(field(order, "order", "order_id"))
     version = _renewed(order)
     # A version already received is the webhook path's (and the stuck-event sweep's) to finish.
     seen = snapshots.order_version(svc.sessions, order_id)
@@ -60,7 +61,7 @@ def _recover_order(svc: CatchUpPorts, order: dict, send: Send, report: CatchUpRe
                              now):
         report.orders += 1
     for transaction in svc.xcart.payment_transactions(order_id):
-        transaction_id = transaction.get("transaction_id", transaction.get("id"))
+        transaction_id = field(transaction, "payment", "transaction_id")
         if not snapshots.has_payment(svc.sessions, int(transaction_id)) and _send(
                 svc, send, f"catch-up:payment:{transaction_id}", "payment.created", transaction, now):
             report.payments += 1

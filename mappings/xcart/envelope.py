@@ -16,6 +16,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from mappings.errors import FieldError, PayloadInvalid, flatten_messages
+from mappings.xcart.aliases import field
 from mappings.xcart.fields import FlexibleDateTime, Map
 
 MAX_EVENT_ID = 200  # events.id
@@ -140,14 +141,14 @@ def event_keys(event_type: str, data: dict) -> tuple[str, int | None, str | None
     them), so that recording an event can never fail on its content."""
     entity = event_type.split(".")[0]
     if entity == "order":
-        order_id = _column_int(data.get("id", data.get("order_id")))
-        return _key(entity, order_id), order_id, _column_str(data.get("order_number", data.get("orderNumber")))
+        order_id = _column_int(field(data, "order", "order_id"))
+        return _key(entity, order_id), order_id, _column_str(field(data, "order", "order_number"))
     if entity == "payment":
-        return (_key(entity, data.get("id", data.get("transaction_id"))), _column_int(data.get("order_id")),
+        return (_key(entity, field(data, "payment", "transaction_id")), _column_int(data.get("order_id")),
                 _column_str(data.get("order_number")))
     if entity == "customer":
-        return _key(entity, data.get("profile_id", data.get("id"))), None, None
-    return _key(entity, data.get("product_id", data.get("id"))), None, None
+        return _key(entity, field(data, "customer", "profile_id")), None, None
+    return _key(entity, field(data, "product", "product_id")), None, None
 
 
 def _key(entity: str, entity_id: Any) -> str:

@@ -20,6 +20,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, pre
 
 from mappings.errors import FieldError, PayloadInvalid, flatten_messages
 from mappings.money import currency_places, is_known_currency
+from mappings.xcart import aliases
 from mappings.xcart.envelope import EVENT_TYPES, EnvelopeSchema, read_json
 from mappings.xcart.fields import (
     MAX_STOCK,
@@ -204,20 +205,20 @@ class Event:
 
 class _Base(Schema):
     """Keeps unknown keys (add-ons add their own) and hands them over as `extra`. Other X-Cart versions'
-    names for a field (`aliases`, {ours: theirs}) and shapes (`fold`) are read as ours; a null for an
+    names for a field (`alias_entity`: mappings/xcart/aliases.py) and shapes (`fold`) are read as ours; a null for an
     optional field is the same as the field left out (a null for a required one is an error)."""
 
     class Meta:
         unknown = INCLUDE
 
     entity: type = dict
-    aliases: dict[str, str] = {}
+    alias_entity: str | None = None  # its other field names: mappings/xcart/aliases.py
 
     @pre_load
     def read_variants(self, data, **kwargs):
         if not isinstance(data, dict):
             return data
-        data = self.fold(_renamed(data, self.aliases))
+        data = self.fold(aliases.renamed(data, self.alias_entity) if self.alias_entity else data)
         optional = {f.data_key or name for name, f in self.load_fields.items() if not f.required}
         return {k: v for k, v in data.items() if v is not None or k not in optional}
 
@@ -232,15 +233,6 @@ class _Base(Schema):
         if "extra" in self.entity.__dataclass_fields__:
             values["extra"] = extra
         return self.entity(**values)
-
-
-def _renamed(data: dict, aliases: dict[str, str]) -> dict:
-    """A copy of `data` with other schemas' names for a field moved to ours ({ours: theirs}); ours wins."""
-    data = dict(data)
-    for ours, theirs in aliases.items():
-        if data.get(ours) is None and data.get(theirs) is not None:
-            data[ours] = data.pop(theirs)
-    return data
 
 
 def _text(**kwargs) -> fields.Field:
@@ -264,7 +256,7 @@ def _order_number(**kwargs) -> fields.Field:
 
 class AddressSchema(_Base):
     entity = Address
-    aliases = {"id": "address_id", "country_code": "country", "zipcode": "zip"}
+    alias_entity = "address"
     firstname = _text()
     lastname = _text()
     phone = _text()
@@ -307,7 +299,7 @@ class SurchargeSchema(_Base):
 
 class OrderItemSchema(_Base):
     entity = OrderItem
-    aliases = {"item_id": "id", "amount": "quantity"}
+    alias_entity = "item"
     sku = _sku(required=True)
     name = fields.String(required=True)
     price = XCartMoney(required=True)
@@ -340,9 +332,7 @@ class CouponSchema(_Base):
 
 class OrderSchema(_Base):
     entity = Order
-    aliases = {"order_id": "id", "order_number": "orderNumber", "create_date": "date",
-               "update_date": "lastRenewDate", "sub_total": "subtotal", "payment_status": "paymentStatus",
-               "shipping_status": "shippingStatus", "email": "login"}
+    alias_entity = "order"
     id = XCartId(required=True, data_key="order_id")
     order_number = _order_number(required=True)
     create_date = FlexibleDateTime(required=True)
@@ -404,7 +394,7 @@ def check_places(data: dict, currency: str) -> None:
 
 class ProfileSchema(_Base):
     entity = Profile
-    aliases = {"profile_id": "id", "login": "email", "updated": "lastRenewDate"}
+    alias_entity = "customer"
     id = XCartId(required=True, data_key="profile_id")
     login = _email(required=True)
     addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
@@ -420,7 +410,7 @@ class ProfileSchema(_Base):
 
 class ProductSchema(_Base):
     entity = Product
-    aliases = {"product_id": "id", "updated": "updateDate"}
+    alias_entity = "product"
     id = XCartId(required=True, data_key="product_id")
     sku = _sku(required=True)
     name = fields.String(required=True)
@@ -434,7 +424,7 @@ class ProductSchema(_Base):
 
 class PaymentTransactionSchema(_Base):
     entity = PaymentTransaction
-    aliases = {"transaction_id": "id", "public_id": "publicId"}
+    alias_entity = "payment"
     id = XCartId(required=True, data_key="transaction_id")
     order_id = XCartId(required=True)
     value = XCartMoney(required=True)
