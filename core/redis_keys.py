@@ -6,6 +6,7 @@ FRESHBOOKS_PENDING_CALLBACKS = "xcfb:freshbooks:pending"  # callback id -> event
 FRESHBOOKS_OFFERED_VERIFIERS = "xcfb:freshbooks:offered:{callback_id}"  # verifiers to confirm, expire in a day
 ORDER_LOCK = "xcfb:lock:order:{order_id}"
 BINDING_LOCK = "xcfb:lock:binding:{kind}:{external_id}"  # one create per client email, item SKU, ...
+OAUTH_REFRESH_LOCK = "xcfb:lock:oauth-refresh:{connection}"  # one refresh at a time: refresh tokens work once
 ALERT = "xcfb:alert:{key}"
 OUTAGE_SINCE = "xcfb:outage:{service}:since"
 METRICS = "xcfb:metrics"

@@ -20,7 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from apis.freshbooks.client import verify_webhook_signature
+from apis.freshbooks.signatures import verify_webhook_signature
 from core import redis_keys
 from ingest.signatures import verify
 from mappings.errors import PayloadInvalid

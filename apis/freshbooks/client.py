@@ -8,12 +8,9 @@ API rejected at authentication was not processed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -330,16 +327,3 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def webhook_signature(verifier: str, form_items: Iterable[tuple[str, str]]) -> str:
-    """FreshBooks' X-FreshBooks-Hmac-SHA256: base64 HMAC-SHA256 over json.dumps of the form fields as
-    strings, in received order, default separators, keyed with the callback's verifier."""
-    message = json.dumps({key: str(value) for key, value in form_items})
-    digest = hmac.new(verifier.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def verify_webhook_signature(verifier: str, form_items: Iterable[tuple[str, str]], signature: str) -> bool:
-    given = (signature or "").encode("utf-8", "replace")  # compare_digest refuses non-ASCII str: compare bytes
-    return hmac.compare_digest(webhook_signature(verifier, form_items).encode(), given)

@@ -22,6 +22,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from redis.exceptions import LockError
 
 from apis.freshbooks.errors import AuthFailed, Unavailable
+from core import redis_keys
 
 DEFAULT_AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -141,4 +142,5 @@ class OAuthTokens:
 def redis_refresh_lock(redis_client, connection: str = "default", timeout: float = 60.0,
                        wait: float = 30.0) -> Callable[[], AbstractContextManager]:
     """A lock shared by every worker that talks to the same Redis."""
-    return lambda: redis_client.lock(f"xcfb:lock:oauth-refresh:{connection}", timeout=timeout, blocking_timeout=wait)
+    key = redis_keys.OAUTH_REFRESH_LOCK.format(connection=connection)
+    return lambda: redis_client.lock(key, timeout=timeout, blocking_timeout=wait)

@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from apis.freshbooks.client import webhook_signature
+from apis.freshbooks.signatures import webhook_signature
 
 log = logging.getLogger(__name__)
 

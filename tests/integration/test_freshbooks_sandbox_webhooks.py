@@ -10,8 +10,8 @@ import time
 import pytest
 from flask import Flask, request
 
-from apis.freshbooks.client import verify_webhook_signature
 from apis.freshbooks.errors import ValidationFailed
+from apis.freshbooks.signatures import verify_webhook_signature
 from sandboxes.serve import BackgroundServer
 
 
