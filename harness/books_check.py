@@ -15,7 +15,8 @@ from mappings import jsonio
 from mappings.money import currency_places, quantize
 from mappings.rules import Rules
 from mappings.statuses import invoice_action
-from mappings.xcart.schemas import SALE_TYPES, OrderSchema, load
+from mappings.xcart.entities import SALE_TYPES
+from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.freshbooks.app import Sandbox
 from sandboxes.xcart.store import SimulatedStore
 

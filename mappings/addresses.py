@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pycountry
 
 from mappings.limits import fit
-from mappings.xcart.schemas import Address
+from mappings.xcart.entities import Address
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mappings.addresses import StandardAddress, standardise
 from mappings.limits import fit
-from mappings.xcart.schemas import Address, Order, Profile
+from mappings.xcart.entities import Address, Order, Profile
 
 
 def client_from_profile(profile: Profile) -> dict:

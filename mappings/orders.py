@@ -28,7 +28,7 @@ from mappings.money import LineInput, currency_places, invoice_totals, quantize
 from mappings.rules import Rules, TaxRule
 from mappings.statuses import invoice_action
 from mappings.taxes import TaxBase, derive_rate, excluded_tax, fixed_rate, percent_label, rounded
-from mappings.xcart.schemas import Order, OrderItem, Surcharge
+from mappings.xcart.entities import Order, OrderItem, Surcharge
 
 MAX_LINE_TAXES = 2  # FreshBooks lines carry taxName1 and taxName2
 MAX_TAX_NAME = 100

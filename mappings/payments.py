@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from mappings.money import currency_places, quantize
 from mappings.orders import InvoicePlan
-from mappings.xcart.schemas import Order, PaymentTransaction
+from mappings.xcart.entities import Order, PaymentTransaction
 
 PAYMENT_TYPES = {"credit card": "Credit Card", "paypal": "PayPal", "bank transfer": "Bank Transfer",
                  "check": "Check", "cash": "Cash", "ach": "ACH"}

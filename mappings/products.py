@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mappings.limits import fit
 from mappings.rules import Rules
-from mappings.xcart.schemas import Product
+from mappings.xcart.entities import Product
 
 
 def item_from_product(product: Product, rules: Rules, currency: str) -> dict:

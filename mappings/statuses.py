@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mappings.rules import Rules
-from mappings.xcart.schemas import StatusRef
+from mappings.xcart.entities import StatusRef
 
 
 def invoice_action(payment: StatusRef, fulfilment: StatusRef, rules: Rules) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mappings.customers import client_from_profile
 from mappings.products import item_from_product
-from mappings.xcart.schemas import Product, Profile
+from mappings.xcart.entities import Product, Profile
 from store import binder, ledger
 from workers.exporter import ensure
 from workers.ports import StepPorts

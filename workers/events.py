@@ -6,8 +6,9 @@ import hashlib
 
 from mappings import jsonio
 from mappings.errors import PayloadInvalid
+from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.envelope import event_keys, read_envelope, read_json
-from mappings.xcart.schemas import Order, OrderSchema, PaymentTransaction, load, parse_event
+from mappings.xcart.schemas import OrderSchema, load, parse_event
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import Event

@@ -10,7 +10,8 @@ from mappings import jsonio, payments
 from mappings.customers import client_from_order
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.taxes import percent_label
-from mappings.xcart.schemas import Order, OrderSchema, PaymentTransactionSchema, load
+from mappings.xcart.entities import Order
+from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen

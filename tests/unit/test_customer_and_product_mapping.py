@@ -6,7 +6,8 @@ from mappings.addresses import country_name, standardise, state_name
 from mappings.customers import client_from_order, client_from_profile
 from mappings.products import item_from_product
 from mappings.rules import ItemOverride, Rules, load_rules
-from mappings.xcart.schemas import Address, parse_event
+from mappings.xcart.entities import Address
+from mappings.xcart.schemas import parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 

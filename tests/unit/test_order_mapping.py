@@ -12,7 +12,8 @@ from mappings.money import invoice_totals
 from mappings.orders import NeedsReview, map_order
 from mappings.rules import ItemOverride, TaxRule, load_rules
 from mappings.statuses import invoice_action
-from mappings.xcart.schemas import StatusRef, parse_event
+from mappings.xcart.entities import StatusRef
+from mappings.xcart.schemas import parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 RULES = load_rules()

@@ -10,7 +10,8 @@ import pytest
 from mappings.money import invoice_totals
 from mappings.orders import map_order
 from mappings.rules import load_rules
-from mappings.xcart.schemas import Order, parse_event
+from mappings.xcart.entities import Order
+from mappings.xcart.schemas import parse_event
 from tests.corpus.real_orders import ZONES, Corpus
 
 RULES = load_rules()

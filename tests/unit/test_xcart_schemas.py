@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mappings.errors import PayloadInvalid
-from mappings.xcart.schemas import Order, PaymentTransaction, Product, Profile, parse_event
+from mappings.xcart.entities import Order, PaymentTransaction, Product, Profile
+from mappings.xcart.schemas import parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 
