@@ -24,7 +24,7 @@ def signed_post(url: str, body: bytes) -> int:
 
 
 def test_real_shaped_orders_delivered_twice_and_shuffled_book_once_to_the_cent(pipeline_factory, fb_sandbox):
-    pipeline = pipeline_factory()
+    pipeline = pipeline_factory(max_retries=40)  # payments may arrive long before their order under load
     corpus = Corpus(seed=8).orders(60)
     deliveries = [body for case in corpus for body in case.events] * 2
     random.Random(8).shuffle(deliveries)
