@@ -18,9 +18,11 @@ from apis.freshbooks.errors import AuthFailed
 from apis.freshbooks.oauth import OAuthApp, OAuthTokens, redis_refresh_lock
 from apis.xcart.client import XCartClient
 from core.embedded import embedded_redis_socket
+from core.keyfile import key_from_file
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
 from runtime.alerts import OutageTracker
+from store.connections import ConnectionStore
 from store.db import make_engine, migrate, session_factory
 from store.locks import RedisLocks
 from store.tokens import SqlTokenStore
@@ -129,6 +131,17 @@ class Services:
             return OAuthTokens(app, SqlTokenStore(self.sessions, s.token_key.get_secret_value()),
                                redis_refresh_lock(self.redis))
         return _NotConfigured()
+
+    @cached_property
+    def secret_key(self) -> str:
+        """Encrypts secrets at rest: XCFB_TOKEN_KEY, else the key file under XCFB_HOME (core/keyfile.py)."""
+        key = self.settings.token_key
+        return key.get_secret_value() if key else key_from_file(self.settings.home)
+
+    @cached_property
+    def connections(self) -> ConnectionStore:
+        """Connections made with `xcfb connect` (store/connections.py), encrypted with `secret_key`."""
+        return ConnectionStore(self.sessions, self.secret_key)
 
     @cached_property
     def xcart(self) -> XCartClient | None:

@@ -32,6 +32,17 @@ class OAuthToken(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class Connection(Base):
+    """A connection set up with `xcfb connect` (FreshBooks account, X-Cart API, webhook secrets): a
+    Fernet-encrypted JSON document, replaced whole."""
+
+    __tablename__ = "connections"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class Event(Base):
     """Every X-Cart event a worker took in, with its fate: received -> processing -> synced | dead | review."""
 
