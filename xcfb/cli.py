@@ -17,6 +17,7 @@ import click
 
 from core.settings import SettingsError
 from xcfb import operations
+from xcfb.connect import connect
 from xcfb.operations import OperatorError
 
 PLUGINS = "xcfb.commands"
@@ -62,7 +63,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks):
+    for command in (dlq, events, callbacks, connect):
         group.add_command(command)
     return group
 
