@@ -14,7 +14,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import kombu.pools
 from flask import Flask, request
 from sqlalchemy.engine import make_url
 
@@ -275,16 +274,16 @@ def _deaf_to_stop_signals():
 
 
 def use_broker(celery_app, url: str) -> None:
-    """Points this process's Celery app at a broker, dropping connections pooled for an earlier one (the
-    fault suite gives every scenario its own embedded Redis)."""
+    """Points this process's Celery app at a broker (the fault suite gives every scenario its own Redis)."""
     if celery_app.conf.broker_url == url:
         return
     celery_app.conf.broker_url = url
-    # kombu keeps one connection pool per broker URL for the whole process, and the app's pool *is* that
-    # one: closing it left a closed pool registered for the old URL, handed out again ("Acquire on closed
-    # pool", every webhook 503) when a later scenario came back to that URL. reset() closes and forgets.
-    kombu.pools.reset()
-    celery_app._after_fork()  # the documented way to forget the app's own pool and producers
+    # kombu keeps one connection pool per broker URL for the whole process, shared by every Celery app in
+    # it, and the app's pool *is* that one: closing it (or kombu.pools.reset()) left a closed pool that a
+    # later scenario coming back to that URL, or another app of the process, was handed ("Acquire on closed
+    # pool": every webhook 503). So nothing is closed: the app forgets its pool and producers and takes the
+    # new URL's; a pooled connection a broker restart cut reconnects when next used.
+    celery_app._after_fork()
 
 
 def _database_proxy(database_url: str | None) -> TcpProxy | None:
