@@ -184,20 +184,7 @@ def map_order(order: Order, rules: Rules, known_skus: Collection[str] | None = N
 
     lines = [line for amount in amounts for line in amount.lines(convert, currency)]
     target = convert(order.total)
-    predicted = invoice_totals((line.as_input() for line in lines), Decimal(0), currency)
-    difference = target - predicted.amount
-    if difference and conversion is None:
-        reasons.append(f"FreshBooks would total {predicted.amount} {currency}, X-Cart's total is {target}")
-    elif difference:  # converting each line rounds each line: the cents go on a line named for it
-        lines.append(InvoiceLine(rules.adjustment_line_name, Decimal(1), difference, kind="adjustment",
-                                 description=f"X-Cart total {conversion.original_total} {conversion.from_currency} "
-                                             f"= {target} {currency}; converted lines {predicted.amount} {currency}"))
-        flags.append(f"adjusted by {difference} {currency} (conversion rounding)")
-        if abs(difference) > rules.adjustment_review_above:
-            reasons.append(f"invoice would differ from the X-Cart total by {difference} {currency} "
-                           f"(more than {rules.adjustment_review_above})")
-    if conversion is None and not reasons:
-        _check_taxes(taxes, predicted.taxes, currency, reasons)
+    lines += _against_the_total(lines, target, currency, conversion, taxes, rules, flags, reasons)
 
     action = invoice_action(order.payment_status, order.shipping_status, rules)
     if action == "review":
@@ -212,6 +199,29 @@ def map_order(order: Order, rules: Rules, known_skus: Collection[str] | None = N
         create_status=1 if action in ("draft", "void") or (action == "sent" and rules.create_as == "draft") else 2,
         action=action, lines=tuple(lines), total=target, address=standardise(order.billing_address),
         notes=_notes(order, conversion, tax_notes), flags=tuple(flags), conversion=conversion, taxes=tuple(taxes))
+
+
+def _against_the_total(lines, target, currency, conversion, taxes, rules, flags, reasons) -> list[InvoiceLine]:
+    """Checks FreshBooks' arithmetic on the lines against X-Cart's total and taxes. Without conversion they
+    must agree to the cent (a difference is held, never booked); converting each line rounds each line,
+    and those cents go on a line named for the rounding."""
+    predicted = invoice_totals((line.as_input() for line in lines), Decimal(0), currency)
+    difference = target - predicted.amount
+    if conversion is None:
+        if difference:
+            reasons.append(f"FreshBooks would total {predicted.amount} {currency}, X-Cart's total is {target}")
+        elif not reasons:
+            _check_taxes(taxes, predicted.taxes, currency, reasons)
+        return []
+    if not difference:
+        return []
+    flags.append(f"adjusted by {difference} {currency} (conversion rounding)")
+    if abs(difference) > rules.adjustment_review_above:
+        reasons.append(f"invoice would differ from the X-Cart total by {difference} {currency} "
+                       f"(more than {rules.adjustment_review_above})")
+    return [InvoiceLine(rules.adjustment_line_name, Decimal(1), difference, kind="adjustment",
+                        description=f"X-Cart total {conversion.original_total} {conversion.from_currency} "
+                                    f"= {target} {currency}; converted lines {predicted.amount} {currency}")]
 
 
 def line_subtotal(item: OrderItem, places: int) -> Decimal:
