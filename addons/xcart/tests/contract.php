@@ -10,11 +10,11 @@ declare(strict_types=1);
  *   php contract.php URL OLD_SECRET NEW_SECRET STORE ORDER_JSON_FILE RUN
  */
 
-use XCFB\Webhooks\Core\Delivery;
-use XCFB\Webhooks\Core\EventBuilder;
-use XCFB\Webhooks\Core\MemoryOutbox;
-use XCFB\Webhooks\Core\Sender;
-use XCFB\Webhooks\Core\Signer;
+use XCFB\Webhooks\Contract\Delivery;
+use XCFB\Webhooks\Contract\EventBuilder;
+use XCFB\Webhooks\Contract\MemoryOutbox;
+use XCFB\Webhooks\Contract\Sender;
+use XCFB\Webhooks\Contract\Signer;
 
 require __DIR__ . '/bootstrap.php';
 

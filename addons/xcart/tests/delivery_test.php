@@ -7,10 +7,10 @@ declare(strict_types=1);
  * "delivery: ok" last when every check holds, exits 1 naming the first that does not).
  */
 
-use XCFB\Webhooks\Core\Delivery;
-use XCFB\Webhooks\Core\MemoryOutbox;
-use XCFB\Webhooks\Core\Sender;
-use XCFB\Webhooks\Core\Signer;
+use XCFB\Webhooks\Contract\Delivery;
+use XCFB\Webhooks\Contract\MemoryOutbox;
+use XCFB\Webhooks\Contract\Sender;
+use XCFB\Webhooks\Contract\Signer;
 
 require __DIR__ . '/bootstrap.php';
 

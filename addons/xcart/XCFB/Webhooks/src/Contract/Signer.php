@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace XCFB\Webhooks\Core;
+namespace XCFB\Webhooks\Contract;
 
 /**
  * The X-XCart-Signature header of the webhook contract: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`,

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace XCFB\Webhooks\Core;
+namespace XCFB\Webhooks\Contract;
 
 /**
  * Where recorded events wait to be sent: in the store, a table (Model\QueuedEvent); in tests, memory.

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace XCFB\Webhooks\Core;
+namespace XCFB\Webhooks\Contract;
 
 /** An Outbox in memory: for the tests and for trying the sender without a store. */
 final class MemoryOutbox implements Outbox

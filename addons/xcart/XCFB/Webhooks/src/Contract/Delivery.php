@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace XCFB\Webhooks\Core;
+namespace XCFB\Webhooks\Contract;
 
 /**
  * One run of the sender (the cron task, or `php addons/xcart/bin/send.php`): posts the due events of the

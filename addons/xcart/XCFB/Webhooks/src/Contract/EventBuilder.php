@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace XCFB\Webhooks\Core;
+namespace XCFB\Webhooks\Contract;
 
 /**
  * Builds the contract's event: {"id", "type", "created_at", "store", "data"}, `data` being the entity in the
