@@ -65,14 +65,15 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
     @app.post("/webhooks/xcart")
     def xcart_webhook():
         body = read_body(settings.max_body_bytes)
-        try:
-            secrets, complete = svc.webhook_secrets.current(), True
-        except SecretsUnavailable as exc:  # the environment's may still match; if not, the sender must retry
-            secrets, complete = tuple(s.get_secret_value() for s in settings.xcart_webhook_secrets), False
-            log.error("%s", exc)
-        problem = verify(request.headers.get("X-XCart-Signature"), body, secrets, settings.signature_tolerance_seconds)
-        if problem and not complete:
-            return answer("unavailable", 503, error="signing secrets unavailable, retry later")
+        header, tolerance = request.headers.get("X-XCart-Signature"), settings.signature_tolerance_seconds
+        problem = verify(header, body, svc.webhook_secrets.environment, tolerance)
+        if problem:  # not signed with one of XCART_WEBHOOK_SECRETS: with one of `xcfb connect webhooks`?
+            try:
+                if verify(header, body, svc.webhook_secrets.stored(), tolerance) is None:
+                    problem = None
+            except SecretsUnavailable as exc:  # unknown, not wrong: the sender must retry, not drop the event
+                log.error("%s", exc)
+                return answer("unavailable", 503, error="signing secrets unavailable, retry later")
         if problem:
             log.info("webhook refused: %s", problem)
             return answer("bad_signature", 401, error="bad or missing signature")

@@ -49,13 +49,14 @@ def stored_secrets(document: dict | None) -> tuple[str, ...]:
 
 
 class WebhookSecrets:
-    """The secrets a signature may match: the environment's, then the stored ones, re-read from the
-    connection at most every `ttl` seconds. When a re-read fails the last ones read stay in use (and it is
-    logged); with none read yet it raises SecretsUnavailable."""
+    """The secrets a signature may match: `environment` (XCART_WEBHOOK_SECRETS, fixed) and `stored()`, re-read
+    from the connection at most every `ttl` seconds. Ingest tries the environment's first, so a service
+    configured by environment only never reads the database for a webhook. When a re-read fails the last
+    ones read stay in use (and it is logged); with none read yet `stored()` raises SecretsUnavailable."""
 
-    def __init__(self, from_environment: tuple[str, ...], read_document: Callable[[], dict | None], ttl: float,
+    def __init__(self, environment: tuple[str, ...], read_document: Callable[[], dict | None], ttl: float,
                  clock: Callable[[], float] = time.monotonic):
-        self._environment = from_environment
+        self.environment = environment
         self._read_document = read_document
         self._ttl = ttl
         self._clock = clock
@@ -65,7 +66,7 @@ class WebhookSecrets:
     def __repr__(self) -> str:
         return "WebhookSecrets(<secret>)"
 
-    def current(self) -> tuple[str, ...]:
+    def stored(self) -> tuple[str, ...]:
         now = self._clock()
         if self._stored is None or now - self._read_at >= self._ttl:
             try:
@@ -77,4 +78,4 @@ class WebhookSecrets:
                 log.warning("the stored webhook secrets cannot be re-read (%s); the last ones read stay in use",
                             type(exc).__name__)
             self._read_at = now
-        return self._environment + self._stored
+        return self._stored
