@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     token_key: Secret = _env("XCFB_TOKEN_KEY")  # Fernet key for OAuth tokens at rest
     xcart_webhook_secrets: SecretList = _env("XCART_WEBHOOK_SECRETS", ())  # new,old while rotating
     xcart_api_url: str | None = _env("XCART_API_URL")
+    public_url: str | None = _env("XCFB_PUBLIC_URL")  # the service's base URL as X-Cart reaches it (https://...)
     xcart_api_token: Secret = _env("XCART_API_TOKEN")
     rules_path: Path | None = _env("XCFB_RULES")
     max_retries: int = _env("XCFB_MAX_RETRIES", 8)
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     dedupe_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024
     signature_tolerance_seconds: int = 300
+    webhook_secrets_cache_seconds: float = 10.0  # a secret made or retired by `xcfb connect webhooks` holds within this
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -4,8 +4,10 @@ The X-Cart path answers per the contract (../shared/reference/webhook-contract.m
 duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It reads the body
 within the size limit, verifies, checks the envelope with the reader the workers use
 (mappings/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
-workers'. The FreshBooks path takes the verifier handshake of callbacks this service registered
-(xcfb/callbacks.py; any other callback id is a 404) and events signed with a verifier FreshBooks confirmed."""
+workers'. The signing secrets are XCART_WEBHOOK_SECRETS and those of `xcfb connect webhooks`
+(runtime/webhook_secrets.py: re-read every few seconds, a rotation needs no restart). The FreshBooks
+path takes the verifier handshake of callbacks this service registered (xcfb/callbacks.py; any other
+callback id is a 404) and events signed with a verifier FreshBooks confirmed."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from runtime.bootstrap import (
     services,
     task_sender_app,
 )
+from runtime.webhook_secrets import SecretsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +65,15 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
     @app.post("/webhooks/xcart")
     def xcart_webhook():
         body = read_body(settings.max_body_bytes)
-        problem = verify(request.headers.get("X-XCart-Signature"), body,
-                         [secret.get_secret_value() for secret in settings.xcart_webhook_secrets],
-                         settings.signature_tolerance_seconds)
+        header, tolerance = request.headers.get("X-XCart-Signature"), settings.signature_tolerance_seconds
+        problem = verify(header, body, svc.webhook_secrets.environment, tolerance)
+        if problem:  # not signed with one of XCART_WEBHOOK_SECRETS: with one of `xcfb connect webhooks`?
+            try:
+                if verify(header, body, svc.webhook_secrets.stored(), tolerance) is None:
+                    problem = None
+            except SecretsUnavailable as exc:  # unknown, not wrong: the sender must retry, not drop the event
+                log.error("%s", exc)
+                return answer("unavailable", 503, error="signing secrets unavailable, retry later")
         if problem:
             log.info("webhook refused: %s", problem)
             return answer("bad_signature", 401, error="bad or missing signature")

@@ -22,6 +22,7 @@ from core.keyfile import key_from_file
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
 from runtime.alerts import OutageTracker
+from runtime.webhook_secrets import CONNECTION, WebhookSecrets
 from store.connections import ConnectionStore
 from store.db import make_engine, migrate, session_factory
 from store.locks import RedisLocks
@@ -142,6 +143,14 @@ class Services:
     def connections(self) -> ConnectionStore:
         """Connections made with `xcfb connect` (store/connections.py), encrypted with `secret_key`."""
         return ConnectionStore(self.sessions, self.secret_key)
+
+    @cached_property
+    def webhook_secrets(self) -> WebhookSecrets:
+        """The secrets an X-Cart webhook may be signed with: XCART_WEBHOOK_SECRETS and those made with
+        `xcfb connect webhooks`, re-read every few seconds (a rotation needs no restart)."""
+        s = self.settings
+        return WebhookSecrets(tuple(secret.get_secret_value() for secret in s.xcart_webhook_secrets),
+                              lambda: self.connections.get(CONNECTION), s.webhook_secrets_cache_seconds)
 
     @cached_property
     def xcart(self) -> XCartClient | None:

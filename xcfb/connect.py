@@ -38,3 +38,10 @@ def connect_status() -> int:
         for line in section(svc):
             click.echo(f"  {line}")
     return 0
+
+
+# Each connection's module, registered here (they do not import this module: no import cycle).
+from xcfb.connect_webhooks import webhooks, webhooks_status  # noqa: E402
+
+connect.add_command(webhooks)
+status_section("webhooks")(webhooks_status)

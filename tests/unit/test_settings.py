@@ -21,6 +21,7 @@ VARIABLES = {  # variable: (value in the environment, attribute, value read)
     "XCFB_TOKEN_KEY": ("fernet-key", "token_key", "fernet-key"),
     "XCART_WEBHOOK_SECRETS": ("new,old", "xcart_webhook_secrets", ("new", "old")),
     "XCART_API_URL": ("https://shop.test/api", "xcart_api_url", "https://shop.test/api"),
+    "XCFB_PUBLIC_URL": ("https://books.test", "public_url", "https://books.test"),
     "XCART_API_TOKEN": ("xcart-token", "xcart_api_token", "xcart-token"),
     "XCFB_RULES": ("/etc/xcfb/rules.yaml", "rules_path", Path("/etc/xcfb/rules.yaml")),
     "XCFB_MAX_RETRIES": ("5", "max_retries", 5),
@@ -47,7 +48,8 @@ DEFAULTS = {
     "metrics_token": None, "outage_alert_seconds": 120.0, "visibility_timeout": 3600, "stuck_after_seconds": 3600,
     "requeue_interval": 60.0, "max_requeues": 3, "catch_up_interval": 300.0, "catch_up_overlap": 600.0,
     "catch_up_start": 86400.0, "store_id": "xcart", "dedupe_ttl_seconds": 7 * 24 * 3600,
-    "max_body_bytes": 1024 * 1024, "signature_tolerance_seconds": 300,
+    "max_body_bytes": 1024 * 1024, "signature_tolerance_seconds": 300, "public_url": None,
+    "webhook_secrets_cache_seconds": 10.0,
 }
 
 
