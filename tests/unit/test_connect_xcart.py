@@ -96,3 +96,11 @@ def test_status_with_the_url_from_the_environment_and_redis_down(svc):
     assert xcart_status(svc) == ["URL: https://env.example/api (from XCART_API_URL)",
                                  "reachable: no: X-Cart GET /orders: HTTP 401", "key: unknown",
                                  "checkpoint: none", "interval: 30 s", "last polls: unknown (Redis: ConnectionError)"]
+
+
+def test_beat_polls_x_cart_at_the_configured_interval_even_without_xcart_api_url():
+    import celeryconfig
+
+    schedule = celeryconfig.beat_schedule_for(Settings(catch_up_interval=2.0))  # a store connected later
+    assert schedule["catch-up"] == {"task": "xcfb.catch_up", "schedule": 2.0}
+    assert Settings().catch_up_interval == 30.0
