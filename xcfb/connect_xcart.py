@@ -140,7 +140,11 @@ def _polling_lines(svc) -> list[str]:
     listed = sum(poll.get("listed", 0) for poll in polls)
     enqueued = sum(poll.get("orders", 0) for poll in polls)
     return [*lines, f"last successful poll: {_when(polls[0]['at'])}",
-            f"orders found by the last {len(polls)} polls: {listed} listed as changed, {enqueued} new to the service"]
+            f"orders found by the last {_polls(len(polls))}: {listed} listed as changed, {enqueued} new to the service"]
+
+
+def _polls(count: int) -> str:
+    return "poll" if count == 1 else f"{count} polls"
 
 
 def _when(moment: datetime | None) -> str:
