@@ -7,8 +7,10 @@ twice records it once.
 
 Cheap when nothing changed: one list request per collection (orders, profiles, products) per poll. An order's
 payment transactions are fetched once per version of the order (the version checked is kept as the
-checkpoint `xcart:payments:<order id>`), so the orders the overlap lists again cost no request; X-Cart bumps
-an order's lastRenewDate when its payment status changes, which brings a new payment back into view."""
+checkpoint `xcart:payments:<order id>`), so the orders the overlap lists again cost no request. This relies on
+X-Cart moving an order's lastRenewDate whenever the order is saved, its payment status included (what
+lastRenewDate polling such as ShipStation's relies on): a transaction that changes nothing on its order (a
+declined attempt) is not looked for again, and books nothing anyway."""
 
 from __future__ import annotations
 
