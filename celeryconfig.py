@@ -33,8 +33,13 @@ task_send_sent_event = True  # Flower shows tasks from the moment they are sent
 worker_send_task_events = True
 timezone = "UTC"
 enable_utc = True
-beat_schedule = {
-    "requeue-stuck-events": {"task": "xcfb.requeue_stuck_events", "schedule": _settings.requeue_interval},
-}
-if _settings.xcart_api_url:  # catch-up sync needs the X-Cart REST API
-    beat_schedule["catch-up"] = {"task": "xcfb.catch_up", "schedule": _settings.catch_up_interval}
+
+
+def beat_schedule_for(settings: _Settings) -> dict:
+    """Catch-up polling is always scheduled: the store may be connected (`xcfb connect xcart`) after beat
+    started, and a poll without a connection is one database read that returns at once."""
+    return {"requeue-stuck-events": {"task": "xcfb.requeue_stuck_events", "schedule": settings.requeue_interval},
+            "catch-up": {"task": "xcfb.catch_up", "schedule": settings.catch_up_interval}}
+
+
+beat_schedule = beat_schedule_for(_settings)

@@ -10,3 +10,4 @@ OAUTH_REFRESH_LOCK = "xcfb:lock:oauth-refresh:{connection}"  # one refresh at a 
 ALERT = "xcfb:alert:{key}"
 OUTAGE_SINCE = "xcfb:outage:{service}:since"
 METRICS = "xcfb:metrics"
+CATCH_UP_POLLS = "xcfb:catch-up:polls"  # the last catch-up polls, newest first (`xcfb connect status`)

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     stuck_after_seconds: int = _env("XCFB_STUCK_AFTER_SECONDS", 3600)  # beat re-runs events unfinished this long
     requeue_interval: float = _env("XCFB_REQUEUE_INTERVAL", 60.0)  # how often beat looks for such events
     max_requeues: int = _env("XCFB_MAX_REQUEUES", 3)  # re-runs of a stuck event before a `stuck` dead letter
-    catch_up_interval: float = _env("XCFB_CATCH_UP_INTERVAL", 300.0)  # seconds between X-Cart polls
+    catch_up_interval: float = _env("XCFB_CATCH_UP_INTERVAL", 30.0)  # seconds between X-Cart polls (README)
     catch_up_overlap: float = _env("XCFB_CATCH_UP_OVERLAP", 600.0)  # each poll looks this far behind
     catch_up_start: float = _env("XCFB_CATCH_UP_START", 86400.0)  # how far back the very first poll looks
     store_id: str = _env("XCART_STORE_ID", "xcart")

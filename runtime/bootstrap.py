@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -96,6 +96,7 @@ def database_url(settings: Settings) -> str:
 @dataclass
 class Services:
     settings: Settings
+    _xcart_client: tuple[tuple[str, str], XCartClient] | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def engine(self) -> Engine:
@@ -152,12 +153,22 @@ class Services:
         return WebhookSecrets(tuple(secret.get_secret_value() for secret in s.xcart_webhook_secrets),
                               lambda: self.connections.get(CONNECTION), s.webhook_secrets_cache_seconds)
 
-    @cached_property
+    @property
     def xcart(self) -> XCartClient | None:
-        """The X-Cart REST API, when XCART_API_URL is set (catch-up sync, orders fetched on demand)."""
+        """The X-Cart REST API (catch-up sync, orders fetched on demand): XCART_API_URL and XCART_API_TOKEN
+        when set, else the store connected with `xcfb connect xcart`, read at each use so that a running
+        worker follows a connection made or changed after it started; None when neither."""
         s = self.settings
-        token = s.xcart_api_token.get_secret_value() if s.xcart_api_token else ""
-        return XCartClient(s.xcart_api_url, token) if s.xcart_api_url else None
+        if s.xcart_api_url:
+            url, token = s.xcart_api_url, s.xcart_api_token.get_secret_value() if s.xcart_api_token else ""
+        else:
+            connected = self.connections.get("xcart")
+            if connected is None:
+                return None
+            url, token = connected["url"], connected["token"]
+        if self._xcart_client is None or self._xcart_client[0] != (url, token):
+            self._xcart_client = ((url, token), XCartClient(url, token))
+        return self._xcart_client[1]
 
     @cached_property
     def locks(self) -> RedisLocks:

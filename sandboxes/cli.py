@@ -75,7 +75,11 @@ def freshbooks(ctx: click.Context, host, port, account_id, currency, tokens, cli
 @click.option("--customers", type=int, default=20, show_default=True)
 @click.option("--products", type=int, default=15, show_default=True)
 @click.option("--currency", default="USD", show_default=True, help="the store's main currency")
-@click.option("--api-token", default="xcart-sandbox-token", help="the X-Auth-Token of the REST API")
+@click.option("--api-token", default="xcart-sandbox-token", help="the full-access X-Auth-Token of the REST API")
+@click.option("--read-only-token", default="xcart-sandbox-read-token",
+              help="an X-Auth-Token that may only read (writes get 403)")
+@click.option("--live-clock", is_flag=True,
+              help="stamp orders with the wall clock (for polling), not the simulated clock of 2026-11-01")
 @click.option("--admin-token", help="require this bearer token on /_sandbox/ admin endpoints")
 @click.option("--target", metavar="URL", help="deliver signed webhooks here, e.g. http://127.0.0.1:8000/webhooks/xcart")
 @click.option("--secret", "secrets", multiple=True, metavar="SECRET",
@@ -84,8 +88,8 @@ def freshbooks(ctx: click.Context, host, port, account_id, currency, tokens, cli
 @click.option("--duplicates", type=float, default=0.0, metavar="RATE", help="share of webhook events sent twice")
 @click.option("--reorder", type=int, default=0, metavar="N", help="shuffle webhook deliveries within N events")
 @click.pass_context
-def xcart(ctx: click.Context, host, port, seed, customers, products, currency, api_token, admin_token, target,
-          secrets, orders, duplicates, reorder) -> int:
+def xcart(ctx: click.Context, host, port, seed, customers, products, currency, api_token, read_only_token,
+          live_clock, admin_token, target, secrets, orders, duplicates, reorder) -> int:
     """The X-Cart store simulator (REST API and signed webhooks)."""
     from sandboxes.serve import serve_forever
     from sandboxes.xcart.app import create_app, store_of
@@ -98,7 +102,7 @@ def xcart(ctx: click.Context, host, port, seed, customers, products, currency, a
     sender = WebhookSender(target, list(secrets), DeliveryOptions(duplicate_rate=duplicates, reorder_window=reorder),
                            seed=seed) if target else None
     config = StoreConfig(seed=seed, customers=customers, products=products, currency=currency, api_token=api_token,
-                         admin_token=admin_token)
+                         read_only_token=read_only_token, live_clock=live_clock, admin_token=admin_token)
     app = create_app(config, sender)
     store = store_of(app)
     if orders:

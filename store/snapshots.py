@@ -89,3 +89,13 @@ def advance_checkpoint(sessions: sessionmaker, name: str, reached: datetime) -> 
             session.add(Checkpoint(name=name, reached=reached, updated_at=utcnow()))
         elif as_utc(stored.reached) < reached:
             stored.reached, stored.updated_at = reached, utcnow()
+
+
+def set_checkpoint(sessions: sessionmaker, name: str, reached: datetime) -> None:
+    """Puts the checkpoint at `reached`, back or forward: connecting X-Cart chooses where polling starts."""
+    with sessions.begin() as session:
+        stored = session.get(Checkpoint, name, with_for_update=True)
+        if stored is None:
+            session.add(Checkpoint(name=name, reached=reached, updated_at=utcnow()))
+        else:
+            stored.reached, stored.updated_at = reached, utcnow()

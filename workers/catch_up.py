@@ -3,7 +3,14 @@ enqueue, as events, whatever FreshBooks does not have yet. It recovers webhooks 
 were lost in Redis, or died with a worker.
 
 Each recovered change gets a deterministic event id (entity, id, version), so polling the same change
-twice records it once."""
+twice records it once.
+
+Cheap when nothing changed: one list request per collection (orders, profiles, products) per poll. An order's
+payment transactions are fetched once per version of the order (the version checked is kept as the
+checkpoint `xcart:payments:<order id>`), so the orders the overlap lists again cost no request. This relies on
+X-Cart moving an order's lastRenewDate whenever the order is saved, its payment status included (what
+lastRenewDate polling such as ShipStation's relies on): a transaction that changes nothing on its order (a
+declined attempt) is not looked for again, and books nothing anyway."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ Send = Callable[[str, list], None]
 
 @dataclass
 class CatchUpReport:
+    listed: int = 0  # orders X-Cart listed as changed (the overlap included), enqueued or not
     orders: int = 0
     payments: int = 0
     customers: int = 0
@@ -52,6 +60,7 @@ def catch_up(svc: CatchUpPorts, send: Send, now: datetime | None = None) -> Catc
 
 
 def _recover_order(svc: CatchUpPorts, order: dict, send: Send, report: CatchUpReport, now: datetime) -> None:
+    report.listed += 1
     order_id = int(field(order, "order", "order_id"))
     version = _renewed(order)
     # A version already received is the webhook path's (and the stuck-event sweep's) to finish.
@@ -60,11 +69,17 @@ def _recover_order(svc: CatchUpPorts, order: dict, send: Send, report: CatchUpRe
     if not received and _send(svc, send, f"catch-up:order:{order_id}:{_stamp(version)}", "order.updated", order,
                              now):
         report.orders += 1
+    checked = f"xcart:payments:{order_id}"
+    payments_checked = snapshots.checkpoint(svc.sessions, checked)
+    if version is not None and payments_checked is not None and payments_checked >= version:
+        return
     for transaction in svc.xcart.payment_transactions(order_id):
         transaction_id = field(transaction, "payment", "transaction_id")
         if not snapshots.has_payment(svc.sessions, int(transaction_id)) and _send(
                 svc, send, f"catch-up:payment:{transaction_id}", "payment.created", transaction, now):
             report.payments += 1
+    if version is not None:
+        snapshots.advance_checkpoint(svc.sessions, checked, version)
 
 
 def _recover_customer(svc: CatchUpPorts, profile: dict, send: Send, report: CatchUpReport, now: datetime) -> None:

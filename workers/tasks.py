@@ -22,6 +22,7 @@ from runtime.alerts import raise_alert
 from runtime.bootstrap import services
 from store import ledger
 from store.models import Event, utcnow
+from store.polls import record_poll
 from workers import events, fault_injection, orders
 from workers.app import app
 from workers.catch_up import catch_up as poll_xcart
@@ -175,8 +176,11 @@ def catch_up(self) -> str:
     """Beat: poll X-Cart for changes webhooks did not bring (see workers/catch_up.py)."""
     def work(svc):
         if svc.xcart is None:
-            return "catch-up sync is off: XCART_API_URL is not set"
-        return str(poll_xcart(svc, lambda name, args: app.send_task(name, args=args)))
+            return "catch-up sync is off: X-Cart is not connected (xcfb connect xcart, or XCART_API_URL)"
+        report = poll_xcart(svc, lambda name, args: app.send_task(name, args=args))
+        record_poll(svc.redis, utcnow(), {"listed": report.listed, "orders": report.orders,
+                                          "payments": report.payments})
+        return str(report)
     outcome = guarded(self, None, work)
     log.info("catch-up: %s", outcome)
     return outcome

@@ -1,4 +1,5 @@
-"""The X-Cart 5.5 REST API, read-only: what catch-up sync polls and what a payment fetches its order by."""
+"""The X-Cart 5.5 REST API: what catch-up sync polls and what a payment fetches its order by, and the two
+checks `xcfb connect xcart` makes of a key (a read, and a write probe that cannot change anything)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,19 @@ class XCartClient:
     def payment_transactions(self, order_id: int) -> list[dict]:
         return self._get(f"/orders/{order_id}/payment_transactions")
 
+    def check_read(self) -> None:
+        """One order read, the cheapest call a valid key of either kind may make; XCartRefused when the
+        answer is not the API's (a wrong URL answers 404 or a page that is not a JSON list)."""
+        found = self._get("/orders", {"itemsPerPage": 1})
+        if not isinstance(found, list):
+            raise XCartRefused("X-Cart GET /orders: the answer is not a list of orders", status=200)
+
+    def write_probe_status(self) -> int:
+        """The status of `POST /products` with an empty object: a request no store can carry out (a product
+        needs a SKU and a name), so it creates nothing. X-Cart checks the token's rights first: a read-only
+        key gets 401/403, a full key gets to validation (400/422)."""
+        return self._send("POST", "/products", json={}).status_code
+
     def _pages(self, path: str, params: dict) -> Iterator[dict]:
         page = 1
         while True:
@@ -67,18 +81,25 @@ class XCartClient:
             page += 1
 
     def _get(self, path: str, params: dict | None = None):
-        try:
-            response = self._session.get(self.base_url + path, params=params, timeout=self._timeout,
-                                         headers={"X-Auth-Token": self._token, "Accept": "application/json"})
-        except requests.RequestException as exc:
-            raise XCartUnavailable(f"X-Cart GET {path}: {type(exc).__name__}") from None
+        response = self._send("GET", path, params=params)
         status = response.status_code
         if status >= 500 or status == 429:
             raise XCartUnavailable(f"X-Cart GET {path}: HTTP {status}", status=status,
                                    retry_after=_seconds(response.headers.get("Retry-After")))
         if status >= 400:
             raise XCartRefused(f"X-Cart GET {path}: HTTP {status}: {response.text[:200]}", status=status)
-        return jsonio.loads(response.content)
+        try:
+            return jsonio.loads(response.content)
+        except ValueError:
+            raise XCartRefused(f"X-Cart GET {path}: the answer is not JSON (is this the store's /api URL?)",
+                               status=status) from None
+
+    def _send(self, method: str, path: str, **options) -> requests.Response:
+        try:
+            return self._session.request(method, self.base_url + path, timeout=self._timeout, **options,
+                                         headers={"X-Auth-Token": self._token, "Accept": "application/json"})
+        except requests.RequestException as exc:
+            raise XCartUnavailable(f"X-Cart {method} {path}: {type(exc).__name__}") from None
 
 
 def _seconds(value: str | None) -> float | None:

@@ -1,6 +1,8 @@
 """The X-Cart 5.5 REST API subset the service polls for catch-up, over a simulated store.
 
-`X-Auth-Token` auth (401 `{"message": ...}`), `page`/`itemsPerPage` paging (default 30, max 100),
+`X-Auth-Token` auth (401 `{"message": ...}`) with a full token and a read-only one (a read-only token may
+read anything; any other method gets 403 before the request is looked at, so a write probe changes nothing),
+`page`/`itemsPerPage` paging (default 30, max 100),
 `date[after|before]`, `lastRenewDate[after|before]`, `order[date|lastRenewDate]`, `paymentStatus.code[]`,
 `shippingStatus.code[]`, `profile.login`. Lists are JSON arrays, as X-Cart answers `application/json`.
 Admin endpoints under /_sandbox/ place orders and deliver the resulting webhooks.
@@ -35,10 +37,17 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     def authenticate():
         if not request.path.startswith("/api/"):
             return None
-        token = request.headers.get("X-Auth-Token", "")
-        if not hmac.compare_digest(token.encode(), store.config.api_token.encode()):
-            return _json({"message": "Invalid or missing X-Auth-Token"}, 401)
-        return None
+        with store.lock:
+            store.api_requests += 1
+        token = request.headers.get("X-Auth-Token", "").encode()
+        if hmac.compare_digest(token, store.config.api_token.encode()):
+            return None
+        read_only = store.config.read_only_token
+        if read_only and hmac.compare_digest(token, read_only.encode()):
+            if request.method in ("GET", "HEAD"):
+                return None
+            return _json({"message": "Access denied: the token is read-only"}, 403)
+        return _json({"message": "Invalid or missing X-Auth-Token"}, 401)
 
     @app.errorhandler(404)
     def not_found(_error):
@@ -101,6 +110,17 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     def products():
         return renewed_page(store.products, "updateDate")
 
+    @app.post("/api/products")
+    def create_product():
+        given = request.get_json(silent=True)
+        if not isinstance(given, dict):
+            return _json({"message": "The request body must be a JSON object"}, 400)
+        missing = [name for name in ("sku", "name") if not given.get(name)]
+        if missing:
+            return _json({"message": "Validation failed", "violations": [
+                {"propertyPath": name, "message": "This value should not be blank."} for name in missing]}, 422)
+        return _json(store.add_product(given), 201)
+
     @app.get("/api/products/<int:product_id>")
     def product(product_id: int):
         return _json(_found(store.products.get(product_id)))
@@ -118,7 +138,8 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     @app.get("/_sandbox/stats")
     def stats():
         return _json({"orders": len(store.orders), "profiles": len(store.profiles), "products": len(store.products),
-                      "events": len(store.events), "webhooks": sender.report() if sender else None})
+                      "events": len(store.events), "api_requests": store.api_requests,
+                      "webhooks": sender.report() if sender else None})
 
     return app
 

@@ -6,7 +6,7 @@ import copy
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sandboxes.xcart.generator import EPOCH, StoreGenerator, iso
@@ -19,7 +19,9 @@ class StoreConfig:
     products: int = 15
     currency: str = "USD"
     store_id: str = "simulated-store"
-    api_token: str = "xcart-sandbox-token"  # noqa: S105 - the simulator's published test token
+    api_token: str = "xcart-sandbox-token"  # noqa: S105 - the simulator's published full-access test token
+    read_only_token: str | None = "xcart-sandbox-read-token"  # noqa: S105 - reads only: writes get 403
+    live_clock: bool = False  # stamp activity with the wall clock (polling tests) instead of simulated time
     admin_token: str | None = None  # when set, /_sandbox/ wants it as a bearer token
 
 
@@ -31,6 +33,7 @@ class SimulatedStore:
         self.lock = threading.RLock()
         self.generator = StoreGenerator(self.config.seed, self.config.currency)
         self.clock = EPOCH
+        self.api_requests = 0  # REST API calls served (what catch-up sync costs the store)
         self.profiles: dict[int, dict] = {}
         self.products: dict[int, dict] = {}
         self.orders: dict[int, dict] = {}
@@ -44,7 +47,10 @@ class SimulatedStore:
             self._event("product.created", product)
 
     def _tick(self, minutes: int = 7) -> datetime:
-        self.clock += timedelta(minutes=minutes)
+        if self.config.live_clock:  # now, and never backwards nor twice the same instant
+            self.clock = max(datetime.now(UTC), self.clock + timedelta(microseconds=1))
+        else:
+            self.clock += timedelta(minutes=minutes)
         return self.clock
 
     def _event(self, event_type: str, data: dict) -> dict:
@@ -104,6 +110,15 @@ class SimulatedStore:
     def _add_transaction(self, order: dict, transaction: dict) -> None:
         self.transactions[order["id"]].append(transaction)
         self._event("payment.created", transaction)
+
+    def add_product(self, given: dict) -> dict:
+        """A product created through the API (POST /api/products): the given fields over the defaults."""
+        with self.lock:
+            product = {"price": 0, "enabled": True, "description": "", **given, "product_id": self.generator.new_id(),
+                       "updateDate": iso(self._tick(1))}
+            self.products[product["product_id"]] = product
+            self._event("product.created", product)
+            return product
 
     def order_by_number(self, number: str) -> dict | None:
         with self.lock:

@@ -46,7 +46,7 @@ DEFAULTS = {
     "xcart_webhook_secrets": (), "xcart_api_url": None, "xcart_api_token": None, "rules_path": None,
     "max_retries": 8, "retry_base_seconds": 2.0, "retry_cap_seconds": 300.0, "alert_webhook_url": None,
     "metrics_token": None, "outage_alert_seconds": 120.0, "visibility_timeout": 3600, "stuck_after_seconds": 3600,
-    "requeue_interval": 60.0, "max_requeues": 3, "catch_up_interval": 300.0, "catch_up_overlap": 600.0,
+    "requeue_interval": 60.0, "max_requeues": 3, "catch_up_interval": 30.0, "catch_up_overlap": 600.0,
     "catch_up_start": 86400.0, "store_id": "xcart", "dedupe_ttl_seconds": 7 * 24 * 3600,
     "max_body_bytes": 1024 * 1024, "signature_tolerance_seconds": 300, "public_url": None,
     "webhook_secrets_cache_seconds": 10.0,
