@@ -30,6 +30,13 @@ class SqlTokenStore:
                 raise AuthFailed("stored OAuth token cannot be decrypted: wrong XCFB_TOKEN_KEY?") from None
         return TokenPair(data["access_token"], data["refresh_token"], datetime.fromisoformat(data["expires_at"]))
 
+    def delete(self) -> bool:
+        with self._sessions.begin() as session:
+            row = session.get(OAuthToken, self._connection)
+            if row is not None:
+                session.delete(row)
+            return row is not None
+
     def save(self, pair: TokenPair) -> None:
         plain = json.dumps({"access_token": pair.access_token, "refresh_token": pair.refresh_token,
                             "expires_at": pair.expires_at.astimezone(UTC).isoformat()})

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import click
 
+from xcfb import connect_freshbooks
+
 StatusSection = Callable[[object], list[str]]  # (services) -> lines
 STATUS_SECTIONS: dict[str, StatusSection] = {}
 
@@ -38,3 +40,9 @@ def connect_status() -> int:
         for line in section(svc):
             click.echo(f"  {line}")
     return 0
+
+
+# Each connection's module defines its command and status section; they register here, so that the modules
+# need not import this one (no cycle between the modules of xcfb).
+connect.add_command(connect_freshbooks.freshbooks)
+STATUS_SECTIONS["freshbooks"] = connect_freshbooks.status

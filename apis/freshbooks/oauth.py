@@ -33,6 +33,7 @@ class TokenPair:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_at: datetime
+    scope: str = ""  # the scopes granted, space-separated, as the token answer says
 
     def expires_within(self, margin: timedelta, now: datetime | None = None) -> bool:
         return (now or datetime.now(UTC)) + margin >= self.expires_at
@@ -94,7 +95,7 @@ def pair_from_token_response(token: dict) -> TokenPair:
     else:
         created = int(token.get("created_at") or time.time())
         expires_at = datetime.fromtimestamp(created + int(token.get("expires_in") or 0), UTC)
-    return TokenPair(token["access_token"], token["refresh_token"], expires_at)
+    return TokenPair(token["access_token"], token["refresh_token"], expires_at, str(token.get("scope") or ""))
 
 
 class OAuthTokens:
