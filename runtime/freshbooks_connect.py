@@ -149,13 +149,12 @@ def exchange(svc: Services, code: str) -> tuple[TokenPair, list[Business]]:
 
 
 def save(svc: Services, pair: TokenPair, business: Business) -> dict:
-    """Stores the pair and the connection; a call that succeeds clears a standing auth alert."""
+    """Stores the pair and the connection. A standing auth alert clears with the next accepted call."""
     svc.token_store.save(pair)
     connection = {"account_id": business.account_id, "business_id": business.business_id,
                   "business_name": business.name, "scopes": pair.scope.split(),
                   "connected_at": datetime.now(UTC).isoformat(), "callbacks": []}
     svc.connections.put(CONNECTION, connection)
-    alerts.clear_alert(svc, alerts.AuthWatch.ALERT, f"FreshBooks connected to {business.name}")
     return connection
 
 

@@ -225,10 +225,10 @@ class FreshBooksClient:
         return result[plural], int(result.get("pages") or 0)
 
     def _request(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
-        token = self._tokens.access_token()
+        token = self._observed_token(self._tokens.access_token)
         response = self._observed_send(method, path, body, params, token)
         if response.status_code == 401:
-            token = self._tokens.refresh_after_rejection(token)
+            token = self._observed_token(lambda: self._tokens.refresh_after_rejection(token))
             response = self._observed_send(method, path, body, params, token)
         if response.status_code >= 400:
             error = error_from_response(method, path, response)
@@ -242,6 +242,13 @@ class FreshBooksClient:
         except ValueError as exc:
             raise Unavailable(f"{method} {path}: answer is not JSON (HTTP {response.status_code})",
                               may_have_reached_server=True, status=response.status_code) from exc
+
+    def _observed_token(self, obtain: Callable[[], str]) -> str:
+        try:
+            return obtain()
+        except AuthFailed as exc:  # no token to be had: the authorization was revoked, refused or never made
+            self._observe(exc)
+            raise
 
     def _observed_send(self, method: str, path: str, body: dict | None, params: dict | None,
                        token: str) -> requests.Response:
