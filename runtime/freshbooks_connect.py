@@ -21,6 +21,7 @@ from apis.freshbooks.oauth import OAuthApp, TokenPair
 from core import redis_keys
 from runtime import alerts, callbacks
 from runtime.bootstrap import Services
+from store.connections import ConnectionUnreadable
 
 CONNECTION = "freshbooks"
 STATE_TTL = 600  # seconds a started authorization waits for its redirect
@@ -197,7 +198,10 @@ def status(svc: Services) -> list[str]:
     if svc.settings.freshbooks_access_token:
         lines = ["using FRESHBOOKS_ACCESS_TOKEN (a fixed token, never refreshed), not an OAuth connection"]
         return lines + [_reachable(svc), _last_call(svc)]
-    connection = svc.connections.get(CONNECTION)
+    try:
+        connection = svc.connections.get(CONNECTION)
+    except ConnectionUnreadable as exc:
+        return [str(exc)]
     if connection is None:
         return ["not connected: run `xcfb connect freshbooks`"]
     granted = set(connection.get("scopes", []))

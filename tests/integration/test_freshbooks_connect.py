@@ -178,3 +178,10 @@ def test_a_revoked_authorization_raises_the_auth_alert_and_an_accepted_call_clea
     assert svc.redis.exists(AUTH_ALERT)  # nothing was accepted yet
     assert svc.freshbooks.list_taxes() == []
     assert not svc.redis.exists(AUTH_ALERT)
+
+
+def test_status_says_when_the_connection_cannot_be_read(svc, settings, capsys):
+    connect(svc)
+    bootstrap.use(Services(settings.replace(token_key="kZ6uUBZ0Xq7w2yVwX4y8c3oS1Jt9aU5l0b2d4f6h8jA=")))
+    assert main(["connect", "status"]) == 0
+    assert "the stored freshbooks connection cannot be decrypted" in capsys.readouterr().out
