@@ -1,11 +1,13 @@
-"""POST /webhooks/xcart and /webhooks/freshbooks, /healthz, /readyz, /metrics.
+"""POST /webhooks/xcart and /webhooks/freshbooks, GET /oauth/freshbooks/callback, /healthz, /readyz, /metrics.
 
 The X-Cart path answers per the contract (../shared/reference/webhook-contract.md): 202 queued, 200
 duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It reads the body
 within the size limit, verifies, checks the envelope with the reader the workers use
 (mappings/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
 workers'. The FreshBooks path takes the verifier handshake of callbacks this service registered
-(xcfb/callbacks.py; any other callback id is a 404) and events signed with a verifier FreshBooks confirmed."""
+(xcfb/callbacks.py; any other callback id is a 404) and events signed with a verifier FreshBooks confirmed.
+The OAuth callback completes a FreshBooks connection started with `xcfb connect freshbooks --no-wait`
+(runtime/freshbooks_connect.py)."""
 
 from __future__ import annotations
 
