@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     freshbooks_client_id: str | None = _env("FRESHBOOKS_CLIENT_ID")
     freshbooks_client_secret: Secret = _env("FRESHBOOKS_CLIENT_SECRET")
     freshbooks_redirect_uri: str | None = _env("FRESHBOOKS_REDIRECT_URI")
-    token_key: Secret = _env("XCFB_TOKEN_KEY")  # Fernet key for OAuth tokens at rest
+    freshbooks_authorize_url: str | None = _env("FRESHBOOKS_AUTHORIZE_URL")  # None: FreshBooks', or the sandbox's
+    token_key: Secret = _env("XCFB_TOKEN_KEY")  # Fernet key for secrets at rest; None: a key file under home
     xcart_webhook_secrets: SecretList = _env("XCART_WEBHOOK_SECRETS", ())  # new,old while rotating
     xcart_api_url: str | None = _env("XCART_API_URL")
     public_url: str | None = _env("XCFB_PUBLIC_URL")  # the service's base URL as X-Cart reaches it (https://...)

@@ -1,4 +1,4 @@
-"""POST /webhooks/xcart and /webhooks/freshbooks, /healthz, /readyz, /metrics.
+"""POST /webhooks/xcart and /webhooks/freshbooks, GET /oauth/freshbooks/callback, /healthz, /readyz, /metrics.
 
 The X-Cart path answers per the contract (../shared/reference/webhook-contract.md): 202 queued, 200
 duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It reads the body
@@ -6,14 +6,17 @@ within the size limit, verifies, checks the envelope with the reader the workers
 (mappings/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
 workers'. The signing secrets are XCART_WEBHOOK_SECRETS and those of `xcfb connect webhooks`
 (runtime/webhook_secrets.py: re-read every few seconds, a rotation needs no restart). The FreshBooks
-path takes the verifier handshake of callbacks this service registered (xcfb/callbacks.py; any other
-callback id is a 404) and events signed with a verifier FreshBooks confirmed."""
+path takes the verifier handshake of callbacks this service registered (runtime/callbacks.py; any other
+callback id is a 404) and events signed with a verifier FreshBooks confirmed. The OAuth callback
+completes a FreshBooks connection started with `xcfb connect freshbooks --no-wait`
+(runtime/freshbooks_connect.py)."""
 
 from __future__ import annotations
 
 import hmac
 import logging
 from collections.abc import Callable
+from html import escape
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, jsonify, request
@@ -22,12 +25,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from apis.freshbooks.errors import FreshBooksError
 from apis.freshbooks.signatures import verify_webhook_signature
 from core import redis_keys
 from ingest.signatures import verify
 from mappings.errors import PayloadInvalid
 from mappings.xcart.envelope import read_envelope
-from runtime import callbacks, metrics
+from runtime import callbacks, freshbooks_connect, metrics
 from runtime.bootstrap import (
     BrokerUnavailable,
     BrokerUnusable,
@@ -136,6 +140,34 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
         send("xcfb.freshbooks_event", [dict(form)])
         return jsonify(status="accepted"), 202
 
+    @app.get("/oauth/freshbooks/callback")
+    def freshbooks_oauth_callback():
+        """FreshBooks sends the user back here after `xcfb connect freshbooks --no-wait` (the redirect URI):
+        a state this service started, once, or a 400 with nothing done."""
+        pending = freshbooks_connect.take_state(svc, request.args.get("state"))
+        if pending is None:
+            return _page("Not connected", "This authorization is unknown or expired (it is valid once, for "
+                         f"{freshbooks_connect.STATE_TTL // 60} minutes). Start again with "
+                         "<code>xcfb connect freshbooks</code>."), 400
+        if request.args.get("error") or not request.args.get("code"):
+            reason = request.args.get("error") or "no code"
+            return _page("Not connected", f"FreshBooks did not authorize the service ({escape(reason)})."), 400
+        try:
+            pair, found = freshbooks_connect.exchange(svc, request.args["code"])
+            business = freshbooks_connect.choose(found, pending.get("account_id"))
+            freshbooks_connect.save(svc, pair, business)
+            if pending.get("callbacks_uri"):
+                freshbooks_connect.register_callbacks(svc, pending["callbacks_uri"])
+        except freshbooks_connect.ConnectError as exc:
+            return _page("Not connected", escape(str(exc))), 400
+        except FreshBooksError as exc:  # its messages carry no token
+            return _page("Not connected", f"FreshBooks refused: {escape(str(exc))}"), 502
+        except Exception as exc:  # noqa: BLE001 - FreshBooks or the store: said on the page, without detail
+            log.error("FreshBooks connection failed: %s", type(exc).__name__)
+            return _page("Not connected", f"The connection failed ({escape(type(exc).__name__)}); "
+                                          "see the ingest log, then start again."), 502
+        return _page("FreshBooks connected", f"The service now books into {escape(str(business))}.")
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
@@ -158,6 +190,11 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _page(title: str, html_message: str) -> Response:
+    return Response(f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{html_message}</p>",
+                    mimetype="text/html")
 
 
 def read_body(limit: int) -> bytes:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import redis
 import requests
 
+from apis.freshbooks.errors import AuthFailed
 from core import redis_keys
 
 log = logging.getLogger("xcfb.alerts")
@@ -41,7 +42,7 @@ class OutageTracker:
 
     def __call__(self, error: Exception | None) -> None:
         try:
-            if error is None:
+            if error is None or isinstance(error, AuthFailed):  # a refusal is an answer: the service is there
                 self._reachable()
             else:
                 self._unreachable(error)
@@ -59,6 +60,32 @@ class OutageTracker:
         if elapsed >= self._threshold and not r.exists(redis_keys.ALERT.format(key=self._alert)):
             raise_alert(self._services, self._alert,
                         f"{self._service} unreachable for {elapsed:.0f}s; last error: {error}")
+
+
+class AuthWatch:
+    """The `freshbooks-auth` alert follows FreshBooks' answers: raised when it refuses the token (a revoked or
+    refused authorization; the workers raise it too when a refresh fails), cleared when a request is accepted
+    again. Each accepted request is also the connection's "last successful call" (`xcfb connect status`)."""
+
+    ALERT = "freshbooks-auth"
+
+    def __init__(self, services):
+        self._services = services
+
+    def __call__(self, error: Exception | None) -> None:
+        try:
+            if error is None:
+                self._services.redis.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
+                clear_alert(self._services, self.ALERT, "FreshBooks accepts the service's requests again")
+            elif isinstance(error, AuthFailed):
+                raise_alert(self._services, self.ALERT, str(error))
+        except redis.RedisError as exc:  # watching must not fail the request
+            log.warning("auth watch failed: %s", type(exc).__name__)
+
+
+def last_success(services) -> datetime | None:
+    stamp = services.redis.get(redis_keys.FRESHBOOKS_LAST_SUCCESS)
+    return datetime.fromtimestamp(float(stamp), UTC) if stamp else None
 
 
 def _notify(url: str | None, body: dict) -> None:

@@ -13,15 +13,15 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from apis.freshbooks.client import FreshBooksClient, StaticToken, TokenSource
+from apis.freshbooks.client import DEFAULT_API_URL, FreshBooksClient, StaticToken, TokenSource
 from apis.freshbooks.errors import AuthFailed
-from apis.freshbooks.oauth import OAuthApp, OAuthTokens, redis_refresh_lock
+from apis.freshbooks.oauth import DEFAULT_AUTHORIZE_URL, OAuthApp, OAuthTokens, redis_refresh_lock
 from apis.xcart.client import XCartClient
 from core.embedded import embedded_redis_socket
 from core.keyfile import key_from_file
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
-from runtime.alerts import OutageTracker
+from runtime.alerts import AuthWatch, OutageTracker
 from runtime.webhook_secrets import CONNECTION, WebhookSecrets
 from store.connections import ConnectionStore
 from store.db import make_engine, migrate, session_factory
@@ -118,20 +118,48 @@ class Services:
 
     @cached_property
     def freshbooks(self) -> FreshBooksClient:
+        outage = OutageTracker(self, "freshbooks", self.settings.outage_alert_seconds)
+        auth = AuthWatch(self)
+
+        def observe(outcome) -> None:
+            outage(outcome)
+            auth(outcome)
+
+        # With OAuth, the account is the one chosen with `xcfb connect freshbooks`, unless set by name.
+        connected = None if self.settings.freshbooks_access_token else self.connected_account_id
         return FreshBooksClient(self.tokens, base_url=self.settings.freshbooks_api_url,
-                                account_id=self.settings.freshbooks_account_id,
-                                observer=OutageTracker(self, "freshbooks", self.settings.outage_alert_seconds))
+                                account_id=self.settings.freshbooks_account_id, observer=observe,
+                                find_account=connected)
+
+    def connected_account_id(self) -> str | None:
+        connection = self.connections.get("freshbooks")
+        return connection.get("account_id") if connection else None
+
+    @cached_property
+    def oauth_app(self) -> OAuthApp | None:
+        """The registered FreshBooks app (FRESHBOOKS_CLIENT_ID, _SECRET, _REDIRECT_URI), None when unset."""
+        s = self.settings
+        if not (s.freshbooks_client_id and s.freshbooks_client_secret and s.freshbooks_redirect_uri):
+            return None
+        real_api = s.freshbooks_api_url == DEFAULT_API_URL
+        authorize_url = s.freshbooks_authorize_url or (DEFAULT_AUTHORIZE_URL if real_api
+                                                       else f"{s.freshbooks_api_url}/oauth/authorize")
+        return OAuthApp(s.freshbooks_client_id, s.freshbooks_client_secret.get_secret_value(),
+                        s.freshbooks_redirect_uri, token_url=f"{s.freshbooks_api_url}/auth/oauth/token",
+                        authorize_url=authorize_url)
+
+    @cached_property
+    def token_store(self) -> SqlTokenStore:
+        """The OAuth pair `xcfb connect freshbooks` stored, encrypted with `secret_key`."""
+        return SqlTokenStore(self.sessions, self.secret_key)
 
     @cached_property
     def tokens(self) -> TokenSource:
         s = self.settings
         if s.freshbooks_access_token:
             return StaticToken(s.freshbooks_access_token.get_secret_value())
-        if s.freshbooks_client_id and s.freshbooks_client_secret and s.freshbooks_redirect_uri and s.token_key:
-            app = OAuthApp(s.freshbooks_client_id, s.freshbooks_client_secret.get_secret_value(),
-                           s.freshbooks_redirect_uri, token_url=f"{s.freshbooks_api_url}/auth/oauth/token")
-            return OAuthTokens(app, SqlTokenStore(self.sessions, s.token_key.get_secret_value()),
-                               redis_refresh_lock(self.redis))
+        if self.oauth_app is not None:
+            return OAuthTokens(self.oauth_app, self.token_store, redis_refresh_lock(self.redis))
         return _NotConfigured()
 
     @cached_property
@@ -178,8 +206,9 @@ class Services:
 
 class _NotConfigured:
     def access_token(self) -> str:
-        raise AuthFailed("FreshBooks credentials are not configured: set FRESHBOOKS_ACCESS_TOKEN, or "
-                         "FRESHBOOKS_CLIENT_ID, FRESHBOOKS_CLIENT_SECRET, FRESHBOOKS_REDIRECT_URI and XCFB_TOKEN_KEY")
+        raise AuthFailed("FreshBooks credentials are not configured: set FRESHBOOKS_CLIENT_ID, "
+                         "FRESHBOOKS_CLIENT_SECRET and FRESHBOOKS_REDIRECT_URI and run `xcfb connect freshbooks` "
+                         "(or set FRESHBOOKS_ACCESS_TOKEN, a fixed token)")
 
     def refresh_after_rejection(self, rejected_token: str) -> str:
         return self.access_token()

@@ -42,6 +42,10 @@ def given_faults(ctx: click.Context) -> dict:
               help="an access token accepted without OAuth (repeatable)")
 @click.option("--client-id", default="sandbox-client-id", show_default=True, help="OAuth client id")
 @click.option("--client-secret", default="sandbox-client-secret", help="OAuth client secret")
+@click.option("--token-lifetime", type=click.IntRange(min=1), default=12 * 3600, show_default=True,
+              metavar="SECONDS", help="access tokens expire after this (FreshBooks: 12 h); try 3 to watch refreshes")
+@click.option("--business", "businesses", multiple=True, metavar="ACCOUNT_ID=NAME",
+              help="another business of the sandbox identity (repeatable; default: SANDBOX2=Second Sandbox Shop)")
 @click.option("--state", metavar="SQLITE_FILE", help="keep the books in this SQLite file")
 @click.option("--admin-token", help="require this bearer token on /_sandbox/ admin endpoints")
 @click.option("--validation-status", type=click.Choice(["400", "422"]), default="422", show_default=True)
@@ -49,8 +53,8 @@ def given_faults(ctx: click.Context) -> dict:
               help="refuse a second invoice with the same number (FreshBooks itself accepts it)")
 @fault_options
 @click.pass_context
-def freshbooks(ctx: click.Context, host, port, account_id, currency, tokens, client_id, client_secret, state,
-               admin_token, validation_status, unique_invoice_numbers, **_faults) -> int:
+def freshbooks(ctx: click.Context, host, port, account_id, currency, tokens, client_id, client_secret, token_lifetime,
+               businesses, state, admin_token, validation_status, unique_invoice_numbers, **_faults) -> int:
     """The FreshBooks API emulator."""
     from sandboxes.freshbooks.app import SandboxConfig, create_app, sandbox_of
     from sandboxes.freshbooks.oauth import OAuthSettings
@@ -59,8 +63,14 @@ def freshbooks(ctx: click.Context, host, port, account_id, currency, tokens, cli
     config = SandboxConfig(
         account_id=account_id, currency=currency, validation_status=int(validation_status),
         unique_invoice_numbers=unique_invoice_numbers, state_path=state, admin_token=admin_token,
-        oauth=OAuthSettings(client_id=client_id, client_secret=client_secret, static_tokens=tokens),
+        oauth=OAuthSettings(client_id=client_id, client_secret=client_secret, static_tokens=tokens,
+                            access_token_lifetime=token_lifetime),
     )
+    if businesses:
+        if not all("=" in b and b.split("=", 1)[0] for b in businesses):
+            click.echo("xcfb: --business wants ACCOUNT_ID=NAME", err=True)
+            ctx.exit(2)
+        config.other_businesses = tuple(tuple(b.split("=", 1)) for b in businesses)
     app = create_app(config)
     sandbox_of(app).faults.configure(given_faults(ctx))  # the same path as POST /_sandbox/faults
     click.echo(f"FreshBooks sandbox, account {account_id}; API base http://{host}:{port}", err=True)

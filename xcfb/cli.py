@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-import xcfb.connect_xcart  # noqa: F401 - registers `xcfb connect xcart` and its status section
 from core.settings import SettingsError
 from xcfb import operations
 from xcfb.connect import connect

@@ -1,14 +1,16 @@
 """`xcfb connect ...`: connecting the service to a real FreshBooks account and a real X-Cart store.
 
-Each connection's commands live in a module of their own (connect_freshbooks, connect_xcart,
-connect_webhooks) and register on the `connect` group below; `xcfb connect status` prints the section
-each of them registers with `status_section`. Connections are kept encrypted (store/connections.py)."""
+Each connection's command and `xcfb connect status` section live in a module of their own
+(connect_freshbooks, connect_xcart, connect_webhooks), which this one registers at the bottom: they never
+import it, so there is no import cycle. Connections are kept encrypted (store/connections.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import click
+
+from xcfb import connect_freshbooks, connect_webhooks, connect_xcart
 
 StatusSection = Callable[[object], list[str]]  # (services) -> lines
 STATUS_SECTIONS: dict[str, StatusSection] = {}
@@ -40,8 +42,8 @@ def connect_status() -> int:
     return 0
 
 
-# Each connection's module, registered here (they do not import this module: no import cycle).
-from xcfb.connect_webhooks import webhooks, webhooks_status  # noqa: E402
-
-connect.add_command(webhooks)
-status_section("webhooks")(webhooks_status)
+for command, name, section in ((connect_freshbooks.freshbooks, "freshbooks", connect_freshbooks.status),
+                               (connect_xcart.connect_xcart, "xcart", connect_xcart.xcart_status),
+                               (connect_webhooks.webhooks, "webhooks", connect_webhooks.webhooks_status)):
+    connect.add_command(command, name)
+    status_section(name)(section)

@@ -20,7 +20,6 @@ from apis.xcart.client import XCartClient, XCartError, XCartUnavailable
 from store import snapshots
 from store.models import utcnow
 from store.polls import recent_polls
-from xcfb.connect import connect, status_section
 from xcfb.operations import OperatorError
 
 CONNECTION = "xcart"
@@ -78,7 +77,7 @@ def connect_store(svc, url: str, token: str, look_back: timedelta, now: datetime
     return Connected(url, kind, polls_from)
 
 
-@connect.command("xcart")
+@click.command("xcart")
 @click.option("--url", required=True, help="the store's REST API, e.g. https://store.example/api")
 @click.option("--token", help="the API key (X-Auth-Token); without it, asked for, or read from stdin when piped")
 @click.option("--look-back", type=float, default=24.0, show_default=True, metavar="HOURS",
@@ -106,7 +105,6 @@ def connect_xcart(url: str, token: str | None, look_back: float) -> int:
     return 0
 
 
-@status_section("xcart")
 def xcart_status(svc) -> list[str]:
     settings = svc.settings
     connected = svc.connections.get(CONNECTION)

@@ -69,12 +69,17 @@ def pooled_session(pool_size: int = 10) -> requests.Session:
 class FreshBooksClient:
     def __init__(self, tokens: TokenSource, *, base_url: str | None = None, account_id: str | None = None,
                  session: requests.Session | None = None, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-                 observer: Callable[[Unavailable | None], None] | None = None):
-        """`observer` hears after each request whether FreshBooks was reachable (None) or not (the error)."""
+                 observer: Callable[[Unavailable | AuthFailed | None], None] | None = None,
+                 find_account: Callable[[], str | None] | None = None):
+        """`observer` hears after each request its outcome: None when FreshBooks accepted it (any answer but a
+        5xx, a 401 or a 403), Unavailable when it was unreachable, AuthFailed when it refused the token even
+        after a refresh. `find_account` names the account when `account_id` is not given (the connection
+        chosen with `xcfb connect freshbooks`); without either, the identity's first business is used."""
         self.base_url = (base_url or api_url_from_env()).rstrip("/")
         self._observe = observer or (lambda outcome: None)
         self._tokens = tokens
         self._account_id = account_id
+        self._find_account = find_account or (lambda: None)
         self._session = session or pooled_session()
         self._timeout = timeout
 
@@ -85,6 +90,8 @@ class FreshBooksClient:
 
     @property
     def account_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = self._find_account()
         if self._account_id is None:
             memberships = self.me().get("business_memberships") or []
             if not memberships:
@@ -177,6 +184,9 @@ class FreshBooksClient:
         path = f"/events/account/{self.account_id}/events/callbacks/{callback_id}"
         return self._request("PUT", path, {"callback": {"resend": True}})["response"]["result"]["callback"]
 
+    def delete_callback(self, callback_id: int) -> None:
+        self._request("DELETE", f"/events/account/{self.account_id}/events/callbacks/{callback_id}")
+
     def list_callbacks(self) -> list[dict]:
         path = f"/events/account/{self.account_id}/events/callbacks"
         return self._request("GET", path)["response"]["result"]["callbacks"]
@@ -215,14 +225,14 @@ class FreshBooksClient:
         return result[plural], int(result.get("pages") or 0)
 
     def _request(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
-        token = self._tokens.access_token()
+        token = self._observed_token(self._tokens.access_token)
         response = self._observed_send(method, path, body, params, token)
         if response.status_code == 401:
-            token = self._tokens.refresh_after_rejection(token)
+            token = self._observed_token(lambda: self._tokens.refresh_after_rejection(token))
             response = self._observed_send(method, path, body, params, token)
         if response.status_code >= 400:
             error = error_from_response(method, path, response)
-            if isinstance(error, Unavailable):
+            if isinstance(error, Unavailable | AuthFailed):
                 self._observe(error)
             raise error
         if not response.content:
@@ -233,6 +243,13 @@ class FreshBooksClient:
             raise Unavailable(f"{method} {path}: answer is not JSON (HTTP {response.status_code})",
                               may_have_reached_server=True, status=response.status_code) from exc
 
+    def _observed_token(self, obtain: Callable[[], str]) -> str:
+        try:
+            return obtain()
+        except AuthFailed as exc:  # no token to be had: the authorization was revoked, refused or never made
+            self._observe(exc)
+            raise
+
     def _observed_send(self, method: str, path: str, body: dict | None, params: dict | None,
                        token: str) -> requests.Response:
         try:
@@ -240,8 +257,8 @@ class FreshBooksClient:
         except Unavailable as exc:
             self._observe(exc)
             raise
-        if response.status_code < 500:
-            self._observe(None)
+        if response.status_code < 500 and response.status_code not in (401, 403):
+            self._observe(None)  # a 401 is told after the refresh and resend, when it is final
         return response
 
     def _send(self, method: str, path: str, body: dict | None, params: dict | None,

@@ -33,8 +33,12 @@ class TokenPair:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_at: datetime
+    scope: str = ""  # the scopes granted, space-separated, as the token answer says
+    issued_at: datetime | None = None
 
     def expires_within(self, margin: timedelta, now: datetime | None = None) -> bool:
+        if self.issued_at is not None:  # a short-lived token (a test sandbox's) is not refreshed on every call
+            margin = min(margin, (self.expires_at - self.issued_at) / 4)
         return (now or datetime.now(UTC)) + margin >= self.expires_at
 
 
@@ -89,12 +93,14 @@ class OAuthApp:
 def pair_from_token_response(token: dict) -> TokenPair:
     if not token.get("access_token") or not token.get("refresh_token"):
         raise AuthFailed("FreshBooks token answer lacks access_token or refresh_token")
+    created = int(token.get("created_at") or time.time())
     if token.get("expires_at"):
         expires_at = datetime.fromtimestamp(int(token["expires_at"]), UTC)
     else:
-        created = int(token.get("created_at") or time.time())
         expires_at = datetime.fromtimestamp(created + int(token.get("expires_in") or 0), UTC)
-    return TokenPair(token["access_token"], token["refresh_token"], expires_at)
+    issued_at = min(datetime.fromtimestamp(created, UTC), expires_at)
+    return TokenPair(token["access_token"], token["refresh_token"], expires_at, str(token.get("scope") or ""),
+                     issued_at)
 
 
 class OAuthTokens:

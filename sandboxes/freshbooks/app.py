@@ -11,6 +11,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -46,6 +47,9 @@ RESOURCES = {  # path -> (singular, plural)
 class SandboxConfig:
     account_id: str = "SANDBOX1"
     business_id: int = 1001
+    # More businesses of the same identity (account id, name): listed by /users/me, their books refused (403),
+    # as FreshBooks users often belong to several businesses and the service must work with the chosen one.
+    other_businesses: tuple[tuple[str, str], ...] = (("SANDBOX2", "Second Sandbox Shop"),)
     currency: str = "USD"
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     faults: FaultSettings = field(default_factory=FaultSettings)
@@ -185,26 +189,52 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     @app.get("/auth/api/v1/users/me")
     def me():
         c = sandbox.config
+        businesses = [(c.account_id, "Sandbox Books")] + list(c.other_businesses)
         return _json({"response": {
             "id": 1, "identity_id": 1, "identity_uuid": "00000000-0000-4000-8000-000000000001",
             "first_name": "Sandbox", "last_name": "Owner", "email": "owner@sandbox.invalid", "language": "en",
             "confirmed_at": "2024-01-01T00:00:00Z", "setup_complete": True,
-            "business_memberships": [{"id": 1, "role": "owner", "business": {
-                "id": c.business_id, "business_uuid": "00000000-0000-4000-8000-000000001001",
-                "name": "Sandbox Books", "account_id": c.account_id, "date_format": "mm/dd/yyyy"}}],
-            "roles": [{"id": 1, "role": "admin", "systemid": 1, "accountid": c.account_id}],
+            "business_memberships": [{"id": n + 1, "role": "owner", "business": {
+                "id": c.business_id + n, "business_uuid": f"00000000-0000-4000-8000-{c.business_id + n:012d}",
+                "name": name, "account_id": account_id, "date_format": "mm/dd/yyyy"}}
+                for n, (account_id, name) in enumerate(businesses)],
+            "roles": [{"id": n + 1, "role": "admin", "systemid": 1, "accountid": account_id}
+                      for n, (account_id, _) in enumerate(businesses)],
             "profile": {"setup_complete": True, "first_name": "Sandbox", "last_name": "Owner"},
         }})
 
     @app.get("/oauth/authorize")
     def authorize():
-        # The sandbox approves at once and sends the user back with a code.
-        if request.args.get("client_id") != sandbox.config.oauth.client_id:
+        """The consent page: the app's name and the scopes it asks for, approve or deny; keeps `state`."""
+        asked = _authorization_request(request.args)
+        scopes = sandbox.oauth.granted_scopes(asked.get("scope", ""))
+        hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in asked.items())
+        items = "".join(f"<li>{escape(scope)}</li>" for scope in scopes)
+        page = (f"<!doctype html><title>Authorize {escape(sandbox.config.oauth.app_name)}</title>"
+                f"<h1>{escape(sandbox.config.oauth.app_name)} wants to access your FreshBooks account</h1>"
+                f"<p>It asks for:</p><ul>{items}</ul>"
+                f'<form method="post" action="/oauth/authorize">{hidden}'
+                '<button name="decision" value="approve">Allow</button> '
+                '<button name="decision" value="deny">Deny</button></form>')
+        return Response(page, mimetype="text/html")
+
+    @app.post("/oauth/authorize")
+    def decide():
+        asked = _authorization_request(request.form)
+        state = {"state": asked["state"]} if "state" in asked else {}
+        if request.form.get("decision") != "approve":
+            query = {"error": "access_denied", "error_description": "The user denied the request.", **state}
+        else:
+            query = {"code": sandbox.oauth.issue_code(asked["redirect_uri"], asked.get("scope", "")), **state}
+        return redirect(f"{asked['redirect_uri']}?{urlencode(query)}")
+
+    def _authorization_request(values) -> dict[str, str]:
+        if values.get("client_id") != sandbox.config.oauth.client_id:
             raise OAuthError("invalid_client", "Unknown client_id.", 401)
-        redirect_uri = request.args.get("redirect_uri", "")
-        code = sandbox.oauth.issue_code(redirect_uri)
-        query = {"code": code, **({"state": request.args["state"]} if "state" in request.args else {})}
-        return redirect(f"{redirect_uri}?{urlencode(query)}")
+        if values.get("response_type", "code") != "code" or not values.get("redirect_uri"):
+            raise OAuthError("invalid_request", "response_type=code and a redirect_uri are required.")
+        return {key: values[key] for key in ("client_id", "response_type", "redirect_uri", "scope", "state")
+                if key in values}
 
     @app.post("/auth/oauth/token")
     def token():
@@ -298,6 +328,11 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             return _json(sandbox.faults.configure(request.get_json(force=True) or {}))
         except (TypeError, ValueError) as exc:
             return _json({"error": str(exc)}, 400)
+
+    @app.post("/_sandbox/oauth/revoke")
+    def revoke_grants():
+        """As if the user removed the app's access in FreshBooks: every issued token stops working."""
+        return _json({"revoked_pairs": sandbox.oauth.revoke_all()})
 
     @app.post("/_sandbox/reset")
     def reset():

@@ -61,8 +61,9 @@ def test_sdk_oauth_code_exchange_and_single_use_refresh(fb_server, fb_sandbox, m
     monkeypatch.setenv("FRESHBOOKS_API_URL", fb_server.url)
     sdk = SdkClient(client_id="sandbox-client-id", client_secret="sandbox-client-secret",
                     redirect_uri="https://service.test/callback")
-    answer = requests.get(f"{fb_server.url}/oauth/authorize", allow_redirects=False, timeout=5, params={
-        "client_id": "sandbox-client-id", "response_type": "code", "redirect_uri": "https://service.test/callback"})
+    answer = requests.post(f"{fb_server.url}/oauth/authorize", allow_redirects=False, timeout=5, data={
+        "client_id": "sandbox-client-id", "response_type": "code", "redirect_uri": "https://service.test/callback",
+        "decision": "approve"})  # the consent form's Allow
     code = answer.headers["Location"].split("code=")[1]
     first = sdk.get_access_token(code)
     assert first.access_token and first.refresh_token and first.access_token_expires_at

@@ -32,8 +32,8 @@ def test_secrets_never_reach_a_log(tmp_path, redis_url, database_url, redis_clie
     app = OAuthApp("sandbox-client-id", "sandbox-client-secret", "https://svc.test/cb",
                    token_url=f"{fb_server.url}/auth/oauth/token")
     store = SqlTokenStore(sessions, key)
-    location = requests.get(f"{fb_server.url}/oauth/authorize", allow_redirects=False, timeout=5, params={
-        "client_id": app.client_id, "redirect_uri": app.redirect_uri}).headers["Location"]
+    location = requests.post(f"{fb_server.url}/oauth/authorize", allow_redirects=False, timeout=5, data={
+        "client_id": app.client_id, "redirect_uri": app.redirect_uri, "decision": "approve"}).headers["Location"]
     code = location.split("code=")[1]
     tokens = OAuthTokens(app, store, nullcontext)
     tokens.connect(code)

@@ -26,7 +26,9 @@ def app(fb_server, fb_sandbox):
 @pytest.fixture
 def store(sessions, app, fb_server):
     store = SqlTokenStore(sessions, Fernet.generate_key())
-    location = requests.get(app.authorization_url("s1"), allow_redirects=False, timeout=5).headers["Location"]
+    location = requests.post(app.authorize_url, allow_redirects=False, timeout=5, data={  # consent: Allow
+        "client_id": app.client_id, "redirect_uri": app.redirect_uri, "state": "s1", "decision": "approve"}
+    ).headers["Location"]
     OAuthTokens(app, store, nullcontext).connect(location.split("code=")[1].split("&")[0])
     current = store.load()
     # Make the stored pair due for refresh, as after 12 hours.
