@@ -19,15 +19,17 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="each HTTP load run (after a 2 s warm-up)")
-    parser.add_argument("--orders", type=int, default=200, help="orders through the whole chain")
-    parser.add_argument("--chains", type=int, default=800, help="no-op chains of the reference")
+    parser.add_argument("--seconds", type=int, default=8, help="each HTTP load run (after a 2 s warm-up)")
+    parser.add_argument("--orders", type=int, default=120, help="orders through the whole chain, each round")
+    parser.add_argument("--chains", type=int, default=600, help="no-op chains of the reference, each round")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each figure and reference, in turn")
     options = parser.parse_args()
     if os.environ.get("REDIS_URL") or os.environ.get("DATABASE_URL"):
         raise SystemExit("bench: unset REDIS_URL and DATABASE_URL (the bench runs on the embedded defaults)")
     with tempfile.TemporaryDirectory(prefix="xcfb-bench-") as home:
-        http = ingest.measure(Path(home) / "ingest", seconds=options.seconds)
-        orders = chain.measure(Path(home) / "chain", orders=options.orders, chains=options.chains)
+        http = ingest.measure(Path(home) / "ingest", seconds=options.seconds, rounds=options.rounds)
+        orders = chain.measure(Path(home) / "chain", orders=options.orders, chains=options.chains,
+                               rounds=options.rounds)
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                "rows": rows(http, orders), "measured": {"ingest": http, "chain": orders}}
     RESULTS.parent.mkdir(exist_ok=True)
@@ -71,7 +73,8 @@ def table(results: dict) -> str:
                  "yes" if row["met"] else "no"]
         lines.append(f"| {' | '.join(cells)} |")
     m, client = results["machine"], results["measured"]["ingest"]["bare Flask"]["client_cores"]
-    lines.append(f"\n{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {results['when']}. The load generator "
+    lines.append(f"\nMedians of {len(results['measured']['chain']['chain']['rounds'])} rounds. "
+                 f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {results['when']}. The load generator "
                  f"(wrk) used {client:.2f} of a core at the bare-Flask ceiling.")
     return "\n".join(lines)
 

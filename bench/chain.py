@@ -13,7 +13,9 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from statistics import median
 
 from bench import noop
 from harness.stage import Stage, use_broker
@@ -25,17 +27,26 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_THREADS = 8
 
 
-def measure(home: Path, orders: int = 200, chains: int = 800, timeout: float = 240) -> dict[str, dict]:
-    with Stage(home, workers=1, concurrency=WORKER_THREADS) as stage:
+def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
+            timeout: float = 240) -> dict[str, dict]:
+    """The median of `rounds` of each, the chain and the no-op chains in turn (a neighbour's burst on this
+    shared machine falls on one run of each); both workers stay up throughout, the idle one waiting."""
+    with Stage(home, workers=1, concurrency=WORKER_THREADS) as stage, _noop_worker(stage):
+        use_broker(noop.app, broker_url(stage.settings))
         warm = list(stage.store.events)  # the store's customers and products: untimed, warms the worker up
-        _send_and_wait(stage, warm, len(warm), timeout)
-        events = stage.store.place_orders(orders)
-        elapsed = _send_and_wait(stage, events, len(warm) + len(events), timeout)
+        settled = len(warm)
+        _send_and_wait(stage, warm, settled, timeout)
+        _run_chains(stage.services.redis, 50, timeout)  # untimed
+        chain_runs, noop_runs, events_sent = [], [], 0
+        for _ in range(rounds):
+            events = stage.store.place_orders(orders)
+            settled, events_sent = settled + len(events), events_sent + len(events)
+            chain_runs.append(orders / _send_and_wait(stage, events, settled, timeout))
+            noop_runs.append(chains / _run_chains(stage.services.redis, chains, timeout))
         _check(stage)
-        reference = _noop_chains(stage, chains, timeout)
-    return {"chain": {"orders_per_s": orders / elapsed, "orders": orders, "events": len(events),
-                      "seconds": elapsed},
-            "noop chain": {"chains_per_s": chains / reference, "chains": chains, "seconds": reference}}
+    return {"chain": {"orders_per_s": median(chain_runs), "rounds": chain_runs, "orders": orders,
+                      "events_per_order": events_sent / (orders * rounds)},
+            "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains}}
 
 
 def _send_and_wait(stage: Stage, events: list[dict], settled: int, timeout: float) -> float:
@@ -59,22 +70,20 @@ def _check(stage: Stage) -> None:
         raise RuntimeError(f"the books are wrong after the run: {report}")
 
 
-def _noop_chains(stage: Stage, chains: int, timeout: float) -> float:
+@contextmanager
+def _noop_worker(stage: Stage):
+    """The reference's worker, started like the stage's (harness/stage.py) on the no-op queue."""
     env = {**os.environ, **stage.settings.as_environment(), "PYTHONPATH": str(ROOT)}
-    log = open(stage.home / "noop-worker.log", "w")  # noqa: SIM115 - handed to the process
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "bench.noop", "worker", "--pool", "threads",  # noqa: S603
-                               "--concurrency", str(WORKER_THREADS), "--queues", noop.QUEUE, "--hostname",
-                               "noop@%h", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(stage.home / "noop-worker.log", "w") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "bench.noop", "worker", "--pool",  # noqa: S603
+                                   "threads", "--concurrency", str(WORKER_THREADS), "--queues", noop.QUEUE,
+                                   "--hostname", "noop@%h", "--without-gossip", "--without-mingle", "--loglevel",
+                                   "WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        use_broker(noop.app, broker_url(stage.settings))
-        redis = stage.services.redis
-        _run_chains(redis, 50, timeout)  # untimed: the worker starts and connects
-        return _run_chains(redis, chains, timeout)
+        yield worker
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        log.close()
 
 
 def _run_chains(redis, chains: int, timeout: float) -> float:
