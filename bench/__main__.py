@@ -12,7 +12,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import chain, ingest
+from bench import chain_load, ingest_load
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -27,8 +27,8 @@ def main() -> None:
     if os.environ.get("REDIS_URL") or os.environ.get("DATABASE_URL"):
         raise SystemExit("bench: unset REDIS_URL and DATABASE_URL (the bench runs on the embedded defaults)")
     with tempfile.TemporaryDirectory(prefix="xcfb-bench-") as home:
-        http = ingest.measure(Path(home) / "ingest", seconds=options.seconds, rounds=options.rounds)
-        orders = chain.measure(Path(home) / "chain", orders=options.orders, chains=options.chains,
+        http = ingest_load.measure(Path(home) / "ingest", seconds=options.seconds, rounds=options.rounds)
+        orders = chain_load.measure(Path(home) / "chain", orders=options.orders, chains=options.chains,
                                rounds=options.rounds)
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                "rows": rows(http, orders), "measured": {"ingest": http, "chain": orders}}

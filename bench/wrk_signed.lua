@@ -1,4 +1,4 @@
--- wrk replays requests signed beforehand (bench/ingest.py writes them: one per line, "<signature>\t<body>"),
+-- wrk replays requests signed beforehand (bench/ingest_load.py writes them: one per line, "<signature>\t<body>"),
 -- so that wrk itself stays a C load generator: HMAC in Lua would make the client the bottleneck. Thread n
 -- of N takes lines n, n+N, ...: every request is sent once. A thread that runs out starts again and counts
 -- it; done() prints one JSON line the bench reads (latencies in microseconds).
