@@ -1,6 +1,8 @@
 # The two commands of the README: `make demo` and `make test`. Both create .venv on first use.
 # `make check`: what to run before a commit (lint, the layers, the unit and integration tiers; under two
 # minutes). `make test` is everything, as CI runs it.
+# `make bench`: issue 12's figures, each a ratio against a reference measured in the same run (bench/);
+# a few minutes; installs wrk (Debian) when missing. Never part of `make test`.
 # `make demo-prod`: a production install (pip install ., no test extras) in a fresh venv runs a small demo
 # on the embedded defaults, as CI does.
 PYTHON ?= python3
@@ -9,7 +11,7 @@ PROD_VENV ?= .venv-prod
 DEMO_ORDERS ?= 20
 BIN := $(VENV)/bin
 
-.PHONY: test check demo demo-prod sandbox-freshbooks sandbox-xcart lint
+.PHONY: test check demo demo-prod sandbox-freshbooks sandbox-xcart lint bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,10 @@ demo-prod:
 	$(PYTHON) -m venv $(PROD_VENV)
 	$(PROD_VENV)/bin/pip install -q .
 	env -u REDIS_URL -u DATABASE_URL XCFB_HOME=$(CURDIR)/$(PROD_VENV)/var $(PROD_VENV)/bin/xcfb demo --orders $(DEMO_ORDERS)
+
+bench: $(BIN)/.installed
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; }
+	env -u REDIS_URL -u DATABASE_URL $(BIN)/python -m bench
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

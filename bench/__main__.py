@@ -1,0 +1,83 @@
+"""`make bench` (python -m bench): each figure of issue 12 as a ratio against a reference measured in the
+same run, printed as a table and written to bench/results/latest.json. Embedded Redis and SQLite only:
+REDIS_URL and DATABASE_URL must be unset (the Makefile unsets them). Timings are never asserted in tests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import chain_load, ingest_load
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8, help="each HTTP load run (after a 2 s warm-up)")
+    parser.add_argument("--orders", type=int, default=120, help="orders through the whole chain, each round")
+    parser.add_argument("--chains", type=int, default=600, help="no-op chains of the reference, each round")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each figure and reference, in turn")
+    options = parser.parse_args()
+    if os.environ.get("REDIS_URL") or os.environ.get("DATABASE_URL"):
+        raise SystemExit("bench: unset REDIS_URL and DATABASE_URL (the bench runs on the embedded defaults)")
+    with tempfile.TemporaryDirectory(prefix="xcfb-bench-") as home:
+        http = ingest_load.measure(Path(home) / "ingest", seconds=options.seconds, rounds=options.rounds)
+        orders = chain_load.measure(Path(home) / "chain", orders=options.orders, chains=options.chains,
+                               rounds=options.rounds)
+    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+               "rows": rows(http, orders), "measured": {"ingest": http, "chain": orders}}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
+
+
+def rows(http: dict, orders: dict) -> list[dict]:
+    served, floor, ceiling = http["ingest"], http["Flask + send_task"], http["bare Flask"]
+    ingest_ratio = served["rps"] / floor["rps"]
+    chain_ratio = orders["chain"]["orders_per_s"] / orders["noop chain"]["chains_per_s"]
+    return [
+        {"figure": "ingest req/s, 16 connections, gunicorn -w 2",
+         "now": f"{served['rps']:,.0f}, p99 {served['p99_ms']:.0f} ms",
+         "reference": f"Flask + send_task {floor['rps']:,.0f} (p99 {floor['p99_ms']:.0f} ms); "
+                      f"bare Flask {ceiling['rps']:,.0f}",
+         "ratio": f"{ingest_ratio:.2f}x send_task, {served['rps'] / ceiling['rps']:.2f}x bare",
+         "target": ">= 0.9x send_task, p99 < 15 ms",
+         "met": ingest_ratio >= 0.9 and served["p99_ms"] < 15},
+        {"figure": "orders/s through the whole chain, 1 worker, 8 threads (SQLite)",
+         "now": f"{orders['chain']['orders_per_s']:.1f}",
+         "reference": f"Celery 4-task no-op chain {orders['noop chain']['chains_per_s']:.0f}/s",
+         "ratio": f"{chain_ratio:.2f}x",
+         "target": ">= 0.35x the no-op chain",
+         "met": chain_ratio >= 0.35},
+    ]
+
+
+def table(results: dict) -> str:
+    header = ("figure", "now", "reference", "ratio", "target", "met")
+    lines = [f"| {' | '.join(header)} |", f"|{'---|' * len(header)}"]
+    for row in results["rows"]:
+        cells = [row["figure"], row["now"], row["reference"], row["ratio"], row["target"],
+                 "yes" if row["met"] else "no"]
+        lines.append(f"| {' | '.join(cells)} |")
+    m, client = results["machine"], results["measured"]["ingest"]["bare Flask"]["client_cores"]
+    lines.append(f"\nMedians of {len(results['measured']['chain']['chain']['rounds'])} rounds. "
+                 f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {results['when']}. The load generator "
+                 f"(wrk) used {client:.2f} of a core at the bare-Flask ceiling.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

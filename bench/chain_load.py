@@ -1,0 +1,98 @@
+"""Orders/s through the whole chain (1 worker process, 8 threads, the zero-latency FreshBooks sandbox,
+SQLite and the embedded Redis: harness/stage.py), against a Celery 4-task no-op chain (bench/noop.py) on
+the same broker with the same worker settings, in the same run.
+
+The orders' events are put on the broker the way ingest does (`send_task xcfb.process_event`, raw body),
+all at once: the figure is the workers' throughput, ingest has its own row. The clock runs from the first
+send until every event is synced, dead or in review; the run is refused unless FreshBooks then holds
+exactly the right books and nothing was dead-lettered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from statistics import median
+
+from bench import noop
+from harness.stage import Stage, use_broker
+from mappings.jsonio import dumps as to_json
+from runtime.bootstrap import broker_url
+from store import ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_THREADS = 8
+
+
+def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
+            timeout: float = 240) -> dict[str, dict]:
+    """The median of `rounds` of each, the chain and the no-op chains in turn (a neighbour's burst on this
+    shared machine falls on one run of each); both workers stay up throughout, the idle one waiting."""
+    with Stage(home, workers=1, concurrency=WORKER_THREADS) as stage, _noop_worker(stage):
+        use_broker(noop.app, broker_url(stage.settings))
+        warm = list(stage.store.events)  # the store's customers and products: untimed, warms the worker up
+        settled = len(warm)
+        _send_and_wait(stage, warm, settled, timeout)
+        _run_chains(stage.services.redis, 50, timeout)  # untimed
+        chain_runs, noop_runs, events_sent = [], [], 0
+        for _ in range(rounds):
+            events = stage.store.place_orders(orders)
+            settled, events_sent = settled + len(events), events_sent + len(events)
+            chain_runs.append(orders / _send_and_wait(stage, events, settled, timeout))
+            noop_runs.append(chains / _run_chains(stage.services.redis, chains, timeout))
+        _check(stage)
+    return {"chain": {"orders_per_s": median(chain_runs), "rounds": chain_runs, "orders": orders,
+                      "events_per_order": events_sent / (orders * rounds)},
+            "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains}}
+
+
+def _send_and_wait(stage: Stage, events: list[dict], settled: int, timeout: float) -> float:
+    bodies = [to_json(event) for event in events]
+    started = time.monotonic()
+    for body in bodies:
+        stage.send("xcfb.process_event", [body])
+    while sum(ledger.counts_by_status(stage.services.sessions).get(s, 0) for s in ledger.TERMINAL) < settled:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"the chain did not settle {settled} events within {timeout} s")
+        time.sleep(0.2)  # seldom: a read of SQLite can hold up the worker's commits
+    return time.monotonic() - started
+
+
+def _check(stage: Stage) -> None:
+    counts = ledger.counts_by_status(stage.services.sessions)
+    if counts.get("dead"):  # review is expected: the store refunds some orders, and a refund is a person's call
+        raise RuntimeError(f"not a clean run: {counts}")
+    report = stage.books()
+    if not report.correct:
+        raise RuntimeError(f"the books are wrong after the run: {report}")
+
+
+@contextmanager
+def _noop_worker(stage: Stage):
+    """The reference's worker, started like the stage's (harness/stage.py) on the no-op queue."""
+    env = {**os.environ, **stage.settings.as_environment(), "PYTHONPATH": str(ROOT)}
+    with open(stage.home / "noop-worker.log", "w") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "bench.noop", "worker", "--pool",  # noqa: S603
+                                   "threads", "--concurrency", str(WORKER_THREADS), "--queues", noop.QUEUE,
+                                   "--hostname", "noop@%h", "--without-gossip", "--without-mingle", "--loglevel",
+                                   "WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def _run_chains(redis, chains: int, timeout: float) -> float:
+    redis.delete(noop.DONE)
+    started = time.monotonic()
+    for order in range(chains):
+        noop.noop_chain(order).apply_async()
+    while int(redis.get(noop.DONE) or 0) < chains:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"the no-op chains did not finish within {timeout} s")
+        time.sleep(0.05)
+    return time.monotonic() - started
