@@ -19,9 +19,9 @@ from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYe
 from workers.ports import StepPorts
 
 # How long what FreshBooks answered an invoice's create or update stands in for reading the invoice in the
-# payment step right after: long enough for the chain's next task, too short for a person to have recorded a
-# payment by hand in between (an older answer is not used: the step reads FreshBooks).
-ANSWER_FRESH = timedelta(seconds=60)
+# payment step right after: the chain's next task normally runs within milliseconds; a person editing or paying
+# the new invoice by hand within seconds is not credible. Older (a backlog, a retry): the step reads FreshBooks.
+ANSWER_FRESH = timedelta(seconds=10)
 
 
 def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
