@@ -95,8 +95,10 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
                 return binding.freshbooks_id
             return _bring_up_to_date(svc, plan, binding.freshbooks_id, version, event_id)
         first_attempt = binder.record_intent(svc.sessions, "invoice", str(order_id))  # committed before the create
-        # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then alone.
-        found = None if first_attempt else fb.find_invoice_by_number(plan.invoice_number)
+        # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then alone,
+        # unless the rules ask to look for invoices with the number booked another way.
+        look_up = not first_attempt or svc.rules.look_up_invoices_first
+        found = fb.find_invoice_by_number(plan.invoice_number) if look_up else None
         if found is not None:  # booked by an attempt whose answer was lost: adopt it, then update it
             _check_it_is_ours(found, plan, client_id)
             binder.bind(svc.sessions, "invoice", str(order_id), int(found["id"]))
