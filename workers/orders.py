@@ -158,8 +158,9 @@ def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, versio
 
 def _figures(invoice: dict) -> dict:
     """What the payment step needs of an invoice, as JSON keeps it (money as text)."""
-    return {"amount": str(invoice["amount"]["amount"]), "paid": str(invoice["paid"]["amount"]),
-            "deleted": invoice.get("vis_state") == 1}
+    if invoice.get("vis_state") == 1:
+        return {"deleted": True}
+    return {"amount": str(invoice["amount"]["amount"]), "paid": str(invoice["paid"]["amount"]), "deleted": False}
 
 
 def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None) -> Decimal:
