@@ -84,6 +84,7 @@ class Rules:
     unmapped_item: str = "line"
     unmapped_item_name: str = "Unmapped Item"
     create_as: str = "sent"
+    look_up_invoices_first: bool = False
     due_offset_days: int = 0
     shipping_line_name: str = "Shipping"
     adjustment_line_name: str = "Rounding adjustment"
@@ -183,6 +184,7 @@ class ItemSection(_Strict):
 
 class InvoiceSection(_Strict):
     create_as = fields.String(load_default="sent", validate=_policy("draft", "sent"))
+    look_up_first = fields.Boolean(load_default=False)
     due_offset_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
     shipping_line_name = fields.String(load_default="Shipping")
     adjustment_line_name = fields.String(load_default="Rounding adjustment")
@@ -220,7 +222,8 @@ class RulesSchema(_Strict):
             sku_overrides={sku: ItemOverride(**o) for sku, o in items["sku_overrides"].items()},
             create_missing_items=items["create_missing"], unmapped_item=items["unmapped"],
             unmapped_item_name=items["unmapped_item_name"],
-            create_as=invoice["create_as"], due_offset_days=invoice["due_offset_days"],
+            create_as=invoice["create_as"], look_up_invoices_first=invoice["look_up_first"],
+            due_offset_days=invoice["due_offset_days"],
             shipping_line_name=invoice["shipping_line_name"], adjustment_line_name=invoice["adjustment_line_name"],
             adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],
             store_timezone=ZoneInfo(invoice["store_timezone"]),

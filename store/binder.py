@@ -1,15 +1,18 @@
 """Bindings between X-Cart ids and FreshBooks ids (the OCA connector's binder).
 
 `record_intent` commits a row before a create is attempted; `bind` completes it. The unique constraint
-(kind, external_id) makes a second binding of the same X-Cart object impossible, whatever races."""
+(kind, external_id) makes a second binding of the same X-Cart object impossible, whatever races.
+`take_answer` hands the step after an invoice's create or update what FreshBooks answered, once."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.models import Binding, utcnow
+from store.models import Binding, as_utc, utcnow
 
 
 def lookup(sessions: sessionmaker, kind: str, external_id: str) -> Binding | None:
@@ -22,17 +25,22 @@ def bound_id(sessions: sessionmaker, kind: str, external_id: str) -> int | None:
     return binding.freshbooks_id if binding else None
 
 
-def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> None:
+def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
+    """True when this call wrote the intent: no earlier attempt can have reached FreshBooks, so the caller may
+    create without looking up first. False when a row was there already (an earlier attempt, or another worker)."""
     if lookup(sessions, kind, external_id) is not None:
-        return
+        return False
     try:
         with sessions.begin() as session:
             session.add(Binding(kind=kind, external_id=external_id))
     except IntegrityError:
-        pass  # another worker wrote the same intent first
+        return False  # another worker wrote the same intent first
+    return True
 
 
-def bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None = None) -> None:
+def bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None = None,
+         answer: dict | None = None) -> None:
+    """Completes the binding; `answer` replaces (or, when None, clears) what FreshBooks last answered."""
     record_intent(sessions, kind, external_id)
     with sessions.begin() as session:
         binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id)
@@ -40,7 +48,22 @@ def bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int
         binding.freshbooks_id = freshbooks_id
         if version is not None:
             binding.version = version
+        binding.answer = answer
         binding.updated_at = utcnow()
+
+
+def take_answer(sessions: sessionmaker, kind: str, external_id: str, version: str, max_age: timedelta) -> dict | None:
+    """What FreshBooks answered the last create or update, if it answered for this `version` less than `max_age`
+    ago; None otherwise (the caller reads FreshBooks). Taken once: the row is cleared in the same commit, before
+    the caller acts on it, so a retry, a redelivery or another chain reads FreshBooks instead."""
+    with sessions.begin() as session:
+        binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id)
+                                 .with_for_update())
+        if binding is None or binding.answer is None:
+            return None
+        answer, binding.answer = binding.answer, None
+        usable = binding.version == version and as_utc(binding.updated_at) >= utcnow() - max_age
+    return answer if usable else None
 
 
 def pending_intents(sessions: sessionmaker) -> list[Binding]:

@@ -94,6 +94,9 @@ class Binding(Base):
     external_id: Mapped[str] = mapped_column(String(255), nullable=False)
     freshbooks_id: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[str | None] = mapped_column(String(64))  # what was synced, e.g. the order's update_date
+    # An invoice's amount and paid as FreshBooks answered the create or update, for the chain's next step
+    # (reconcile) to use instead of reading the invoice again: taken once, while fresh (store/binder.py).
+    answer: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 

@@ -16,7 +16,9 @@ def ensure(svc: StepPorts, kind: str, external_id: str, find: Callable[[], dict 
 
     The intent row is committed before the create, and FreshBooks is searched before every create, so a
     create whose answer was lost (timeout, 5xx, crash) is found and adopted on the next attempt; a lock per
-    X-Cart object makes concurrent workers wait for the first one's binding instead of creating again."""
+    X-Cart object makes concurrent workers wait for the first one's binding instead of creating again. Unlike
+    an invoice's, the first look-up is kept: the merchant's books may hold the client, item or tax already, and
+    it costs one call per binding, not per order."""
     known = binder.bound_id(svc.sessions, kind, external_id)
     if known is not None:
         return known, "bound"

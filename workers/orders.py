@@ -4,6 +4,7 @@ create invoice -> reconcile payment. Each step is idempotent and can be run alon
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from decimal import Decimal
 
 from mappings import jsonio, payments
@@ -16,6 +17,11 @@ from store import binder, ledger, snapshots
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
 from workers.ports import StepPorts
+
+# How long what FreshBooks answered an invoice's create or update stands in for reading the invoice in the
+# payment step right after: the chain's next task normally runs within milliseconds; a person editing or paying
+# the new invoice by hand within seconds is not credible. Older (a backlog, a retry): the step reads FreshBooks.
+ANSWER_FRESH = timedelta(seconds=10)
 
 
 def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
@@ -52,11 +58,12 @@ def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> li
     known = []
     with svc.locks.order(order_id):
         for item in order.items:
+            found = None
             if binder.bound_id(svc.sessions, "item", item.sku) is None and not svc.rules.create_missing_items:
                 found = fb.find_item_by_sku(item.sku)
                 if found is None:
                     continue  # unmapped: the rules' unmapped-item policy decides at invoice time
-            ensure(svc, "item", item.sku, lambda sku=item.sku: fb.find_item_by_sku(sku),
+            ensure(svc, "item", item.sku, lambda sku=item.sku, found=found: found or fb.find_item_by_sku(sku),
                    lambda item=item: fb.create_item({"name": item.name, "sku": item.sku, "description": item.name,
                                                      "unit_cost": {"amount": str(item.price),
                                                                    "code": order.currency}}),
@@ -87,8 +94,11 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
             if binding.version == version:  # the snapshot never goes back, so any other version is older
                 return binding.freshbooks_id
             return _bring_up_to_date(svc, plan, binding.freshbooks_id, version, event_id)
-        binder.record_intent(svc.sessions, "invoice", str(order_id))
-        found = fb.find_invoice_by_number(plan.invoice_number)
+        first_attempt = binder.record_intent(svc.sessions, "invoice", str(order_id))  # committed before the create
+        # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then alone,
+        # unless the rules ask to look for invoices with the number booked another way.
+        look_up = not first_attempt or svc.rules.look_up_invoices_first
+        found = fb.find_invoice_by_number(plan.invoice_number) if look_up else None
         if found is not None:  # booked by an attempt whose answer was lost: adopt it, then update it
             _check_it_is_ours(found, plan, client_id)
             binder.bind(svc.sessions, "invoice", str(order_id), int(found["id"]))
@@ -100,7 +110,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
                          order_id)
             return None
         created = fb.create_invoice(plan.body(client_id))
-        binder.bind(svc.sessions, "invoice", str(order_id), int(created["id"]), version)
+        binder.bind(svc.sessions, "invoice", str(order_id), int(created["id"]), version, _figures(created))
         ledger.audit(svc.sessions, "create", "invoice", int(created["id"]), _summary(plan), event_id, order_id)
         return int(created["id"])
 
@@ -135,13 +145,22 @@ def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, versio
     if plan.action == "void":
         fb.delete_invoice(invoice_id)
         ledger.audit(svc.sessions, "delete", "invoice", invoice_id, "order cancelled", event_id, plan.order_id)
+        answer = None
     else:
         body = plan.body(0)
         changes = {k: v for k, v in body.items() if k not in ("customerid", "invoice_number", "status")}
-        fb.update_invoice(invoice_id, changes)
+        updated = fb.update_invoice(invoice_id, changes)
         ledger.audit(svc.sessions, "update", "invoice", invoice_id, _summary(plan), event_id, plan.order_id)
-    binder.bind(svc.sessions, "invoice", str(plan.order_id), invoice_id, version)
+        answer = _figures(updated)
+    binder.bind(svc.sessions, "invoice", str(plan.order_id), invoice_id, version, answer)
     return invoice_id
+
+
+def _figures(invoice: dict) -> dict:
+    """What the payment step needs of an invoice, as JSON keeps it (money as text)."""
+    if invoice.get("vis_state") == 1:
+        return {"deleted": True}
+    return {"amount": str(invoice["amount"]["amount"]), "paid": str(invoice["paid"]["amount"]), "deleted": False}
 
 
 def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None) -> Decimal:
@@ -159,11 +178,14 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
                     for p in snapshots.payment_payloads(svc.sessions, order_id)]
     money = payments.collected_and_refunded(order, plan, transactions)
     with svc.locks.order(order_id):
-        invoice = svc.freshbooks.get_invoice(invoice_id)
-        if invoice.get("vis_state") == 1:
+        # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
+        # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
+        invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), order_version(svc, order), ANSWER_FRESH)
+                   or _figures(svc.freshbooks.get_invoice(invoice_id)))
+        if invoice["deleted"]:
             return Decimal(0)  # a cancelled order's invoice was deleted
-        decision = payments.decide(plan, money, Decimal(str(invoice["amount"]["amount"])),
-                                   Decimal(str(invoice["paid"]["amount"])), invoice_id, order.order_number)
+        decision = payments.decide(plan, money, Decimal(invoice["amount"]), Decimal(invoice["paid"]), invoice_id,
+                                   order.order_number)
         if decision.book:
             _book_payment(svc, order, plan, invoice_id, decision.book, transactions, event_id)
     if decision.reasons:

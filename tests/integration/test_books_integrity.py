@@ -1,6 +1,7 @@
 """The books stay right under odd input: an invoice is adopted only when it is provably this order's, an
 edit that does not move update_date still updates the invoice, and no payment makes paid > amount."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -49,6 +50,7 @@ def book(svc, order_id: int) -> int:
 
 
 def test_a_second_order_with_the_same_number_does_not_take_over_the_first_invoice(svc, fb_sandbox):
+    svc.rules = dataclasses.replace(svc.rules, look_up_invoices_first=True)  # invoice.look_up_first
     first = book(svc, receive(svc)["id"])
     before = invoice_in(fb_sandbox, first)
     receive(svc, id=48999, email="someone.else@example.com")  # a test order, renumbered store: same number 10457
@@ -62,6 +64,7 @@ def test_a_second_order_with_the_same_number_does_not_take_over_the_first_invoic
 
 
 def test_an_invoice_typed_in_by_hand_with_the_number_is_a_conflict(svc, fb_sandbox):
+    svc.rules = dataclasses.replace(svc.rules, look_up_invoices_first=True)  # invoice.look_up_first
     order = receive(svc)
     client_id = orders.resolve_client(svc, order["id"])
     hand_made = svc.freshbooks.create_invoice({"customerid": client_id, "invoice_number": "10457",

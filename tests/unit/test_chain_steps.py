@@ -4,9 +4,11 @@ fake FreshBooks (the sandbox's books without HTTP, tests/fakes.py) and threading
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import threading
+from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from runtime.bootstrap import Services
 from store import binder, ledger
 from store.db import make_engine, migrate, session_factory
 from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
-from store.models import Base
+from store.models import Base, Binding, utcnow
 from tests.fakes import FakeFreshBooks, FakePorts
 from workers import events, orders
 from workers.exporter import ensure
@@ -215,11 +217,65 @@ def test_a_second_order_shares_the_client_and_the_items(ports):
     assert ports.freshbooks.calls.count("find_client_by_email") == 1  # the second order found it bound
 
 
-def test_an_invoice_number_taken_by_another_order_goes_to_review_and_nothing_is_written(ports):
+def test_an_order_with_client_and_items_bound_costs_the_minimum_of_freshbooks_calls(ports):
+    """One create for an unpaid order, a create and a payment for a paid one: no look-up before a first create
+    (only a retry after a lost answer looks up), and the payment step uses what the create answered."""
+    run_chain(ports, deliver(ports, "evt-0", "order.created"), "evt-0")  # binds the client, the items, the tax
+    calls = {}
+    for n, status in enumerate(["Q", "P"] * 5):
+        order_id = deliver(ports, f"evt-{n + 1}", "order.created", id=49000 + n, order_number=str(20000 + n),
+                           payment_status={"code": status})
+        before = len(ports.freshbooks.calls)
+        run_chain(ports, order_id, f"evt-{n + 1}")
+        calls.setdefault(status, []).append(ports.freshbooks.calls[before:])
+    assert calls["Q"] == [["create_invoice"]] * 5
+    assert calls["P"] == [["create_invoice", "create_payment"]] * 5
+    assert money(books(ports).all("invoice")[-1], "paid") == D("76.54")
+    print(f"FreshBooks calls per order, client and items bound: {sum(map(len, calls['Q'])) / 5:.2f} unpaid, "
+          f"{sum(map(len, calls['P'])) / 5:.2f} paid (the minimum: 1 and 2)")
+
+
+def test_each_client_item_and_tax_is_looked_up_once_when_it_is_bound(ports):
+    ports.rules = dataclasses.replace(ports.rules, create_missing_items=False)  # items must exist in FreshBooks
+    for sku in ("TEA-EG-100", "KETTLE-GL"):
+        books(ports).create_item({"name": sku, "sku": sku})
+    for n in range(3):
+        run_chain(ports, deliver(ports, f"evt-{n}", "order.created", id=49000 + n, order_number=str(20000 + n)),
+                  f"evt-{n}")
+    looked_up = [call for call in ports.freshbooks.calls if call.startswith("find_")]
+    assert sorted(looked_up) == ["find_client_by_email", "find_item_by_sku", "find_item_by_sku", "find_tax_by_name"]
+
+
+def test_an_answer_too_old_is_not_trusted_the_invoice_is_read(ports):
+    order_id = deliver(ports, "evt-1", "order.created")
+    for step in CHAIN[:3]:
+        step(ports, order_id, "evt-1")
+    invoice_id = binder.bound_id(ports.sessions, "invoice", str(order_id))
+    books(ports).create_payment({"invoiceid": invoice_id, "amount": {"amount": "76.54", "code": "USD"},
+                                 "date": "2026-11-20", "type": "Cash"})  # booked by hand meanwhile
+    with ports.sessions.begin() as session:  # the answer the create got, a minute too old
+        session.get(Binding, binder.lookup(ports.sessions, "invoice", str(order_id)).id).updated_at = (
+            utcnow() - orders.ANSWER_FRESH - timedelta(minutes=1))
+
+    assert orders.reconcile_payment(ports, order_id, "evt-1") == D(0)
+    assert ports.freshbooks.calls[-1] == "get_invoice" and len(books(ports).all("payment")) == 1
+
+
+def test_an_answer_is_used_once_a_redelivery_reads_the_invoice(ports):
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
+    run_chain(ports, order_id, "evt-1")
+    assert "get_invoice" not in ports.freshbooks.calls
+    assert binder.lookup(ports.sessions, "invoice", str(order_id)).answer is None  # taken
+    orders.reconcile_payment(ports, order_id, "evt-1")
+    assert ports.freshbooks.calls[-1] == "get_invoice"
+
+
+def test_a_retry_never_adopts_an_invoice_of_another_order_with_its_number_it_goes_to_review(ports):
     first_invoice, _ = run_chain(ports, deliver(ports, "evt-1", "order.created"), "evt-1")
     other = deliver(ports, "evt-2", "order.created", id=48999, email="someone.else@example.com")  # same number
     orders.resolve_client(ports, other, "evt-2")
     orders.sync_items(ports, other, "evt-2")
+    binder.record_intent(ports.sessions, "invoice", str(other))  # an earlier attempt, killed: this one looks up
     before = books(ports).snapshot()
 
     with pytest.raises(NeedsReview, match=rf"invoice number 10457 is taken in FreshBooks by invoice {first_invoice} "
