@@ -84,7 +84,7 @@ class Rules:
     unmapped_item: str = "line"
     unmapped_item_name: str = "Unmapped Item"
     create_as: str = "sent"
-    look_up_invoices_first: bool = False
+    look_up_invoices_first: bool = True
     due_offset_days: int = 0
     shipping_line_name: str = "Shipping"
     adjustment_line_name: str = "Rounding adjustment"
@@ -184,7 +184,7 @@ class ItemSection(_Strict):
 
 class InvoiceSection(_Strict):
     create_as = fields.String(load_default="sent", validate=_policy("draft", "sent"))
-    look_up_first = fields.Boolean(load_default=False)
+    look_up_first = fields.Boolean(load_default=True)
     due_offset_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
     shipping_line_name = fields.String(load_default="Shipping")
     adjustment_line_name = fields.String(load_default="Rounding adjustment")

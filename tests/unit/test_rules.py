@@ -34,9 +34,9 @@ def test_a_minimal_file_gets_defaults():
         "keep", "line", "sent", "review")
 
 
-def test_invoices_are_looked_up_before_a_first_create_only_when_asked():
-    assert parse_rules("version: 1").look_up_invoices_first is False
-    assert parse_rules("version: 1\ninvoice: {look_up_first: true}").look_up_invoices_first is True
+def test_invoices_are_looked_up_before_a_first_create_unless_the_rules_say_not():
+    assert parse_rules("version: 1").look_up_invoices_first is True  # safe: a hand-made invoice goes to review
+    assert parse_rules("version: 1\ninvoice: {look_up_first: false}").look_up_invoices_first is False
 
 
 def test_mistakes_are_named_by_path():
