@@ -3,7 +3,7 @@
 The X-Cart path answers per the contract (../shared/reference/webhook-contract.md): 202 queued, 200
 duplicate, 400 malformed, 401 bad signature, 413 too large, 503 broker unavailable. It reads the body
 within the size limit, verifies, checks the envelope with the reader the workers use
-(mappings/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
+(mappings/xcart/envelope.py), deduplicates by event id in Redis and enqueues the raw body; all else is the
 workers'. The signing secrets are XCART_WEBHOOK_SECRETS and those of `xcfb connect webhooks`
 (runtime/webhook_secrets.py: re-read every few seconds, a rotation needs no restart). The FreshBooks
 path takes the verifier handshake of callbacks this service registered (runtime/callbacks.py; any other

@@ -1,4 +1,4 @@
-"""Step exceptions on demand, for the fault suite's "step-exceptions" scenario (xcfb/faultsuite.py).
+"""Step exceptions on demand, for the fault suite's "step-exceptions" scenario (harness/faultsuite.py).
 
 With XCFB_INJECT_STEP_FAULTS=FRACTION:SEED in a worker's environment (e.g. "0.1:7"), that fraction of step runs
 raises an arbitrary exception (KeyError, AttributeError, ...) before the step does anything. Which runs fail

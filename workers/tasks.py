@@ -226,7 +226,7 @@ def _park_stuck(svc, event: Event) -> None:
 @app.task(name="xcfb.confirm_freshbooks_callback", bind=True, max_retries=None)
 def confirm_freshbooks_callback(self, callback_id: str) -> str:
     """The second half of FreshBooks' webhook handshake: send the verifiers offered for a callback this
-    service registered back to FreshBooks; trust the one it accepts (xcfb/callbacks.py). Takes the id only:
+    service registered back to FreshBooks; trust the one it accepts (runtime/callbacks.py). Takes the id only:
     the verifiers wait in Redis, out of the task's arguments and so out of the logs."""
     outcome = guarded(self, None, lambda svc: callbacks.confirm(svc, str(callback_id)))
     log.info("FreshBooks callback verification: %s", outcome)
