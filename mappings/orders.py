@@ -1,6 +1,6 @@
 """X-Cart order -> FreshBooks invoice plan. Pure: no I/O, the same order and rules give the same plan.
 
-The plan reproduces X-Cart's figures in FreshBooks' arithmetic (apis/freshbooks/invoice_math.py), to the
+The plan reproduces X-Cart's figures in FreshBooks' arithmetic (mappings/money.py), to the
 cent: the invoice total is the order total, each tax FreshBooks reports is the tax X-Cart collected, and
 each item's lines add up to X-Cart's line subtotal with the quantity X-Cart sold.
 

@@ -6,7 +6,7 @@ codes, `currency` as an object, `profile_id`/`product_id` for `id`. Keys added b
 `extra`, never rejected. PHP's empty array `[]` is read as an empty map wherever a map belongs, and a
 null as the value left out. What X-Cart cannot send (amounts beyond decimal(14,4), fractional quantities,
 ids beyond the store's columns, dates outside 2000..now+5y, identifiers longer than their columns) is
-refused with the field's path (mappings/fields.py).
+refused with the field's path (mappings/xcart/fields.py).
 """
 
 from __future__ import annotations
