@@ -27,7 +27,7 @@ from mappings.addresses import StandardAddress, standardise
 from mappings.money import LineInput, currency_places, invoice_totals, quantize
 from mappings.rules import Rules, TaxRule
 from mappings.statuses import invoice_action
-from mappings.taxes import TaxBase, derive_rate, excluded_tax, fixed_rate, percent_label, rounded
+from mappings.taxes import TaxBase, derive_rate, excluded_tax, fixed_rate, percent_label
 from mappings.xcart.entities import Order, OrderItem, Surcharge
 
 MAX_LINE_TAXES = 2  # FreshBooks lines carry taxName1 and taxName2
@@ -226,14 +226,14 @@ def _against_the_total(lines, target, currency, conversion, taxes, rules, flags,
 
 def line_subtotal(item: OrderItem, places: int) -> Decimal:
     """X-Cart rounds each line to the currency: 3 x 0.333 is 1.00."""
-    return rounded(item.price * item.amount, places)
+    return quantize(item.price * item.amount, places)
 
 
 def _check_order_figures(order: Order, amounts: list[Amount], places: int, reasons: list[str]) -> None:
     items = sum((a.amount for a in amounts if a.kind == "item"), Decimal(0))
     if items != order.sub_total:
         reasons.append(f"items add up to {items}, the order's sub_total is {order.sub_total}")
-    added = sum((rounded(s.value, places) for s in order.surcharges if s.available and not s.include), Decimal(0))
+    added = sum((quantize(s.value, places) for s in order.surcharges if s.available and not s.include), Decimal(0))
     if order.sub_total + added != order.total:
         reasons.append(f"sub_total {order.sub_total} and surcharges {added} do not make the total {order.total}")
 
@@ -271,12 +271,12 @@ def _item_amounts(order, rules, known_skus, places, flags, reasons) -> list[Amou
 
 def _shipping_and_handling(order: Order, rules: Rules, places: int) -> list[Amount]:
     applied = [s for s in order.surcharges if s.available and not s.include]
-    shipping = sum((rounded(s.value, places) for s in applied if s.type == "shipping"), Decimal(0))
+    shipping = sum((quantize(s.value, places) for s in applied if s.type == "shipping"), Decimal(0))
     amounts = []
     if shipping:
         amounts.append(Amount(rules.shipping_line_name, "shipping", shipping, description=order.shipping_method_name))
     for surcharge in (s for s in applied if s.type == "handling"):
-        amounts.append(Amount(surcharge.name or "Handling", "handling", rounded(surcharge.value, places),
+        amounts.append(Amount(surcharge.name or "Handling", "handling", quantize(surcharge.value, places),
                               description=surcharge.code))
     return amounts
 
@@ -287,7 +287,7 @@ def _discount_amounts(order: Order, places: int, flags: list[str]) -> list[Amoun
     for surcharge in (s for s in order.surcharges if s.type == "discount" and s.available and not s.include):
         if surcharge.value > 0:
             flags.append(f"discount {surcharge.code} is positive ({surcharge.value})")
-        amounts.append(Amount(_discount_name(order, surcharge), "discount", rounded(surcharge.value, places),
+        amounts.append(Amount(_discount_name(order, surcharge), "discount", quantize(surcharge.value, places),
                               description=surcharge.code))
     return amounts
 
@@ -298,7 +298,7 @@ def _applied_taxes(order: Order, rules: Rules, amounts: list[Amount], places: in
     shipping = sum((a.amount for a in amounts if a.kind == "shipping"), Decimal(0))
     applied = []
     for surcharge in (s for s in order.surcharges if s.type == "tax" and s.available and s.include == included):
-        charged = rounded(surcharge.value, places)
+        charged = quantize(surcharge.value, places)
         label = surcharge.code or surcharge.name or "tax"
         rule = rules.taxes.get(surcharge.code) or rules.taxes.get(surcharge.name)
         if charged == 0:
@@ -395,7 +395,7 @@ def _allocate(total: Decimal, weights: list[Decimal], places: int) -> list[Decim
     whole = sum(weights, Decimal(0))
     if not whole:
         return [Decimal(0)] * len(weights)
-    shares = [rounded(total * w / whole, places) for w in weights]
+    shares = [quantize(total * w / whole, places) for w in weights]
     largest = max(range(len(weights)), key=lambda i: abs(weights[i]))
     shares[largest] += total - sum(shares, Decimal(0))
     return shares

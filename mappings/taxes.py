@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
+
+from mappings.money import quantize
 
 HUNDRED = Decimal(100)
 # Rate grids from the coarsest to the finest, in percent: a rate on an earlier grid is a likelier rate.
@@ -45,16 +47,12 @@ class DerivedRate:
     chance: Decimal  # how easily a coincidence explains it: interval width / grid step (lower is likelier)
 
 
-def rounded(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
 def excluded_tax(base: Decimal, percent: Decimal, places: int) -> Decimal:
-    return rounded(base * percent / HUNDRED, places)
+    return quantize(base * percent / HUNDRED, places)
 
 
 def included_tax(gross: Decimal, percent: Decimal, places: int) -> Decimal:
-    return rounded(gross * percent / (HUNDRED + percent), places)
+    return quantize(gross * percent / (HUNDRED + percent), places)
 
 
 def tax_formula(included: bool) -> Callable[[Decimal, Decimal, int], Decimal]:
