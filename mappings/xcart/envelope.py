@@ -17,7 +17,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from mappings.errors import FieldError, PayloadInvalid, flatten_messages
 from mappings.xcart.aliases import field
-from mappings.xcart.fields import FlexibleDateTime, Map
+from mappings.xcart.fields import MAX_ID, MAX_ORDER_NUMBER, FlexibleDateTime, Map
 
 MAX_EVENT_ID = 200  # events.id
 EVENT_TYPES = ("order.created", "order.updated", "order.payment_status_changed", "customer.created",
@@ -166,7 +166,7 @@ def _column_int(value: Any) -> int | None:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return value if 0 <= value < 2 ** 31 else None
+    return value if 0 <= value <= MAX_ID else None
 
 
 def _column_str(value: Any) -> str | None:
@@ -174,4 +174,4 @@ def _column_str(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
     text = str(value)
-    return text if len(text) <= 64 else None
+    return text if len(text) <= MAX_ORDER_NUMBER else None

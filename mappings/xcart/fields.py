@@ -14,6 +14,7 @@ from marshmallow import ValidationError, fields, missing
 MONEY_LIMIT = Decimal(10) ** 10  # decimal(14,4): at most 10 digits before the point
 MONEY_PLACES = 4
 MAX_ID = 2**31 - 1  # the store's Integer id columns (store/models.py); X-Cart ids are int(11)
+MAX_ORDER_NUMBER = 64  # events.order_number, xcart_orders.order_number
 MAX_QUANTITY = 10**7  # units on one order line
 MAX_STOCK = 2**31 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before X-Cart 4 existed

@@ -33,6 +33,7 @@ from mappings.xcart.entities import (
 )
 from mappings.xcart.envelope import EVENT_TYPES, EnvelopeSchema, read_json
 from mappings.xcart.fields import (
+    MAX_ORDER_NUMBER,
     MAX_STOCK,
     CurrencyCode,
     FlexibleDateTime,
@@ -48,7 +49,6 @@ from mappings.xcart.fields import (
 
 # Identifiers longer than the store's columns (store/models.py) or FreshBooks' (255) are refused, never cut:
 # a cut identifier could name another object. Display text (names, streets) is cut by the FreshBooks mappers.
-MAX_ORDER_NUMBER = 64  # events.order_number, xcart_orders.order_number
 MAX_SKU = 255  # FreshBooks item sku, bindings.external_id
 MAX_EMAIL = 254  # RFC 5321
 
