@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -56,12 +57,9 @@ def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
 
 
 def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, payload: str) -> None:
-    with sessions.begin() as session:
-        stored = session.get(PaymentSnapshot, transaction_id)
-        if stored is None:
-            session.add(PaymentSnapshot(transaction_id=transaction_id, order_id=order_id, payload=payload))
-        else:
-            stored.payload = payload
+    _put(sessions, PaymentSnapshot, transaction_id,
+         lambda: PaymentSnapshot(transaction_id=transaction_id, order_id=order_id, payload=payload),
+         lambda stored: setattr(stored, "payload", payload))
 
 
 def has_payment(sessions: sessionmaker, transaction_id: int) -> bool:
@@ -83,19 +81,32 @@ def checkpoint(sessions: sessionmaker, name: str) -> datetime | None:
 
 def advance_checkpoint(sessions: sessionmaker, name: str, reached: datetime) -> None:
     """Moves the checkpoint forward, never back."""
-    with sessions.begin() as session:
-        stored = session.get(Checkpoint, name, with_for_update=True)
-        if stored is None:
-            session.add(Checkpoint(name=name, reached=reached, updated_at=utcnow()))
-        elif as_utc(stored.reached) < reached:
+    def forward(stored: Checkpoint) -> None:
+        if as_utc(stored.reached) < reached:
             stored.reached, stored.updated_at = reached, utcnow()
+    _put(sessions, Checkpoint, name, lambda: Checkpoint(name=name, reached=reached, updated_at=utcnow()), forward)
 
 
 def set_checkpoint(sessions: sessionmaker, name: str, reached: datetime) -> None:
     """Puts the checkpoint at `reached`, back or forward: connecting X-Cart chooses where polling starts."""
-    with sessions.begin() as session:
-        stored = session.get(Checkpoint, name, with_for_update=True)
-        if stored is None:
-            session.add(Checkpoint(name=name, reached=reached, updated_at=utcnow()))
-        else:
-            stored.reached, stored.updated_at = reached, utcnow()
+    def move(stored: Checkpoint) -> None:
+        stored.reached, stored.updated_at = reached, utcnow()
+    _put(sessions, Checkpoint, name, lambda: Checkpoint(name=name, reached=reached, updated_at=utcnow()), move)
+
+
+def _put(sessions: sessionmaker, model, key, new: Callable, change: Callable) -> None:
+    """Inserts the row, or changes the stored one. Two workers may insert the same first row at once (two
+    catch-up runs after a broker restart, a webhook and catch-up with the same payment): the loser's insert
+    fails on the key, and it changes the row the winner wrote instead of failing the step."""
+    for attempt in range(2):
+        try:
+            with sessions.begin() as session:
+                stored = session.get(model, key, with_for_update=True)
+                if stored is None:
+                    session.add(new())
+                else:
+                    change(stored)
+            return
+        except IntegrityError:
+            if attempt:
+                raise

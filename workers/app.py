@@ -3,6 +3,7 @@ import logging
 from celery import Celery, signals
 
 from runtime.bootstrap import BrokerUnavailable, BrokerUnusable, check_broker
+from workers import broker  # noqa: F401 - registers the workers' Redis transport before the first connection
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from celery import chain
-from celery.exceptions import Ignore, Retry
+from celery.exceptions import Ignore, Reject, Retry
+from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -67,7 +68,7 @@ def _fail(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
         # it only waits for a place to be written down).
         log.warning("event %s: %s not recorded (%s), retrying", event_id, failure.kind,
                     type(parking_error).__name__)
-        raise task.retry(exc=parking_error, countdown=_delay(svc, task, parking_error)) from None
+        _send_retry(task, parking_error, _delay(svc, task, parking_error))
     if event_id is None:  # run by hand, or a body not recorded yet: the failure shows in Flower and the shell
         raise StepFailed(f"{failure.kind}: {failure.reason}")
     raise Ignore()  # stops the chain here; the dead letter says why
@@ -77,7 +78,19 @@ def _retry(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
     metrics.bump(svc.redis, "retries", task=task.name, reason=type(exc).__name__)
     if event_id:
         _note_error(svc, event_id, exc)
-    raise task.retry(exc=exc, countdown=_delay(svc, task, exc)) from None  # the budget is ours: max_retries=None
+    _send_retry(task, exc, _delay(svc, task, exc))  # the budget is ours: max_retries=None
+
+
+def _send_retry(task, exc: Exception, countdown: float) -> NoReturn:
+    """A retry is a new message; when the broker cannot take it (down, restarting), Celery rejects the running
+    message *without* requeue, which would drop the step until beat noticed the event stuck. Requeued
+    instead: the message stays unacknowledged in the broker and runs again once the broker is back."""
+    try:
+        raise task.retry(exc=exc, countdown=countdown)
+    except Reject as unsent:
+        if isinstance(unsent.reason, OperationalError | OSError):
+            raise Reject(unsent.reason, requeue=True) from None
+        raise
 
 
 def _delay(svc, task, exc: BaseException) -> float:

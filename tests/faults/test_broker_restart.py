@@ -38,15 +38,7 @@ class TcpRedis:
         stop_embedded_redis(self.home)
 
 
-# Over TCP the worker sometimes does not survive (issue 9, open): seen in CI under load, kombu's Redis
-# transport fails to stop its hub ("'NoneType' object has no attribute 'hostname'"), retries that cannot
-# reach the broker are rejected without requeue, and the worker stops consuming. Kept running so that the
-# day it passes shows; the unix-socket case must pass.
-TCP_KNOWN_BUG = pytest.mark.xfail(reason="issue 9: the worker may stop consuming after a TCP Redis restart",
-                                  strict=False)
-
-
-@pytest.mark.parametrize("transport", ["unix socket", pytest.param("tcp", marks=TCP_KNOWN_BUG)])
+@pytest.mark.parametrize("transport", ["unix socket", "tcp"])
 def test_the_worker_survives_a_redis_restart_and_nothing_is_lost(transport, tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)  # SQLite under the stage's home
     if transport == "tcp":

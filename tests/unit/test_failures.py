@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import fakeredis
 import pytest
-from celery.exceptions import Ignore
+from celery.exceptions import Ignore, Reject
+from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
 from sqlalchemy import create_engine, event, text
@@ -138,6 +139,31 @@ def test_a_retryable_cause_is_retried_within_the_budget_then_exhausted(svc, erro
     assert letter.kind == "exhausted" and letter.reason.startswith("gave up after 4 attempts: ")
     assert ledger.get_event(svc.sessions, EVENT).status == "dead"
     assert alerted(svc, f"exhausted:{EVENT}")
+
+
+class BrokerDownTask(FakeTask):
+    """Celery's task.retry when the new message cannot be published: Reject without requeue."""
+
+    def __init__(self, cause):
+        super().__init__()
+        self.cause = cause
+
+    def retry(self, exc, countdown):
+        raise Reject(self.cause, requeue=False)
+
+
+def test_a_retry_the_broker_cannot_take_leaves_the_message_to_run_again(svc):
+    with pytest.raises(Reject) as rejected:
+        tasks.guarded(BrokerDownTask(KombuOperationalError("Error 111 connecting")), EVENT,
+                      raising(RedisConnectionError("refused")))
+    assert rejected.value.requeue is True  # Celery's own Reject would drop it: acknowledged, never run again
+    assert ledger.dead_letters(svc.sessions) == []
+
+
+def test_a_retry_refused_for_another_reason_is_not_requeued_in_a_loop(svc):
+    with pytest.raises(Reject) as rejected:
+        tasks.guarded(BrokerDownTask(TypeError("not serializable")), EVENT, raising(RedisConnectionError("x")))
+    assert rejected.value.requeue is False  # the event stays unfinished in the database: beat re-runs it
 
 
 def test_classification_of_database_errors():
