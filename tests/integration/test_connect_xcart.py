@@ -33,8 +33,9 @@ def xcart():
 
 
 @pytest.fixture
-def svc(tmp_path, database_url, sessions):
-    services = Services(Settings(home=tmp_path, database_url=database_url))
+def svc(tmp_path, database_url, redis_url, sessions):
+    # the tests' Redis, not an embedded one of tmp_path's that `xcfb connect status` would start and leave running
+    services = Services(Settings(home=tmp_path, database_url=database_url, redis_url=redis_url))
     yield services
     services.engine.dispose()
 
