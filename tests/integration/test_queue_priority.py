@@ -1,9 +1,9 @@
 """Real time under a burst (celeryconfig.py): the chain steps of started orders have a queue of their own,
 which a worker reads before the events queue whenever it holds anything; new events keep their order."""
 
-import celeryconfig
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
+import celeryconfig
 from core.settings import Settings
 from runtime.bootstrap import broker_url
 from workers.app import app
@@ -23,7 +23,8 @@ def test_a_worker_without_queues_options_reads_both_the_chain_queue_first():
     assert list(app.amqp.queues.consume_from) == [celeryconfig.CHAIN_QUEUE, celeryconfig.EVENTS_QUEUE]
 
 
-def test_the_broker_hands_out_every_chain_step_before_any_waiting_event_and_events_in_order(tmp_path, redis_url, redis_client):
+def test_the_broker_hands_out_chain_steps_before_waiting_events_and_events_in_order(tmp_path, redis_url,
+                                                                                   redis_client):
     queues = [Queue(f"{PROBE}-{q.name}", Exchange(f"{PROBE}-{q.name}"), f"{PROBE}-{q.name}")
               for q in celeryconfig.task_queues]
     chain_queue, events_queue = queues
