@@ -8,7 +8,26 @@ than any task can run and longer than the longest retry countdown (XCFB_RETRY_CA
 default; Settings refuses a cap that is not below it), so that a task waiting for its retry is never
 delivered twice. A shorter timeout brings back the work of a killed worker sooner (the fault suite
 uses 15 s). Steps are idempotent anyway: a redelivery books nothing twice.
+
+Real time under a burst (issue 12): two queues, read in priority order.
+- `xcfb.chain` (CHAIN_QUEUE): the chain steps of orders already taken in (resolve_client, sync_items,
+  create_invoice, reconcile_payment). A worker takes from it first, whenever it holds anything.
+- `xcfb` (EVENTS_QUEUE): new events (ingest's and catch-up's process_event, replays' handle_event) and
+  everything else. A worker takes the next one only when no started order's step waits.
+So an order, once started, runs to its invoice at the chain's pace, instead of each of its four steps
+waiting behind the whole backlog of new events (the demo's 600-event burst: p50 27 s before). A worker
+started without `--queues` reads both (`task_queues`), in this order (`queue_order_strategy: priority`:
+kombu's BRPOP names the chain queue first, every time, instead of rotating between queues).
+Order of one order's events: they all wait in the one FIFO events queue, and an event's chain is sent only
+after the event is recorded and the order's snapshot kept (newest wins, never going back: store/snapshots.py),
+so a later event never starts before an earlier one; the steps read the newest snapshot, so two chains of
+one order (threads, retries) converge on the same invoice. Retries go back to the queue they came from.
+Separate queues rather than Redis message priorities (kombu emulates them with 4 lists per queue,
+a list per priority step): the same BRPOP in order either way, but a queue per kind shows in Flower and `LLEN`,
+and one can give the chain its own workers (`--queues xcfb.chain`); bench/ measures the policy.
 """
+
+from kombu import Queue as _Queue
 
 from core.settings import Settings as _Settings
 from core.settings import SettingsError as _SettingsError
@@ -21,11 +40,16 @@ except _SettingsError as _exc:  # worker, beat, flower, call: one line naming th
 broker_url = _broker_url(_settings)
 broker_connection_retry_on_startup = True
 broker_connection_max_retries = None  # a worker waits out a broker outage of any length (default: gives up)
-broker_transport_options = {"visibility_timeout": _settings.visibility_timeout}
+broker_transport_options = {"visibility_timeout": _settings.visibility_timeout, "queue_order_strategy": "priority"}
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
-task_default_queue = "xcfb"
+EVENTS_QUEUE = "xcfb"
+CHAIN_QUEUE = "xcfb.chain"
+CHAIN_STEPS = ("xcfb.resolve_client", "xcfb.sync_items", "xcfb.create_invoice", "xcfb.reconcile_payment")
+task_default_queue = EVENTS_QUEUE
+task_queues = (_Queue(CHAIN_QUEUE), _Queue(EVENTS_QUEUE))  # the order workers read them in
+task_routes = {step: {"queue": CHAIN_QUEUE} for step in CHAIN_STEPS}
 task_serializer = "json"
 accept_content = ["json"]
 task_ignore_result = True

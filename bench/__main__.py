@@ -12,7 +12,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import chain_load, ingest_load
+from bench import chain_load, ingest_load, latency_load, pool_load
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=120, help="orders through the whole chain, each round")
     parser.add_argument("--chains", type=int, default=600, help="no-op chains of the reference, each round")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each figure and reference, in turn")
+    parser.add_argument("--burst", type=int, default=600, help="events of the burst new orders arrive during")
+    parser.add_argument("--pool-orders", type=int, default=60, help="orders per pool size at 200 ms latency")
     options = parser.parse_args()
     if os.environ.get("REDIS_URL") or os.environ.get("DATABASE_URL"):
         raise SystemExit("bench: unset REDIS_URL and DATABASE_URL (the bench runs on the embedded defaults)")
@@ -30,8 +32,12 @@ def main() -> None:
         http = ingest_load.measure(Path(home) / "ingest", seconds=options.seconds, rounds=options.rounds)
         orders = chain_load.measure(Path(home) / "chain", orders=options.orders, chains=options.chains,
                                rounds=options.rounds)
+        latency = latency_load.measure(Path(home) / "latency", burst_events=options.burst)
+        pools = pool_load.measure(Path(home) / "pools", orders=options.pool_orders)
+    measured = {"ingest": http, "chain": orders, "latency": latency, "pools": pools}
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-               "rows": rows(http, orders), "measured": {"ingest": http, "chain": orders}}
+               "rows": rows(http, orders) + latency_rows(latency) + pool_rows(pools, orders),
+               "measured": measured}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
@@ -62,6 +68,36 @@ def rows(http: dict, orders: dict) -> list[dict]:
          "ratio": f"{chain_ratio:.2f}x",
          "target": ">= 0.35x the no-op chain",
          "met": chain_ratio >= 0.35},
+    ]
+
+
+def latency_rows(latency: dict) -> list[dict]:
+    idle, burst = latency["idle"], latency["burst"]
+    return [
+        {"figure": "webhook -> invoice, one order, idle",
+         "now": f"median {idle['median_s'] * 1000:.0f} ms, max {idle['max_s'] * 1000:.0f} ms ({idle['orders']} orders)",
+         "reference": "--", "ratio": "--", "target": "median < 150 ms, max < 500 ms",
+         "met": idle["median_s"] < 0.15 and idle["max_s"] < 0.5},
+        {"figure": f"new order's webhook -> invoice during a {burst['events']}-event burst",
+         "now": f"p50 {burst['probe_p50_s']:.1f} s, max {burst['probe_max_s']:.1f} s ({burst['probes']} new orders)",
+         "reference": f"the burst's own orders p50 {burst['burst_orders_p50_s']:.1f} s; worked off in "
+                      f"{burst['drained_s']:.0f} s",
+         "ratio": "--", "target": "p50 < 3 s", "met": burst["probe_p50_s"] < 3},
+    ]
+
+
+def pool_rows(pools: dict, orders: dict) -> list[dict]:
+    best = max(pools.values(), key=lambda pool: pool["orders_per_s"])
+    rss = orders["chain"]["worker_rss_mb"]
+    return [
+        {"figure": f"orders/s from one worker process, FreshBooks {best['latency_ms']} ms per call",
+         "now": f"{best['orders_per_s']:.1f} (threads {best['threads']})",
+         "reference": "; ".join(f"{name} {pool['orders_per_s']:.1f}" for name, pool in pools.items()),
+         "ratio": "--", "target": ">= 25 orders/s", "met": best["orders_per_s"] >= 25},
+        {"figure": "worker RSS, 8 threads, after the chain rounds",
+         "now": f"{rss:.0f} MB",
+         "reference": "; ".join(f"{name}: {pool['worker_rss_mb']:.0f} MB" for name, pool in pools.items()),
+         "ratio": "--", "target": "< 150 MB", "met": rss < 150},
     ]
 
 

@@ -44,8 +44,9 @@ def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
             chain_runs.append(orders / _send_and_wait(stage, events, settled, timeout))
             noop_runs.append(chains / _run_chains(stage.services.redis, chains, timeout))
         _check(stage)
+        rss = worker_rss_mb(stage.workers[0].pid)
     return {"chain": {"orders_per_s": median(chain_runs), "rounds": chain_runs, "orders": orders,
-                      "events_per_order": events_sent / (orders * rounds)},
+                      "events_per_order": events_sent / (orders * rounds), "worker_rss_mb": rss},
             "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains}}
 
 
@@ -96,3 +97,9 @@ def _run_chains(redis, chains: int, timeout: float) -> float:
             raise RuntimeError(f"the no-op chains did not finish within {timeout} s")
         time.sleep(0.05)
     return time.monotonic() - started
+
+
+def worker_rss_mb(pid: int) -> float:
+    """Resident memory of a worker process (its pool is threads: one process), from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024

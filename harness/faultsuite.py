@@ -122,7 +122,7 @@ def redis_flushed_with_events_in_flight(stage: Stage, options: Options, result: 
     half = len(events) // 2
     stage.sandbox.faults.configure({"latency_ms": 300})  # the workers fall behind: tasks wait in Redis
     stage.sender().deliver_all(events[:half])
-    queued = stage.services.redis.llen("xcfb")
+    queued = stage.queued()
     stage.services.redis.flushdb()  # queued tasks, deduplication keys and locks: all gone
     stage.sandbox.faults.configure({"latency_ms": 0})
     result.notes.append(f"Redis flushed with {queued} tasks queued, after {half} of {len(events)} events")
@@ -135,7 +135,7 @@ def broker_restarted_mid_run(stage: Stage, options: Options, result: ScenarioRes
     stage.sandbox.faults.configure({"latency_ms": 100})  # chains in flight when the broker goes away
     stage.sender().deliver_all(events[:half])
     time.sleep(2)
-    queued = stage.services.redis.llen("xcfb")
+    queued = stage.queued()
     down = min(options.outage_seconds, 5.0)
     stage.restart_redis(down_seconds=down)
     stage.sandbox.faults.configure({"latency_ms": 0})

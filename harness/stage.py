@@ -37,7 +37,8 @@ from store.models import Base
 
 ACCESS_TOKEN = "stage-access-token"  # noqa: S105 - accepted by the stage's own FreshBooks sandbox only
 XCART_TOKEN = "xcart-sandbox-token"  # noqa: S105 - the store simulator's published token
-QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
+WORK_QUEUES = ("xcfb", "xcfb.chain")  # celeryconfig.task_queues: the events queue, the chain queue
+QUEUE_KEYS = (*WORK_QUEUES, "unacked", "unacked_index", "unacked_mutex")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -155,6 +156,10 @@ class Stage:
         from workers.app import app as celery_app
 
         celery_app.send_task(name, args=args)
+
+    def queued(self) -> int:
+        """Tasks waiting in the broker, in every queue the workers read (celeryconfig.task_queues)."""
+        return sum(self.services.redis.llen(key) for key in WORK_QUEUES)
 
     def restart_redis(self, down_seconds: float = 0.0) -> None:
         """The embedded redis-server is stopped (it writes its append-only file), stays down for a while and

@@ -25,6 +25,16 @@ def bound_id(sessions: sessionmaker, kind: str, external_id: str) -> int | None:
     return binding.freshbooks_id if binding else None
 
 
+def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dict[str, int]:
+    """The FreshBooks ids bound to these X-Cart objects, in one query (an order's items): only the bound ones."""
+    if not external_ids:
+        return {}
+    with sessions() as session:
+        rows = session.execute(select(Binding.external_id, Binding.freshbooks_id).where(
+            Binding.kind == kind, Binding.external_id.in_(set(external_ids)), Binding.freshbooks_id.is_not(None)))
+        return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
+
+
 def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
     """True when this call wrote the intent: no earlier attempt can have reached FreshBooks, so the caller may
     create without looking up first. False when a row was there already (an earlier attempt, or another worker)."""

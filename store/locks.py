@@ -19,6 +19,7 @@ from core.errors import Retryable
 
 ORDER_LEASE, ORDER_WAIT = 120.0, 10.0  # seconds: a lock outlives a crashed holder for the lease at most
 BINDING_LEASE, BINDING_WAIT = 120.0, 30.0
+POLL = 0.02  # seconds between tries of a held lock (redis-py's 0.1 made an order's second chain idle for it)
 
 
 class LockNotAcquired(Retryable):
@@ -47,7 +48,7 @@ class RedisLocks:
 
     @contextmanager
     def _held(self, key: str, lease: float, wait: float) -> Iterator[None]:
-        lock = self._redis.lock(key, timeout=lease, blocking_timeout=wait)
+        lock = self._redis.lock(key, timeout=lease, blocking_timeout=wait, sleep=POLL)
         if not lock.acquire():
             raise LockNotAcquired(f"{key} is still held after {wait:g} s")
         try:

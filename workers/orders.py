@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from mappings import jsonio, payments
 from mappings.customers import client_from_order
@@ -25,19 +26,33 @@ ANSWER_FRESH = timedelta(seconds=10)
 
 
 def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
+    return load_versioned_order(svc, order_id, event_id)[0]
+
+
+def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str]:
+    """The order's newest snapshot and its version, from one read of it (a step reads the snapshot once)."""
     payload = snapshots.order_payload(svc.sessions, order_id)
     if payload is None and event_id is None:  # run by hand: no event is on its way to bring the order
         raise OrderNeverReceived(f"order {order_id} has never been received: no X-Cart event or catch-up sync "
                                  "brought it (check the id: it is X-Cart's order id, not the order number)")
     if payload is None:
         raise OrderNotYetSeen(f"order {order_id} has not been received yet")
-    return load(OrderSchema, jsonio.loads(payload))
+    order = _read_order(payload)
+    return order, _version(order, payload)
+
+
+@lru_cache(maxsize=64)  # the steps of one order version read the same text: parsed once per worker process
+def _read_order(payload: str) -> Order:
+    return load(OrderSchema, jsonio.loads(payload))  # Order is a frozen dataclass of tuples: safe to share
 
 
 def order_version(svc: StepPorts, order: Order) -> str:
     """What the invoice was synced from: X-Cart's update_date, and the content, because an edit does not
     always move update_date (absent, or within the same second)."""
-    payload = snapshots.order_payload(svc.sessions, order.id) or ""
+    return _version(order, snapshots.order_payload(svc.sessions, order.id) or "")
+
+
+def _version(order: Order, payload: str) -> str:
     return f"{order.update_date.isoformat()}#{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
 
@@ -57,9 +72,13 @@ def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> li
     fb = svc.freshbooks
     known = []
     with svc.locks.order(order_id):
+        bound = binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items])
         for item in order.items:
+            if item.sku in bound:
+                known.append(item.sku)
+                continue
             found = None
-            if binder.bound_id(svc.sessions, "item", item.sku) is None and not svc.rules.create_missing_items:
+            if not svc.rules.create_missing_items:
                 found = fb.find_item_by_sku(item.sku)
                 if found is None:
                     continue  # unmapped: the rules' unmapped-item policy decides at invoice time
@@ -73,17 +92,16 @@ def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> li
 
 
 def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
-    known = {item.sku for item in order.items if binder.bound_id(svc.sessions, "item", item.sku) is not None}
+    known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     return map_order(order, svc.rules, known_skus=known)
 
 
 def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -> int | None:
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
-    order = load_order(svc, order_id, event_id)
+    order, version = load_versioned_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     fb = svc.freshbooks
-    version = order_version(svc, order)
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone, without the chain's first step
         client_id = resolve_client(svc, order_id, event_id)
@@ -167,7 +185,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     """Books what X-Cart collected and FreshBooks does not have yet (mappings/payments.py decides); returns
     the amount booked. What needs a person (a refund, more collected than invoiced...) goes to review after
     whatever may be booked is."""
-    order = load_order(svc, order_id, event_id)
+    order, version = load_versioned_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
     if invoice_id is None:
@@ -180,7 +198,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     with svc.locks.order(order_id):
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
         # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
-        invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), order_version(svc, order), ANSWER_FRESH)
+        invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), version, ANSWER_FRESH)
                    or _figures(svc.freshbooks.get_invoice(invoice_id)))
         if invoice["deleted"]:
             return Decimal(0)  # a cancelled order's invoice was deleted
