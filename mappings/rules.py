@@ -24,6 +24,7 @@ from mappings.xcart.fields import Money
 DEFAULT_RULES = Path(__file__).parent / "default_rules.yaml"
 ACTIONS = ("draft", "sent", "paid", "void", "credit", "review")
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+REFUND_POLICIES = ("credit_note", "review", "ignore")
 
 
 class RulesInvalid(PayloadInvalid):
@@ -91,6 +92,8 @@ class Rules:
     adjustment_review_above: Decimal = Decimal("1.00")
     rounding: str = ROUND_HALF_UP
     store_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    refund_policy: str = "credit_note"  # a refund X-Cart made: credit_note | review | ignore
+    cancelled_after_payment: str = "credit_note"  # an order cancelled or declined once money was collected
 
 
 _DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
@@ -200,6 +203,11 @@ class InvoiceSection(_Strict):
             raise ValidationError(f"unknown time zone {value!r}") from None
 
 
+class RefundSection(_Strict):
+    refund = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
+    cancelled_after_payment = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
+
+
 class RulesSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1, error="only version 1 exists"))
     currency = fields.Nested(CurrencySection, load_default=lambda: CurrencySection().load({}))
@@ -207,6 +215,7 @@ class RulesSchema(_Strict):
     taxes = fields.Nested(TaxSection, load_default=lambda: TaxSection().load({}))
     items = fields.Nested(ItemSection, load_default=lambda: ItemSection().load({}))
     invoice = fields.Nested(InvoiceSection, load_default=lambda: InvoiceSection().load({}))
+    refunds = fields.Nested(RefundSection, load_default=lambda: RefundSection().load({}))
 
     @post_load
     def build(self, data: dict, **kwargs) -> Rules:
@@ -227,6 +236,8 @@ class RulesSchema(_Strict):
             shipping_line_name=invoice["shipping_line_name"], adjustment_line_name=invoice["adjustment_line_name"],
             adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],
             store_timezone=ZoneInfo(invoice["store_timezone"]),
+            refund_policy=data["refunds"]["refund"],
+            cancelled_after_payment=data["refunds"]["cancelled_after_payment"],
         )
 
 

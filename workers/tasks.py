@@ -167,6 +167,7 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None) -> str:
         booked = orders.reconcile_payment(svc, order_id, event_id)
         if event_id:
             ledger.finish(svc.sessions, event_id, "synced")
+            ledger.settle_reviews(svc.sessions, order_id, event_id)  # one open review per order, gone once it syncs
         return booked
     return str(guarded(self, event_id, work))
 
