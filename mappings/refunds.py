@@ -100,9 +100,9 @@ def _refunds(order: Order, plan: InvoicePlan, transactions: list[PaymentTransact
 
 
 def _converted(plan: InvoicePlan, amount: Decimal) -> Decimal:
-    if plan.conversion is None:
-        return amount
-    return quantize(amount * plan.conversion.rate, currency_places(plan.currency))
+    """In the invoice's currency, to its places (X-Cart keeps "19.9900")."""
+    rate = plan.conversion.rate if plan.conversion else Decimal(1)
+    return quantize(amount * rate, currency_places(plan.currency))
 
 
 def _credit_note(plan: InvoicePlan, number: str, kind: str, amount: Decimal, when: datetime, notes: str,

@@ -49,6 +49,31 @@ class XCart(Protocol):
     def products_changed_since(self, since: datetime) -> Iterable[dict]: ...
 
 
+class ReconcileFreshBooks(Protocol):
+    """The FreshBooks reads reconciliation makes (apis.freshbooks.client.FreshBooksClient), all paged."""
+
+    def list_invoices(self, params: dict | None = None) -> list[dict]: ...
+    def list_credit_notes(self, params: dict | None = None) -> list[dict]: ...
+    def list_clients(self, params: dict | None = None) -> list[dict]: ...
+
+
+class ReconcileXCart(XCart, Protocol):
+    def orders_placed_between(self, after: datetime, before: datetime) -> Iterable[dict]: ...
+
+
+class ReconcilePorts(Protocol):
+    """What a reconciliation run is given: it reads both systems, and the store for its bindings and reports."""
+
+    @property
+    def sessions(self) -> sessionmaker: ...
+    @property
+    def freshbooks(self) -> ReconcileFreshBooks: ...
+    @property
+    def xcart(self) -> ReconcileXCart | None: ...
+    @property
+    def rules(self) -> Rules: ...
+
+
 class StepPorts(Protocol):
     """What an event handler or an order chain step is given."""
 

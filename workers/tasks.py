@@ -23,7 +23,7 @@ from runtime.bootstrap import services
 from store import ledger
 from store.models import Event, utcnow
 from store.polls import record_poll
-from workers import events, fault_injection, orders
+from workers import events, fault_injection, orders, reconcile
 from workers.app import app
 from workers.catch_up import catch_up as poll_xcart
 from workers.failures import Failure, StepFailed, classify
@@ -184,6 +184,24 @@ def catch_up(self) -> str:
         return str(report)
     outcome = guarded(self, None, work)
     log.info("catch-up: %s", outcome)
+    return outcome
+
+
+@app.task(name="xcfb.reconcile", bind=True, max_retries=None)
+def reconcile_books(self) -> str:
+    """Beat: compare the books with the store over the previous day plus the overlap (workers/reconcile.py);
+    the report is kept, and the `reconcile` alert raised on a mismatch and cleared when a run matches."""
+    def work(svc):
+        if svc.xcart is None:
+            return "reconciliation is off: X-Cart is not connected (xcfb connect xcart, or XCART_API_URL)"
+        since, until = reconcile.beat_window(utcnow(), svc.settings.reconcile_interval,
+                                             svc.settings.reconcile_overlap)
+        report = reconcile.reconcile(svc, since, until).report
+        run_id = reconcile.record(svc, report, "beat")
+        return f"reconciliation {run_id} {since} .. {until}: " + ", ".join(
+            f"{k} {n}" for k, n in report.counts.items() if n)
+    outcome = guarded(self, None, work)
+    log.info("reconcile: %s", outcome)
     return outcome
 
 

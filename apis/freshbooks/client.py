@@ -109,6 +109,10 @@ class FreshBooksClient:
         return self._find("users/clients", "clients", {"search[email]": email},
                           lambda c: (c.get("email") or "").strip().lower() == wanted)
 
+    def list_clients(self, params: dict | None = None) -> list[dict]:
+        """Clients, e.g. the deleted ones: `{"search[vis_state]": 1}`."""
+        return list(self._all("users/clients", "clients", params))
+
     def create_client(self, client: dict) -> dict:
         return self._create("users/clients", "client", client)
 
