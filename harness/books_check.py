@@ -96,7 +96,7 @@ def _xcart_tax(order) -> Decimal:
 def _converter(order, rules: Rules):
     if rules.currency_policy != "convert" or order.currency == rules.account_currency:
         return lambda amount: amount
-    rate, _ = rules.rates.rate(order.currency, rules.account_currency)
+    rate, _ = rules.rates.rate(order.currency, rules.account_currency, order.create_date.date())
     step = Decimal(1).scaleb(-currency_places(rules.account_currency))
     return lambda amount: (amount * rate).quantize(step, rounding=rules.rounding)
 

@@ -149,6 +149,18 @@ class ReconcileRun(Base):
     mismatches: Mapped[list] = mapped_column(JSON, nullable=False)
 
 
+class ExchangeRate(Base):
+    """The ECB's euro reference rates as fetched (runtime/exchange_rates.py): units of `currency` one euro buys on
+    `day`, kept as the ECB wrote it (text, never a float)."""
+
+    __tablename__ = "exchange_rates"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    per_euro: Mapped[str] = mapped_column(String(32), nullable=False)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class Checkpoint(Base):
     """How far catch-up sync has read each X-Cart collection (by lastRenewDate)."""
 

@@ -282,4 +282,7 @@ def _withdraw_credit_note(svc: StepPorts, key: str, credit_id: int | None, note:
 
 def _summary(plan: InvoicePlan) -> str:
     flags = f"; flags: {'; '.join(plan.flags)}" if plan.flags else ""
-    return f"invoice {plan.invoice_number}: {plan.total} {plan.currency}, {len(plan.lines)} lines{flags}"
+    rate = plan.conversion
+    converted = (f"; converted from {rate.original_total} {rate.from_currency} at {rate.rate} {rate.to_currency} "
+                 f"per {rate.from_currency} ({rate.source})") if rate else ""
+    return f"invoice {plan.invoice_number}: {plan.total} {plan.currency}, {len(plan.lines)} lines{flags}{converted}"

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from apis.freshbooks.errors import AuthFailed
-from runtime import callbacks, metrics
+from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
 from store import ledger
@@ -202,6 +202,15 @@ def reconcile_books(self) -> str:
             f"{k} {n}" for k, n in report.counts.items() if n)
     outcome = guarded(self, None, work)
     log.info("reconcile: %s", outcome)
+    return outcome
+
+
+@app.task(name="xcfb.refresh_exchange_rates", bind=True, max_retries=None)
+def refresh_exchange_rates(self) -> str:
+    """Beat: the ECB's daily reference rates, cached for `policy: convert` (runtime/exchange_rates.py); a feed
+    that cannot be read raises the `exchange-rates` alert, and conversions go on with the last known rates."""
+    outcome = guarded(self, None, lambda svc: exchange_rates.refresh(svc))
+    log.info("exchange rates: %s", outcome)
     return outcome
 
 

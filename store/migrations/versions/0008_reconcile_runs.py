@@ -1,5 +1,5 @@
 """Reconciliation reports: each run of `xcfb reconcile` or beat's daily reconciliation, kept for
-`xcfb reconcile history` and /metrics.
+`xcfb reconcile history` and /metrics; and the ECB's exchange rates as fetched.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,8 +28,16 @@ def upgrade() -> None:
         sa.Column("mismatches", sa.JSON(), nullable=False),
     )
     op.create_index("ix_reconcile_runs_ran_at", "reconcile_runs", ["ran_at"])
+    op.create_table(
+        "exchange_rates",
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("currency", sa.String(3), primary_key=True),
+        sa.Column("per_euro", sa.String(32), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("exchange_rates")
     op.drop_index("ix_reconcile_runs_ran_at", table_name="reconcile_runs")
     op.drop_table("reconcile_runs")
