@@ -63,7 +63,9 @@ def beat_schedule_for(settings: _Settings) -> dict:
     """Catch-up polling is always scheduled: the store may be connected (`xcfb connect xcart`) after beat
     started, and a poll without a connection is one database read that returns at once."""
     return {"requeue-stuck-events": {"task": "xcfb.requeue_stuck_events", "schedule": settings.requeue_interval},
-            "catch-up": {"task": "xcfb.catch_up", "schedule": settings.catch_up_interval}}
+            "catch-up": {"task": "xcfb.catch_up", "schedule": settings.catch_up_interval},
+            "reconcile": {"task": "xcfb.reconcile", "schedule": settings.reconcile_interval},
+            "exchange-rates": {"task": "xcfb.refresh_exchange_rates", "schedule": settings.rates_interval}}
 
 
 beat_schedule = beat_schedule_for(_settings)

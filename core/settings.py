@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     catch_up_overlap: float = _env("XCFB_CATCH_UP_OVERLAP", 600.0)  # each poll looks this far behind
     catch_up_start: float = _env("XCFB_CATCH_UP_START", 86400.0)  # how far back the very first poll looks
     store_id: str = _env("XCART_STORE_ID", "xcart")
+    reconcile_interval: float = _env("XCFB_RECONCILE_INTERVAL", 86400.0)  # beat reconciles the books this often
+    reconcile_overlap: float = _env("XCFB_RECONCILE_OVERLAP", 86400.0)  # and looks this much further back
+    rates_interval: float = _env("XCFB_RATES_INTERVAL", 21600.0)  # beat fetches the ECB's daily rates this often
     # Fixed limits, not read from the environment (no alias): tests set them by keyword.
     dedupe_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024

@@ -1,9 +1,10 @@
 """Did the FreshBooks sandbox end up with exactly the books the simulated store calls for?
 
 Used by the demo, the end-to-end tests and the benchmarks: every bookable order has one invoice with
-X-Cart's total, X-Cart's tax and the payments X-Cart collected; nothing else; one client per email, one
-item per SKU. The expectations come from X-Cart's own figures and the status rules, never from our
-mapper: an order the mapper wrongly holds for review shows here as lost."""
+X-Cart's total, X-Cart's tax and the payments X-Cart collected; what X-Cart gave back (refunds, a cancellation
+after payment) as credit notes, each number once; nothing else; one client per email, one item per SKU. The
+expectations come from X-Cart's own figures and the status rules, never from our mapper: an order the mapper
+wrongly holds for review shows here as lost."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Expected:
     collected: Decimal
     refunded: bool
     tax: Decimal | None = None  # None when converted: FreshBooks then taxes the converted lines
+    credited: Decimal = Decimal(0)  # what the order's credit notes must add up to
 
 
 @dataclass
@@ -41,12 +43,17 @@ class BooksReport:
     wrong_taxes: list[str] = field(default_factory=list)
     duplicate_clients: list[str] = field(default_factory=list)
     duplicate_items: list[str] = field(default_factory=list)
-    refunds_for_review: int = 0
+    refunds_for_review: int = 0  # orders with a refund (booked as credit notes unless the rules hold them)
+    credit_notes: int = 0
+    duplicate_credit_notes: list[str] = field(default_factory=list)
+    lost_refunds: list[str] = field(default_factory=list)  # credited less than X-Cart gave back
+    wrong_credits: list[str] = field(default_factory=list)  # credited more, or for no order
 
     @property
     def correct(self) -> bool:
         return not (self.lost or self.duplicates or self.unexpected or self.wrong_totals or self.wrong_payments
-                    or self.wrong_taxes or self.duplicate_clients or self.duplicate_items)
+                    or self.wrong_taxes or self.duplicate_clients or self.duplicate_items or self.duplicate_credit_notes
+                    or self.lost_refunds or self.wrong_credits)
 
 
 def expected_books(store: SimulatedStore, rules: Rules) -> dict[str, Expected]:
@@ -55,18 +62,30 @@ def expected_books(store: SimulatedStore, rules: Rules) -> dict[str, Expected]:
     for payload in store.orders.values():
         order = load(OrderSchema, jsonio.loads(jsonio.dumps(payload)))
         action = invoice_action(order.payment_status, order.shipping_status, rules)
-        if action in ("void", "review"):
-            continue
         total, tax, convert = order.total, _xcart_tax(order), _converter(order, rules)
         transactions = [t for t in store.transactions.get(order.id, []) if t["status"] == "S"]
         if transactions:
             collected = sum((Decimal(str(t["value"])) for t in transactions if t["type"] in SALE_TYPES), Decimal(0))
         else:
-            collected = total if action == "paid" else Decimal(0)
-        refunded = any(t["type"].startswith("refund") for t in transactions) or action == "credit"
-        expected[order.order_number] = Expected(convert(total), min(convert(collected), convert(total)), refunded,
-                                                None if convert(Decimal(1)) != 1 else tax)
+            collected = total if action in ("paid", "credit") else Decimal(0)
+        if action == "review" or (action == "void" and not collected):
+            continue  # held, or cancelled before any payment: no invoice
+        collected = min(convert(collected), convert(total))
+        refunds = sum((convert(Decimal(str(t["value"]))) for t in transactions if t["type"].startswith("refund")),
+                      Decimal(0))
+        refunded = bool(refunds) or action == "credit"
+        expected[order.order_number] = Expected(convert(total), collected, refunded,
+                                                None if convert(Decimal(1)) != 1 else tax,
+                                                _credited(action, collected, refunds, rules))
     return expected
+
+
+def _credited(action: str, collected: Decimal, refunds: Decimal, rules: Rules) -> Decimal:
+    """Status R gives back all that was collected; a cancellation after payment, what no refund gave back."""
+    by_refunds = max(refunds, collected) if action == "credit" else refunds
+    by_cancellation = collected - refunds if action == "void" and collected > refunds else Decimal(0)
+    return ((by_refunds if rules.refund_policy == "credit_note" else Decimal(0))
+            + (by_cancellation if rules.cancelled_after_payment == "credit_note" else Decimal(0)))
 
 
 def _xcart_tax(order) -> Decimal:
@@ -77,7 +96,7 @@ def _xcart_tax(order) -> Decimal:
 def _converter(order, rules: Rules):
     if rules.currency_policy != "convert" or order.currency == rules.account_currency:
         return lambda amount: amount
-    rate, _ = rules.rates.rate(order.currency, rules.account_currency)
+    rate, _ = rules.rates.rate(order.currency, rules.account_currency, order.create_date.date())
     step = Decimal(1).scaleb(-currency_places(rules.account_currency))
     return lambda amount: (amount * rate).quantize(step, rounding=rules.rounding)
 
@@ -103,8 +122,29 @@ def check_books(store: SimulatedStore, sandbox: Sandbox, rules: Rules) -> BooksR
         taxed = sum((Decimal(t["amount"]["amount"]) for t in invoice.get("taxes") or ()), Decimal(0))
         if want.tax is not None and taxed != want.tax:
             report.wrong_taxes.append(f"{number}: tax {taxed} != X-Cart's {want.tax}")
+    _check_credit_notes(sandbox, expected, report)
     clients = Counter(c["email"] for c in sandbox.books.all("client") if c["vis_state"] == 0)
     items = Counter(i["sku"] for i in sandbox.books.all("item") if i["vis_state"] == 0)
     report.duplicate_clients = sorted(email for email, count in clients.items() if count > 1)
     report.duplicate_items = sorted(sku for sku, count in items.items() if count > 1)
     return report
+
+
+def _check_credit_notes(sandbox: Sandbox, expected: dict[str, Expected], report: BooksReport) -> None:
+    """Credit notes are numbered `<order number>-R<n>` / `<order number>-C` (mappings/refunds.py): each number
+    once, and each order's add up to what X-Cart gave back."""
+    notes = [c for c in sandbox.books.all("credit_note") if c["vis_state"] == 0]
+    report.credit_notes = len(notes)
+    numbers = Counter(c["credit_number"] for c in notes)
+    report.duplicate_credit_notes = sorted(number for number, count in numbers.items() if count > 1)
+    credited: dict[str, Decimal] = {}
+    for note in notes:
+        order_number = note["credit_number"].rsplit("-", 1)[0]
+        credited[order_number] = credited.get(order_number, Decimal(0)) + Decimal(note["amount"]["amount"])
+    for number, want in expected.items():
+        got = credited.pop(number, Decimal(0))
+        if got < want.credited:
+            report.lost_refunds.append(f"{number}: credited {got} < {want.credited} given back")
+        elif got > want.credited:
+            report.wrong_credits.append(f"{number}: credited {got} > {want.credited} given back")
+    report.wrong_credits += [f"{number}: credited {got} for no booked order" for number, got in credited.items()]

@@ -119,6 +119,9 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
         f" wrong payments {len(books.wrong_payments)})",
         f"  clients / items         {objects['client']} / {objects['item']}",
         f"  payments                {objects['payment']}",
+        f"  credit notes            {objects.get('credit_note', 0)} for {books.refunds_for_review} orders with refunds"
+        f" (refunds lost {len(books.lost_refunds)}, credited twice {len(books.duplicate_credit_notes)},"
+        f" credited wrongly {len(books.wrong_credits)})",
         "  dead letters            " + (", ".join(f"{kind} {n}" for (kind, status), n in sorted(letters.items())
                                               if status == "open") or "none"),
         f"  retries                 {retries} (FreshBooks answered 429 {sandbox.faults.injected['rate_limited']} "

@@ -243,7 +243,7 @@ def _currency(order: Order, rules: Rules, reasons: list[str]):
     if rules.currency_policy != "convert" or order.currency == rules.account_currency:
         return order.currency, identity, None
     try:
-        rate, source = rules.rates.rate(order.currency, rules.account_currency)
+        rate, source = rules.rates.rate(order.currency, rules.account_currency, order.create_date.date())
     except LookupError as exc:
         reasons.append(str(exc))
         return order.currency, identity, None

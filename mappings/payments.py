@@ -2,10 +2,11 @@
 reads the invoice and books; the rules are here.
 
 - Collected is the sum of successful sale/capture transactions; without any transaction, a status the
-  rules call "paid" means the whole total (X-Cart does not always report transactions).
+  rules call "paid" or "credit" (refunded: it was paid first) means the whole total, and a cancelled order
+  what the books show paid (X-Cart does not always report transactions).
 - Booked: what is collected and the invoice does not show paid yet, never beyond the invoice amount
-  (FreshBooks would show paid > amount); collected beyond it, less than already paid, an invoice that
-  differs from the order, and refunds each go to a person, with the figures.
+  (FreshBooks would show paid > amount); collected beyond it, less than already paid and an invoice that
+  differs from the order each go to a person, with the figures. Refunds are credit notes (mappings/refunds.py).
 """
 
 from __future__ import annotations
@@ -36,13 +37,18 @@ class PaymentDecision:
     reasons: tuple[str, ...] = ()  # for review, after booking what may be booked
 
 
-def collected_and_refunded(order: Order, plan: InvoicePlan, transactions: list[PaymentTransaction]) -> Collected:
+def collected_and_refunded(order: Order, plan: InvoicePlan, transactions: list[PaymentTransaction],
+                           paid_in_books: Decimal | None = None) -> Collected:
+    """`paid_in_books`: what the invoice shows paid, when it is known (a cancelled order without transactions
+    collected what the books show, as far as anyone can tell)."""
     succeeded = [t for t in transactions if t.succeeded]
     if succeeded:
         collected = sum((t.value for t in succeeded if t.is_sale), Decimal(0))
         refunded = sum((t.value for t in succeeded if t.is_refund), Decimal(0))
+    elif plan.action == "void" and paid_in_books is not None:
+        return Collected(paid_in_books, Decimal(0))
     else:
-        collected, refunded = (order.total if plan.action == "paid" else Decimal(0)), Decimal(0)
+        collected, refunded = (order.total if plan.action in ("paid", "credit") else Decimal(0)), Decimal(0)
     if plan.conversion:
         places = currency_places(plan.currency)
         collected = quantize(collected * plan.conversion.rate, places)
@@ -66,9 +72,6 @@ def decide(plan: InvoicePlan, money: Collected, invoiced: Decimal, paid: Decimal
     if money.collected > invoiced:
         reasons.append(f"X-Cart collected {money.collected} {currency}, more than the invoice's {invoiced}: "
                        "the excess is not booked")
-    if money.refunded or plan.action == "credit":
-        reasons.append(f"X-Cart refunded {money.refunded} {currency} of order {order_number}: "
-                       "record the refund as a credit note in FreshBooks")
     return PaymentDecision(book, tuple(reasons))
 
 

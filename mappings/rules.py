@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +25,7 @@ from mappings.xcart.fields import Money
 DEFAULT_RULES = Path(__file__).parent / "default_rules.yaml"
 ACTIONS = ("draft", "sent", "paid", "void", "credit", "review")
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+REFUND_POLICIES = ("credit_note", "review", "ignore")
 
 
 class RulesInvalid(PayloadInvalid):
@@ -47,8 +49,9 @@ class ItemOverride:
 
 
 class RateProvider(Protocol):
-    def rate(self, source: str, target: str) -> tuple[Decimal, str]:
-        """The rate that turns one unit of `source` into `target`, and where it comes from."""
+    def rate(self, source: str, target: str, on: date | None = None) -> tuple[Decimal, str]:
+        """The rate that turns one unit of `source` into `target` on the day `on` (None: the latest), and where
+        it comes from (with its date, for the invoice's notes)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class FixedRates:
     table: dict[tuple[str, str], Decimal]
     source: str
 
-    def rate(self, source: str, target: str) -> tuple[Decimal, str]:
+    def rate(self, source: str, target: str, on: date | None = None) -> tuple[Decimal, str]:
         if source == target:
             return Decimal(1), "same currency"
         if (source, target) in self.table:
@@ -91,6 +94,9 @@ class Rules:
     adjustment_review_above: Decimal = Decimal("1.00")
     rounding: str = ROUND_HALF_UP
     store_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    refund_policy: str = "credit_note"  # a refund X-Cart made: credit_note | review | ignore
+    cancelled_after_payment: str = "credit_note"  # an order cancelled or declined once money was collected
+    rates_from: str = "table"  # ecb: the ECB's reference rates (runtime/exchange_rates.py), the table overriding
 
 
 _DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
@@ -125,6 +131,7 @@ class CurrencySection(_Strict):
     policy = fields.String(load_default="keep", validate=_policy("keep", "convert"))
     rate_source = fields.String(load_default="fixed table")
     rates = fields.Dict(keys=fields.String(), values=Money(), load_default=dict)
+    rates_from = fields.String(load_default="table", validate=_policy("ecb", "table"))
 
     @validates("account_currency")
     def known(self, value, **kwargs):
@@ -200,6 +207,11 @@ class InvoiceSection(_Strict):
             raise ValidationError(f"unknown time zone {value!r}") from None
 
 
+class RefundSection(_Strict):
+    refund = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
+    cancelled_after_payment = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
+
+
 class RulesSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1, error="only version 1 exists"))
     currency = fields.Nested(CurrencySection, load_default=lambda: CurrencySection().load({}))
@@ -207,6 +219,7 @@ class RulesSchema(_Strict):
     taxes = fields.Nested(TaxSection, load_default=lambda: TaxSection().load({}))
     items = fields.Nested(ItemSection, load_default=lambda: ItemSection().load({}))
     invoice = fields.Nested(InvoiceSection, load_default=lambda: InvoiceSection().load({}))
+    refunds = fields.Nested(RefundSection, load_default=lambda: RefundSection().load({}))
 
     @post_load
     def build(self, data: dict, **kwargs) -> Rules:
@@ -227,6 +240,8 @@ class RulesSchema(_Strict):
             shipping_line_name=invoice["shipping_line_name"], adjustment_line_name=invoice["adjustment_line_name"],
             adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],
             store_timezone=ZoneInfo(invoice["store_timezone"]),
+            refund_policy=data["refunds"]["refund"],
+            cancelled_after_payment=data["refunds"]["cancelled_after_payment"], rates_from=currency["rates_from"],
         )
 
 

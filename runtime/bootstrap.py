@@ -21,6 +21,7 @@ from core.embedded import embedded_redis_socket
 from core.keyfile import key_from_file
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
+from runtime import exchange_rates
 from runtime.alerts import AuthWatch, OutageTracker
 from runtime.webhook_secrets import CONNECTION, WebhookSecrets
 from store.connections import ConnectionStore
@@ -114,7 +115,7 @@ class Services:
 
     @cached_property
     def rules(self) -> Rules:
-        return load_rules(self.settings.rules_path)
+        return exchange_rates.with_rates(load_rules(self.settings.rules_path), self.sessions)
 
     @cached_property
     def freshbooks(self) -> FreshBooksClient:

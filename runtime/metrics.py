@@ -10,7 +10,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from core import redis_keys
-from store import ledger
+from store import ledger, reconcile_runs
+from store.models import as_utc
 
 log = logging.getLogger(__name__)
 COUNTERS = redis_keys.METRICS
@@ -71,8 +72,23 @@ class ServiceCollector(Collector):
             latency.add_metric(["0.5"], cuts[49])
             latency.add_metric(["0.95"], cuts[94])
         yield latency
+        yield from _reconciliation_gauges(sessions)
         alerts = GaugeMetricFamily("xcfb_alerts_active", "Alerts raised and not cleared", labels=["alert"])
         prefix = redis_keys.ALERT.format(key="")
         for key in self._services.redis.scan_iter(prefix + "*"):
             alerts.add_metric([key.decode().removeprefix(prefix)], 1)
         yield alerts
+
+
+def _reconciliation_gauges(sessions):
+    """The latest reconciliation report: orders per class, and when it ran."""
+    run = reconcile_runs.latest(sessions)
+    orders = GaugeMetricFamily("xcfb_reconcile_orders", "Orders per class in the latest reconciliation",
+                               labels=["class"])
+    ran = GaugeMetricFamily("xcfb_reconcile_last_run_timestamp_seconds", "When the latest reconciliation ran")
+    if run is not None:
+        for klass, count in run.counts.items():
+            orders.add_metric([klass], count)
+        ran.add_metric([], as_utc(run.ran_at).timestamp())
+    yield orders
+    yield ran

@@ -76,6 +76,24 @@ def take_answer(sessions: sessionmaker, kind: str, external_id: str, version: st
     return answer if usable else None
 
 
+def unbind(sessions: sessionmaker, kind: str, external_id: str) -> bool:
+    """Forgets a binding whose FreshBooks object is gone (deleted by hand), so that the chain books it again;
+    True when there was one."""
+    with sessions.begin() as session:
+        binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id))
+        if binding is None:
+            return False
+        session.delete(binding)
+        return True
+
+
+def bindings_under(sessions: sessionmaker, kind: str, prefix: str) -> list[Binding]:
+    """Bindings whose external id starts with `prefix` (an order's credit notes: `<order id>:`)."""
+    with sessions() as session:
+        return list(session.scalars(select(Binding).where(Binding.kind == kind,
+                                                          Binding.external_id.startswith(prefix, autoescape=True))))
+
+
 def pending_intents(sessions: sessionmaker) -> list[Binding]:
     with sessions() as session:
         return list(session.scalars(select(Binding).where(Binding.freshbooks_id.is_(None))))

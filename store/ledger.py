@@ -113,18 +113,60 @@ def latencies(sessions: sessionmaker, limit: int = 1000) -> list[float]:
 
 def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, reason: str,
                 errors: list | None = None) -> int:
-    """Parks the event for a person; an open dead letter of the same event is replaced, not doubled."""
+    """Parks the event for a person; an open dead letter of the same event is replaced, not doubled. An order
+    has at most one open review: a later event's review updates it (see _hold_with)."""
     with sessions.begin() as session:
         for stale in session.scalars(select(DeadLetter).where(DeadLetter.event_id == event_id,
                                                                DeadLetter.status == "open")):
             stale.status, stale.resolved_at = "superseded", utcnow()
-        letter = DeadLetter(event_id=event_id, kind=kind, task=task, reason=reason, errors=errors or [],
-                            status="open", created_at=utcnow())
-        session.add(letter)
+        letter = _open_review_of_order(session, event_id) if kind == "review" else None
+        earlier = letter.event_id if letter is not None else None
+        if letter is None:
+            letter = DeadLetter(event_id=event_id, kind=kind, task=task, reason=reason, errors=errors or [],
+                                status="open", created_at=utcnow())
+            session.add(letter)
+        else:
+            _hold_with(letter, event_id, task, reason, errors or [])
         session.flush()
         letter_id = letter.id
     finish(sessions, event_id, "review" if kind == "review" else "dead", reason)
+    if earlier is not None:
+        finish(sessions, earlier, "review", f"held with the order's later event {event_id} in dead letter {letter_id}")
     return letter_id
+
+
+EARLIER_EVENT = "(earlier event)"  # the path under which a review names the order's events it holds besides its own
+
+
+def _open_review_of_order(session, event_id: str) -> DeadLetter | None:
+    order_id = session.scalar(select(Event.order_id).where(Event.id == event_id))
+    if order_id is None:
+        return None
+    return session.scalar(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id)
+                          .where(Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")
+                          .order_by(DeadLetter.id).limit(1))
+
+
+def _hold_with(letter: DeadLetter, event_id: str, task: str, reason: str, errors: list) -> None:
+    """The order's open review now stands for its later event too: it names the newest event (a replay runs it,
+    and the chain works on the order's newest version anyway), the newest reason, and the earlier events."""
+    earlier = [e for e in letter.errors if e.get("path") == EARLIER_EVENT] + [
+        {"path": EARLIER_EVENT, "message": letter.event_id}]
+    letter.event_id, letter.task, letter.reason, letter.errors = event_id, task, reason, list(errors) + earlier
+
+
+def settle_reviews(sessions: sessionmaker, order_id: int, event_id: str) -> int:
+    """The order's chain ran through with `event_id`, on the order's newest version: whatever held the order
+    before holds it no more. Its open review is resolved and its events in review are synced; returns how many."""
+    with sessions.begin() as session:
+        letters = list(session.scalars(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id).where(
+            Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")))
+        for letter in letters:
+            letter.status, letter.resolved_at = "resolved", utcnow()
+        held = session.execute(update(Event).where(Event.order_id == order_id, Event.status == "review")
+                               .values(status="synced", finished_at=utcnow(),
+                                       last_error=f"settled: the order synced with event {event_id}"))
+        return len(letters) + held.rowcount
 
 
 def dead_letters(sessions: sessionmaker, status: str | None = "open") -> list[DeadLetter]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -130,6 +130,35 @@ class AuditEntry(Base):
     object: Mapped[str] = mapped_column(String(16), nullable=False)
     freshbooks_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class ReconcileRun(Base):
+    """One reconciliation report (`xcfb reconcile`, or beat's daily run): the counts per class, the totals per
+    currency and the orders that differ."""
+
+    __tablename__ = "reconcile_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    since: Mapped[str] = mapped_column(String(10), nullable=False)  # YYYY-MM-DD, the window's first day
+    until: Mapped[str] = mapped_column(String(10), nullable=False)  # its last day
+    trigger: Mapped[str] = mapped_column(String(16), nullable=False)  # cli | beat | repair
+    matched: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    counts: Mapped[dict] = mapped_column(JSON, nullable=False)
+    totals: Mapped[dict] = mapped_column(JSON, nullable=False)
+    mismatches: Mapped[list] = mapped_column(JSON, nullable=False)
+
+
+class ExchangeRate(Base):
+    """The ECB's euro reference rates as fetched (runtime/exchange_rates.py): units of `currency` one euro buys on
+    `day`, kept as the ECB wrote it (text, never a float)."""
+
+    __tablename__ = "exchange_rates"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    per_euro: Mapped[str] = mapped_column(String(32), nullable=False)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class Checkpoint(Base):

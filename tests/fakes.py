@@ -81,6 +81,18 @@ class FakeFreshBooks:
     def create_payment(self, payment: dict) -> dict:
         return self._create("create_payment", self.books.create_payment, payment)
 
+    # -- credit notes -------------------------------------------------------------------------------------
+
+    def find_credit_note_by_number(self, credit_number: str) -> dict | None:
+        return self._find("find_credit_note_by_number", "credit_note",
+                          lambda c: c.get("credit_number") == credit_number)
+
+    def create_credit_note(self, credit_note: dict) -> dict:
+        return self._create("create_credit_note", self.books.create_credit_note, credit_note)
+
+    def update_credit_note(self, credit_id: int, changes: dict) -> dict:
+        return self._call("update_credit_note", lambda: self.books.update_credit_note(int(credit_id), _wire(changes)))
+
     # -- plumbing -----------------------------------------------------------------------------------------
 
     def _find(self, name: str, noun: str, is_match) -> dict | None:

@@ -8,11 +8,13 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from mappings import jsonio, payments
+from apis.freshbooks.errors import ValidationFailed
+from mappings import jsonio, payments, refunds
 from mappings.customers import client_from_order
 from mappings.orders import InvoicePlan, NeedsReview, map_order
+from mappings.refunds import CreditNotePlan
 from mappings.taxes import percent_label
-from mappings.xcart.entities import Order
+from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
 from workers.exporter import ensure
@@ -123,7 +125,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
             ledger.audit(svc.sessions, "adopt", "invoice", int(found["id"]), f"invoice {plan.invoice_number}",
                          event_id, order_id)
             return _bring_up_to_date(svc, plan, int(found["id"]), version, event_id)
-        if plan.action == "void":
+        if plan.action == "void" and not _collected_anything(svc, plan):
             ledger.audit(svc.sessions, "skip", "invoice", None, "order cancelled before it was booked", event_id,
                          order_id)
             return None
@@ -160,7 +162,7 @@ def ensure_taxes(svc: StepPorts, plan: InvoicePlan, event_id: str | None = None)
 
 def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, version: str, event_id: str | None) -> int:
     fb = svc.freshbooks
-    if plan.action == "void":
+    if plan.action == "void" and not _collected_anything(svc, plan, invoice_id):
         fb.delete_invoice(invoice_id)
         ledger.audit(svc.sessions, "delete", "invoice", invoice_id, "order cancelled", event_id, plan.order_id)
         answer = None
@@ -174,6 +176,21 @@ def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, versio
     return invoice_id
 
 
+def _collected_anything(svc: StepPorts, plan: InvoicePlan, invoice_id: int | None = None) -> bool:
+    """Whether a cancelled order was paid first, by X-Cart's transactions or by what its invoice shows paid:
+    a paid invoice stays (accountants do not delete paid invoices) and the payment is credited instead."""
+    if any(t.succeeded and t.is_sale and t.value > 0 for t in _transactions(svc, plan.order_id)):
+        return True
+    if invoice_id is None:
+        return False
+    invoice = _figures(svc.freshbooks.get_invoice(invoice_id))
+    return not invoice["deleted"] and Decimal(invoice["paid"]) > 0
+
+
+def _transactions(svc: StepPorts, order_id: int) -> list[PaymentTransaction]:
+    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in snapshots.payment_payloads(svc.sessions, order_id)]
+
+
 def _figures(invoice: dict) -> dict:
     """What the payment step needs of an invoice, as JSON keeps it (money as text)."""
     if invoice.get("vis_state") == 1:
@@ -182,9 +199,10 @@ def _figures(invoice: dict) -> dict:
 
 
 def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None) -> Decimal:
-    """Books what X-Cart collected and FreshBooks does not have yet (mappings/payments.py decides); returns
-    the amount booked. What needs a person (a refund, more collected than invoiced...) goes to review after
-    whatever may be booked is."""
+    """Books what X-Cart collected and FreshBooks does not have yet (mappings/payments.py decides), then what it
+    gave back as credit notes (mappings/refunds.py); returns the amount of payment booked. What needs a person
+    (more collected than invoiced, a refund beyond what was paid...) goes to review after whatever may be
+    booked is."""
     order, version = load_versioned_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
@@ -192,9 +210,10 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         if plan.action == "void":
             return Decimal(0)
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
-    transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
-                    for p in snapshots.payment_payloads(svc.sessions, order_id)]
-    money = payments.collected_and_refunded(order, plan, transactions)
+    transactions = _transactions(svc, order_id)
+    client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
+    if client_id is None:  # run alone: the credit notes go to the invoice's client
+        client_id = resolve_client(svc, order_id, event_id)
     with svc.locks.order(order_id):
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
         # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
@@ -202,12 +221,16 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
                    or _figures(svc.freshbooks.get_invoice(invoice_id)))
         if invoice["deleted"]:
             return Decimal(0)  # a cancelled order's invoice was deleted
-        decision = payments.decide(plan, money, Decimal(invoice["amount"]), Decimal(invoice["paid"]), invoice_id,
-                                   order.order_number)
+        paid = Decimal(invoice["paid"])
+        money = payments.collected_and_refunded(order, plan, transactions, paid)
+        decision = payments.decide(plan, money, Decimal(invoice["amount"]), paid, invoice_id, order.order_number)
         if decision.book:
             _book_payment(svc, order, plan, invoice_id, decision.book, transactions, event_id)
-    if decision.reasons:
-        raise NeedsReview(list(decision.reasons))
+        owed = refunds.plan_credit_notes(order, plan, transactions, paid + decision.book, svc.rules)
+        for credit_note in owed.credit_notes:
+            _book_credit_note(svc, order.id, credit_note, client_id, event_id)
+    if decision.reasons or owed.reasons:
+        raise NeedsReview(list(decision.reasons + owed.reasons))
     return decision.book
 
 
@@ -221,6 +244,63 @@ def _book_payment(svc, order, plan, invoice_id, amount, transactions, event_id) 
                  order.id)
 
 
+def _book_credit_note(svc: StepPorts, order_id: int, note: CreditNotePlan, client_id: int,
+                      event_id: str | None) -> None:
+    """Books one credit note exactly once (workers/exporter.ensure: intent, look-up by its number, binding), and
+    keeps it at the amount owed: the binding's version is the amount booked, so a credit note whose amount the
+    order no longer calls for (a cancellation later refunded by transactions) is updated, or removed at 0."""
+    fb = svc.freshbooks
+    key = f"{order_id}:{note.credit_number}"
+    binding = binder.lookup(svc.sessions, "credit_note", key)
+    if note.amount == 0:
+        if binding is not None and binding.version not in (None, "0"):
+            _withdraw_credit_note(svc, key, binding.freshbooks_id, note, event_id, order_id)
+        return
+    credit_id, how = ensure(svc, "credit_note", key,
+                            lambda: _ours(fb.find_credit_note_by_number(note.credit_number), note, client_id),
+                            lambda: fb.create_credit_note(note.body(client_id)), event_id=event_id, order_id=order_id)
+    booked = binding.version if binding is not None and how == "bound" else None
+    if how == "create":
+        booked = str(note.amount)
+    elif booked != str(note.amount):  # adopted (its lines may be another attempt's), or the amount owed moved
+        fb.update_credit_note(credit_id, {"lines": note.body(client_id)["lines"], "notes": note.notes,
+                                          "vis_state": 0})
+        ledger.audit(svc.sessions, "update", "credit_note", credit_id,
+                     f"credit note {note.credit_number}: {note.amount} {note.currency}", event_id, order_id)
+    binder.bind(svc.sessions, "credit_note", key, credit_id, str(note.amount))
+
+
+def _ours(found: dict | None, note: CreditNotePlan, client_id: int) -> dict | None:
+    """A credit note with the number is adopted only when it is for the invoice's client; another's is a
+    conflict for a person, and nothing is written."""
+    if found is None or str(found.get("clientid")) == str(client_id):
+        return found
+    raise NeedsReview([f"credit note number {note.credit_number} is taken in FreshBooks by credit note "
+                       f"{found.get('id')} of client {found.get('clientid')}, not this order's client {client_id}; "
+                       "nothing was written: renumber it, then replay"])
+
+
+def _withdraw_credit_note(svc: StepPorts, key: str, credit_id: int | None, note: CreditNotePlan,
+                          event_id: str | None, order_id: int) -> None:
+    fb = svc.freshbooks
+    if credit_id is None:  # an attempt whose answer was lost: the look-up says whether it was booked
+        found = fb.find_credit_note_by_number(note.credit_number)
+        if found is None:
+            return
+        credit_id = int(found["id"])
+    try:
+        fb.update_credit_note(credit_id, {"vis_state": 1})
+    except ValidationFailed as exc:
+        if not any(d.errno == 1011 for d in exc.details):  # deleted already (a retry after the delete): done
+            raise
+    binder.bind(svc.sessions, "credit_note", key, credit_id, "0")
+    ledger.audit(svc.sessions, "delete", "credit_note", credit_id,
+                 f"credit note {note.credit_number}: nothing is owed back under it any more", event_id, order_id)
+
+
 def _summary(plan: InvoicePlan) -> str:
     flags = f"; flags: {'; '.join(plan.flags)}" if plan.flags else ""
-    return f"invoice {plan.invoice_number}: {plan.total} {plan.currency}, {len(plan.lines)} lines{flags}"
+    rate = plan.conversion
+    converted = (f"; converted from {rate.original_total} {rate.from_currency} at {rate.rate} {rate.to_currency} "
+                 f"per {rate.from_currency} ({rate.source})") if rate else ""
+    return f"invoice {plan.invoice_number}: {plan.total} {plan.currency}, {len(plan.lines)} lines{flags}{converted}"

@@ -18,13 +18,13 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from apis.freshbooks.errors import AuthFailed
-from runtime import callbacks, metrics
+from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
 from store import ledger
 from store.models import Event, utcnow
 from store.polls import record_poll
-from workers import events, fault_injection, orders
+from workers import events, fault_injection, orders, reconcile
 from workers.app import app
 from workers.catch_up import catch_up as poll_xcart
 from workers.failures import Failure, StepFailed, classify
@@ -180,6 +180,7 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None) -> str:
         booked = orders.reconcile_payment(svc, order_id, event_id)
         if event_id:
             ledger.finish(svc.sessions, event_id, "synced")
+            ledger.settle_reviews(svc.sessions, order_id, event_id)  # one open review per order, gone once it syncs
         return booked
     return str(guarded(self, event_id, work))
 
@@ -196,6 +197,33 @@ def catch_up(self) -> str:
         return str(report)
     outcome = guarded(self, None, work)
     log.info("catch-up: %s", outcome)
+    return outcome
+
+
+@app.task(name="xcfb.reconcile", bind=True, max_retries=None)
+def reconcile_books(self) -> str:
+    """Beat: compare the books with the store over the previous day plus the overlap (workers/reconcile.py);
+    the report is kept, and the `reconcile` alert raised on a mismatch and cleared when a run matches."""
+    def work(svc):
+        if svc.xcart is None:
+            return "reconciliation is off: X-Cart is not connected (xcfb connect xcart, or XCART_API_URL)"
+        since, until = reconcile.beat_window(utcnow(), svc.settings.reconcile_interval,
+                                             svc.settings.reconcile_overlap)
+        report = reconcile.reconcile(svc, since, until).report
+        run_id = reconcile.record(svc, report, "beat")
+        return f"reconciliation {run_id} {since} .. {until}: " + ", ".join(
+            f"{k} {n}" for k, n in report.counts.items() if n)
+    outcome = guarded(self, None, work)
+    log.info("reconcile: %s", outcome)
+    return outcome
+
+
+@app.task(name="xcfb.refresh_exchange_rates", bind=True, max_retries=None)
+def refresh_exchange_rates(self) -> str:
+    """Beat: the ECB's daily reference rates, cached for `policy: convert` (runtime/exchange_rates.py); a feed
+    that cannot be read raises the `exchange-rates` alert, and conversions go on with the last known rates."""
+    outcome = guarded(self, None, lambda svc: exchange_rates.refresh(svc))
+    log.info("exchange rates: %s", outcome)
     return outcome
 
 

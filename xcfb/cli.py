@@ -19,6 +19,7 @@ from core.settings import SettingsError
 from xcfb import operations
 from xcfb.connect import connect
 from xcfb.operations import OperatorError
+from xcfb.reconcile import reconcile
 
 PLUGINS = "xcfb.commands"
 
@@ -63,7 +64,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect):
+    for command in (dlq, events, callbacks, connect, reconcile):
         group.add_command(command)
     return group
 

@@ -109,6 +109,10 @@ class FreshBooksClient:
         return self._find("users/clients", "clients", {"search[email]": email},
                           lambda c: (c.get("email") or "").strip().lower() == wanted)
 
+    def list_clients(self, params: dict | None = None) -> list[dict]:
+        """Clients, e.g. the deleted ones: `{"search[vis_state]": 1}`."""
+        return list(self._all("users/clients", "clients", params))
+
     def create_client(self, client: dict) -> dict:
         return self._create("users/clients", "client", client)
 
@@ -167,6 +171,39 @@ class FreshBooksClient:
     def list_payments_for_invoice(self, invoice_id: int) -> list[dict]:
         return [p for p in self._all("payments/payments", "payments", {"search[invoiceid]": invoice_id})
                 if int(p.get("invoiceid") or 0) == int(invoice_id)]
+
+    def list_payments(self, params: dict | None = None) -> list[dict]:
+        """Every active payment, optionally filtered (`{"search[date_min]": "2026-11-01"}`)."""
+        return list(self._all("payments/payments", "payments", params))
+
+    # -- invoices and credit notes in bulk (reconciliation) ---------------------------------------------
+
+    def list_invoices(self, params: dict | None = None) -> list[dict]:
+        """Every active invoice, optionally filtered (`{"search[date_min]": "2026-11-01"}`)."""
+        return list(self._all("invoices/invoices", "invoices", params))
+
+    # -- credit notes -----------------------------------------------------------------------------------
+
+    def get_credit_note(self, credit_id: int) -> dict:
+        return self._get_one("credit_notes/credit_notes", "credit_note", credit_id, {"include[]": "lines"})
+
+    def find_credit_note_by_number(self, credit_number: str) -> dict | None:
+        return self._find("credit_notes/credit_notes", "credit_notes",
+                          {"search[credit_number]": credit_number, "include[]": "lines"},
+                          lambda c: c.get("credit_number") == credit_number)
+
+    def create_credit_note(self, credit_note: dict) -> dict:
+        return self._create("credit_notes/credit_notes", "credit_note", credit_note, {"include[]": "lines"})
+
+    def update_credit_note(self, credit_id: int, changes: dict) -> dict:
+        return self._update("credit_notes/credit_notes", "credit_note", credit_id, changes, {"include[]": "lines"})
+
+    def delete_credit_note(self, credit_id: int) -> dict:
+        """Soft delete, as FreshBooks deletes credit notes: `vis_state` 1."""
+        return self.update_credit_note(credit_id, {"vis_state": 1})
+
+    def list_credit_notes(self, params: dict | None = None) -> list[dict]:
+        return list(self._all("credit_notes/credit_notes", "credit_notes", params))
 
     # -- webhook callbacks ------------------------------------------------------------------------------
 

@@ -52,6 +52,12 @@ class XCartClient:
     def products_changed_since(self, since: datetime) -> Iterator[dict]:
         return self._pages("/products", {"lastRenewDate[after]": since.isoformat()})
 
+    def orders_placed_between(self, after: datetime, before: datetime) -> Iterator[dict]:
+        """Orders placed in [after, before] (X-Cart's `date` filter), paged, oldest first: what reconciliation
+        compares with the books."""
+        return self._pages("/orders", {"date[after]": after.isoformat(), "date[before]": before.isoformat(),
+                                       "order[date]": "asc"})
+
     def order(self, order_id: int) -> dict:
         return self._get(f"/orders/{order_id}")
 

@@ -40,6 +40,7 @@ RESOURCES = {  # path -> (singular, plural)
     "taxes/taxes": ("tax", "taxes"),
     "invoices/invoices": ("invoice", "invoices"),
     "payments/payments": ("payment", "payments"),
+    "credit_notes/credit_notes": ("credit_note", "credit_notes"),
 }
 
 
@@ -249,7 +250,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
         def list_objects(account_id: str):
             objects = books.all(singular)
             include_lines = "lines" in request.args.getlist("include[]")
-            if singular == "invoice" and not include_lines:
+            if singular in ("invoice", "credit_note") and not include_lines:
                 for obj in objects:
                     obj.pop("lines", None)
             return _result(list_page(objects, plural, request.args))

@@ -1,4 +1,5 @@
-"""The sandbox's accounting state: clients, items, taxes, invoices, payments and callbacks of one account.
+"""The sandbox's accounting state: clients, items, taxes, invoices, payments, credit notes and callbacks of one
+account.
 
 Objects are kept in the API's output shape (money as decimal strings), so reads are plain copies and
 the whole state serialises to JSON for the optional SQLite persistence. Every change is reported to
@@ -33,6 +34,10 @@ INVOICE_TEXT_FIELDS = (
     "invoice_number", "po_number", "notes", "terms", "organization", "fname", "lname", "street", "street2",
     "city", "province", "code", "country", "address",
 )
+# Credit notes: FreshBooks' credit page lists "goodwill" and "prepayment" for a create; "overpayment" is seen in
+# answers (credits made from overpaid invoices), so it is accepted too.
+CREDIT_TYPES = ("goodwill", "prepayment", "overpayment")
+CREDIT_TEXT_FIELDS = ("notes", "terms", "language")
 MAX_TEXT = 10_000
 MAX_SHORT_TEXT = 255
 # The largest amount or quantity the sandbox holds (FreshBooks publishes none; its amounts are fixed-point
@@ -101,14 +106,17 @@ class Books:
     def reset(self) -> None:
         with self.lock:
             self.objects: dict[str, dict[int, dict]] = {
-                "client": {}, "item": {}, "tax": {}, "invoice": {}, "payment": {}, "callback": {}}
+                "client": {}, "item": {}, "tax": {}, "invoice": {}, "payment": {}, "credit_note": {},
+                "callback": {}}
             self.next_id = 1
             self.next_invoice_number = 1
+            self.next_credit_number = 1
 
     def snapshot(self) -> dict:
         with self.lock:
             return {"objects": {noun: list(by_id.values()) for noun, by_id in self.objects.items()},
-                    "next_id": self.next_id, "next_invoice_number": self.next_invoice_number}
+                    "next_id": self.next_id, "next_invoice_number": self.next_invoice_number,
+                    "next_credit_number": self.next_credit_number}
 
     def restore(self, snapshot: dict) -> None:
         with self.lock:
@@ -117,6 +125,7 @@ class Books:
                 self.objects[noun] = {obj["id"]: obj for obj in objects}
             self.next_id = snapshot["next_id"]
             self.next_invoice_number = snapshot["next_invoice_number"]
+            self.next_credit_number = snapshot.get("next_credit_number", 1)
 
     def counts(self) -> dict[str, int]:
         with self.lock:
@@ -328,16 +337,16 @@ class Books:
             invoice["updated"] = _timestamp()
         self._changed("invoice", "delete", invoice_id)
 
-    def _customer(self, customer_id: Any) -> dict:
+    def _customer(self, customer_id: Any, obj: str = "invoice", field: str = "customerid") -> dict:
         try:
             key = int(customer_id)
         except (TypeError, ValueError):
-            raise invalid("invoice", "customerid", customer_id) from None
+            raise invalid(obj, field, customer_id) from None
         client = self.objects["client"].get(key)
         if client is None:
-            raise not_found("client", "customerid", customer_id)
+            raise not_found("client", field, customer_id)
         if client["vis_state"] == 1:
-            raise ApiError(422, DELETED, "Client is deleted.", field="customerid", object="client", value=key)
+            raise ApiError(422, DELETED, "Client is deleted.", field=field, object="client", value=key)
         return client
 
     def _find_invoice_number(self, number: str) -> dict | None:
@@ -472,6 +481,75 @@ class Books:
         self._changed("invoice", "update", payment["invoiceid"])
         return result
 
+    # -- credit notes -----------------------------------------------------------------------------------
+    # A credit note is what the client is owed back: lines priced and taxed as an invoice's (no discount),
+    # `amount` their total, `paid` what of it was applied (nothing the sandbox applies). FreshBooks' status
+    # words for a new credit note are unverified: "created", displayed "draft", payment status "unapplied".
+
+    def create_credit_note(self, data: dict) -> dict:
+        if data.get("clientid") in (None, ""):
+            raise required("credit_note", "clientid")
+        credit_type = data.get("credit_type", "goodwill")
+        if credit_type not in CREDIT_TYPES:
+            raise invalid("credit_note", "credit_type", credit_type)
+        with self.lock:
+            client = self._customer(data["clientid"], "credit_note", "clientid")
+            number = data.get("credit_number")
+            if number in (None, ""):
+                number = f"{self.next_credit_number:07d}"
+                self.next_credit_number += 1
+            credit_id = self._new_id()
+            currency = str(data.get("currency_code") or client.get("currency_code") or self.currency)
+            credit = {"id": credit_id, "creditid": credit_id, "accountid": self.account_id, "clientid": client["id"],
+                      "credit_number": _text("credit_note", "credit_number", number), "credit_type": credit_type,
+                      "currency_code": currency, "create_date": now_utc().date().isoformat(),
+                      "status": "created", "display_status": "draft", "payment_status": "unapplied",
+                      "vis_state": 0, "lines": [], **dict.fromkeys(CREDIT_TEXT_FIELDS, ""),
+                      "organization": client.get("organization", ""), "fname": client.get("fname", ""),
+                      "lname": client.get("lname", "")}
+            self._apply_credit_fields(credit, data)
+            self._recompute_credit(credit)
+            self.objects["credit_note"][credit_id] = credit
+            result = copy.deepcopy(credit)
+        self._changed("credit_note", "create", credit_id)
+        return result
+
+    def update_credit_note(self, credit_id: int, data: dict) -> dict:
+        with self.lock:
+            credit = self._get("credit_note", credit_id, "creditid")
+            if credit["vis_state"] == 1 and data.get("vis_state") != 0:
+                raise ApiError(422, DELETED, "Credit note is deleted.", field="creditid", object="credit_note",
+                               value=credit_id)
+            if "clientid" in data:
+                credit["clientid"] = self._customer(data["clientid"], "credit_note", "clientid")["id"]
+            if "credit_number" in data:
+                credit["credit_number"] = _text("credit_note", "credit_number", data["credit_number"])
+            self._apply_credit_fields(credit, data)
+            action = self._apply_vis_state("credit_note", credit, data)
+            self._recompute_credit(credit)
+            result = copy.deepcopy(credit)
+        self._changed("credit_note", action, credit_id)
+        return result
+
+    def _apply_credit_fields(self, credit: dict, data: dict) -> None:
+        for key in CREDIT_TEXT_FIELDS:
+            if key in data:
+                credit[key] = _text("credit_note", key, data[key], MAX_TEXT if key != "language" else 16)
+        if "create_date" in data:
+            credit["create_date"] = _parse_date("credit_note", "create_date", data["create_date"])
+        if "lines" in data:
+            credit["lines"] = [self._line(i, line, credit["currency_code"]) for i, line
+                               in enumerate(data["lines"] or [], start=1)]
+
+    @staticmethod
+    def _recompute_credit(credit: dict) -> None:
+        code = credit["currency_code"]
+        totals = invoice_totals((_line_input(line) for line in credit["lines"]), Decimal(0), code)
+        for line, amount in zip(credit["lines"], totals.line_amounts, strict=True):
+            line["amount"] = _money(amount, code)
+        credit.update({"amount": _money(totals.amount, code), "paid": credit.get("paid") or _money(Decimal(0), code),
+                       "taxes": _tax_summary(totals, code), "updated": _timestamp()})
+
     # -- callbacks --------------------------------------------------------------------------------------
 
     def create_callback(self, data: dict) -> dict:
@@ -518,7 +596,7 @@ class Books:
 
 
 _ID_FIELD = {"client": "userid", "item": "itemid", "tax": "taxid", "invoice": "invoiceid",
-             "payment": "paymentid", "callback": "callbackid"}
+             "payment": "paymentid", "credit_note": "creditid", "callback": "callbackid"}
 
 
 def _public_callback(callback: dict) -> dict:

@@ -12,8 +12,8 @@ MAX_PER_PAGE = 100
 # Filter names that differ from the field they filter.
 ALIASES = {"notes": "note"}
 ID_LISTS = {"ids": "id", "clientids": "id", "itemids": "id", "taxids": "id", "invoiceids": "id",
-            "userids": "id", "paymentids": "id"}
-DATE_FIELD = {"invoices": "create_date", "payments": "date"}
+            "userids": "id", "paymentids": "id", "creditids": "id"}
+DATE_FIELD = {"invoices": "create_date", "payments": "date", "credit_notes": "create_date"}
 
 
 def list_page(objects: list[dict], plural: str, args: MultiDict) -> dict:

@@ -10,13 +10,15 @@ import pytest
 
 from mappings.money import invoice_totals
 from mappings.orders import NeedsReview, map_order
-from mappings.rules import ItemOverride, TaxRule, load_rules
+from mappings.rules import FixedRates, ItemOverride, TaxRule, load_rules
 from mappings.statuses import invoice_action
 from mappings.xcart.entities import StatusRef
 from mappings.xcart.schemas import parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 RULES = load_rules()
+TABLE = FixedRates({("EUR", "USD"): D("1.0850"), ("GBP", "USD"): D("1.2700"), ("JPY", "USD"): D("0.0067"),
+                    ("CAD", "USD"): D("0.7300")}, "fixed table (edit currency.rates)")
 
 
 def order_from(name="order_5_5.json", **changes):
@@ -120,7 +122,7 @@ def test_sku_overrides_rename_items():
 
 
 def test_currency_conversion_records_rate_and_source():
-    rules = dataclasses.replace(RULES, currency_policy="convert", account_currency="USD")
+    rules = dataclasses.replace(RULES, currency_policy="convert", account_currency="USD", rates=TABLE)
     plan = map_order(order_from("order_rest_addon.json"), rules)
     assert plan.currency == "USD" and plan.total == D("37.05")  # 5530 JPY x 0.0067
     assert freshbooks_total(plan) == D("37.05")  # each converted line rounds; the cents are a named line
@@ -131,7 +133,7 @@ def test_currency_conversion_records_rate_and_source():
 
 
 def test_conversion_without_a_rate_goes_to_review():
-    rules = dataclasses.replace(RULES, currency_policy="convert", account_currency="CHF")
+    rules = dataclasses.replace(RULES, currency_policy="convert", account_currency="CHF", rates=TABLE)
     with pytest.raises(NeedsReview, match="no exchange rate JPY->CHF"):
         map_order(order_from("order_rest_addon.json"), rules)
 

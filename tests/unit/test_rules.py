@@ -18,7 +18,9 @@ def test_the_shipped_defaults_load():
     assert rules.taxes["CDEV.STAX.1"].name == "Sales Tax" and rules.taxes["CDEV.STAX.1"].percent is None  # derived
     assert rules.tax_shipping is None and rules.unmapped_tax == "book"
     assert rules.payment_status["P"] == "paid" and rules.fulfilment_status["WND"] == "void"
-    assert rules.rates.rate("EUR", "USD") == (D("1.0850"), "fixed table (edit currency.rates)")
+    assert rules.rates_from == "ecb" and rules.rates.table == {}  # the ECB's rates; the table only overrides
+    table = parse_rules("version: 1\ncurrency: {rates: {EUR/USD: 1.0850}}").rates
+    assert table.rate("EUR", "USD") == (D("1.0850"), "fixed table")
     assert rules.adjustment_review_above == D("1.00")
 
 

@@ -40,6 +40,9 @@ VARIABLES = {  # variable: (value in the environment, attribute, value read)
     "XCFB_CATCH_UP_OVERLAP": ("60", "catch_up_overlap", 60.0),
     "XCFB_CATCH_UP_START": ("3600", "catch_up_start", 3600.0),
     "XCART_STORE_ID": ("shop2", "store_id", "shop2"),
+    "XCFB_RECONCILE_INTERVAL": ("3600", "reconcile_interval", 3600.0),
+    "XCFB_RECONCILE_OVERLAP": ("0", "reconcile_overlap", 0.0),
+    "XCFB_RATES_INTERVAL": ("3600", "rates_interval", 3600.0),
 }
 DEFAULTS = {
     "redis_url": None, "database_url": None, "freshbooks_api_url": "https://api.freshbooks.com",
@@ -53,6 +56,7 @@ DEFAULTS = {
     "catch_up_start": 86400.0, "store_id": "xcart", "dedupe_ttl_seconds": 7 * 24 * 3600,
     "max_body_bytes": 1024 * 1024, "signature_tolerance_seconds": 300, "public_url": None,
     "webhook_secrets_cache_seconds": 10.0,
+    "reconcile_interval": 86400.0, "reconcile_overlap": 86400.0, "rates_interval": 21600.0,
 }
 
 
