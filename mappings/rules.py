@@ -15,7 +15,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from mappings.errors import FieldError, PayloadInvalid, flatten_messages
 from mappings.money import is_known_currency
@@ -91,6 +91,16 @@ class Rules:
     adjustment_review_above: Decimal = Decimal("1.00")
     rounding: str = ROUND_HALF_UP
     store_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    duplicates: DuplicateRules = field(default_factory=lambda: DuplicateRules())
+
+
+@dataclass(frozen=True)
+class DuplicateRules:
+    """When an order's email matches no client: a candidate scoring `auto_match` or more is the customer; from
+    `review` up to it a person decides; below, a new client is created (mappings/duplicates.py scores)."""
+
+    auto_match: float = 0.9
+    review: float = 0.5
 
 
 _DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
@@ -200,6 +210,20 @@ class InvoiceSection(_Strict):
             raise ValidationError(f"unknown time zone {value!r}") from None
 
 
+class DuplicatesSection(_Strict):
+    auto_match = fields.Float(load_default=0.9, validate=validate.Range(min=0, max=1))
+    review = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data["review"] > data["auto_match"]:
+            raise ValidationError("must not be above auto_match", "review")
+
+
+class ClientSection(_Strict):
+    duplicates = fields.Nested(DuplicatesSection, load_default=lambda: DuplicatesSection().load({}))
+
+
 class RulesSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1, error="only version 1 exists"))
     currency = fields.Nested(CurrencySection, load_default=lambda: CurrencySection().load({}))
@@ -207,6 +231,7 @@ class RulesSchema(_Strict):
     taxes = fields.Nested(TaxSection, load_default=lambda: TaxSection().load({}))
     items = fields.Nested(ItemSection, load_default=lambda: ItemSection().load({}))
     invoice = fields.Nested(InvoiceSection, load_default=lambda: InvoiceSection().load({}))
+    clients = fields.Nested(ClientSection, load_default=lambda: ClientSection().load({}))
 
     @post_load
     def build(self, data: dict, **kwargs) -> Rules:
@@ -227,6 +252,7 @@ class RulesSchema(_Strict):
             shipping_line_name=invoice["shipping_line_name"], adjustment_line_name=invoice["adjustment_line_name"],
             adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],
             store_timezone=ZoneInfo(invoice["store_timezone"]),
+            duplicates=DuplicateRules(**data["clients"]["duplicates"]),
         )
 
 

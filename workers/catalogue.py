@@ -7,7 +7,8 @@ from __future__ import annotations
 from mappings.customers import client_from_profile
 from mappings.products import item_from_product
 from mappings.xcart.entities import Product, Profile
-from store import binder, ledger
+from store import binder, ledger, matches
+from workers.duplicates import existing_client
 from workers.exporter import ensure
 from workers.ports import StepPorts
 
@@ -16,9 +17,13 @@ def upsert_client(svc: StepPorts, profile: Profile, event_id: str | None = None)
     fb = svc.freshbooks
     email = profile.login.strip().lower()
     body = client_from_profile(profile)
-    client_id, how = ensure(svc, "client", email, lambda: fb.find_client_by_email(email),
+    client_id, how = ensure(svc, "client", email,
+                            lambda: fb.find_client_by_email(email) or existing_client(svc, email, body,
+                                                                                       event_id=event_id),
                             lambda: fb.create_client(body), event_id=event_id)
     if how != "create":
+        if matches.bound_by_decision(svc.sessions, email):  # the same customer under another email: keep the
+            body = {k: v for k, v in body.items() if k != "email"}  # client's own (one email per client)
         fb.update_client(client_id, body)
         ledger.audit(svc.sessions, "update", "client", client_id, f"client {email}", event_id)
     return client_id
