@@ -92,6 +92,12 @@ class Rules:
     rounding: str = ROUND_HALF_UP
     store_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     duplicates: DuplicateRules = field(default_factory=lambda: DuplicateRules())
+    # Which system is right about each group of fields (mappings/ownership.py): xcart | freshbooks | newest.
+    ownership: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OWNERSHIP))
+
+
+DEFAULT_OWNERSHIP = {"contact": "newest", "billing_address": "newest", "shipping_address": "xcart",
+                     "item_text": "xcart", "price": "xcart", "stock": "xcart"}
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,19 @@ class ClientSection(_Strict):
     duplicates = fields.Nested(DuplicatesSection, load_default=lambda: DuplicatesSection().load({}))
 
 
+class OwnershipSection(_Strict):
+    contact = fields.String(load_default="newest", validate=_policy("xcart", "freshbooks", "newest"))
+    billing_address = fields.String(load_default="newest", validate=_policy("xcart", "freshbooks", "newest"))
+    shipping_address = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+    item_text = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+    price = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+    stock = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+
+
+class SyncSection(_Strict):
+    ownership = fields.Nested(OwnershipSection, load_default=lambda: OwnershipSection().load({}))
+
+
 class RulesSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1, error="only version 1 exists"))
     currency = fields.Nested(CurrencySection, load_default=lambda: CurrencySection().load({}))
@@ -232,6 +251,7 @@ class RulesSchema(_Strict):
     items = fields.Nested(ItemSection, load_default=lambda: ItemSection().load({}))
     invoice = fields.Nested(InvoiceSection, load_default=lambda: InvoiceSection().load({}))
     clients = fields.Nested(ClientSection, load_default=lambda: ClientSection().load({}))
+    sync = fields.Nested(SyncSection, load_default=lambda: SyncSection().load({}))
 
     @post_load
     def build(self, data: dict, **kwargs) -> Rules:
@@ -253,6 +273,7 @@ class RulesSchema(_Strict):
             adjustment_review_above=invoice["adjustment_review_above"], rounding=ROUNDING[invoice["rounding"]],
             store_timezone=ZoneInfo(invoice["store_timezone"]),
             duplicates=DuplicateRules(**data["clients"]["duplicates"]),
+            ownership=dict(data["sync"]["ownership"]),
         )
 
 

@@ -41,8 +41,9 @@ NEEDED_SCOPES: dict[str, str] = {
     "user:payments:write": "book the payment",
 }
 # The FreshBooks events the service subscribes to: it keeps every change to its invoices and payments made in
-# FreshBooks in the audit trail (workers/tasks.freshbooks_event).
-CALLBACK_EVENTS = ("invoice", "payment")
+# FreshBooks in the audit trail (workers/tasks.freshbooks_event), and carries changes to clients and items back to
+# X-Cart by the ownership rules (workers/two_way.py).
+CALLBACK_EVENTS = ("invoice", "payment", "client.create", "client.update", "item.create", "item.update")
 
 
 class ConnectError(Exception):

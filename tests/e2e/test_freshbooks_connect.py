@@ -15,7 +15,7 @@ import requests
 
 from core import redis_keys
 from core.settings import Settings
-from harness.books_check import check_books
+from harness.books_check import check_books, held_as_duplicates
 from runtime import freshbooks_connect as flow
 from runtime.bootstrap import Services
 from store import ledger
@@ -118,7 +118,7 @@ def test_pipeline_books_across_token_expiries_with_verified_callbacks(pipeline_f
         wait_for(lambda: token_expired(svc), timeout=10, what="the access token's expiry")
         deliver_orders(pipeline, store, 4)
         pipeline.settle(timeout=90)
-        books = check_books(store, fb_sandbox, svc.rules)
+        books = check_books(store, fb_sandbox, svc.rules, held_as_duplicates(svc.sessions))
         assert books.correct and books.booked == books.orders > booked[-1], books  # this batch booked too
         booked.append(books.booked)
     assert fb_sandbox.oauth.refreshes - refreshes_before >= 3
@@ -153,7 +153,7 @@ def test_a_revoked_authorization_alerts_until_reconnected_then_the_waiting_order
     connect_through_ingest(pipeline)  # the operator reconnects
     wait_for(lambda: not svc.redis.exists(AUTH_ALERT), timeout=60, what="the alert to clear")
     pipeline.settle(timeout=90)
-    books = check_books(store, fb_sandbox, svc.rules)
+    books = check_books(store, fb_sandbox, svc.rules, held_as_duplicates(svc.sessions))
     assert books.correct and books.booked == books.orders, books
     number = next(e["data"]["order_number"] for e in waiting if is_paid_order(e))
     assert number in {invoice["invoice_number"] for invoice in fb_sandbox.books.all("invoice")}

@@ -140,7 +140,7 @@ def test_status_then_revoke(svc, capsys, fb_sandbox):
     assert "last successful call: 20" in status
     assert "callback 1: invoice -> http://127.0.0.1:9/webhooks/freshbooks, waiting for verification" in status
     assert "callback 2: payment -> " in status
-    assert len(fb_sandbox.books.all("callback")) == 2
+    assert len(fb_sandbox.books.all("callback")) == len(flow.CALLBACK_EVENTS) == 6  # invoice, payment; client, item
 
     assert main(["connect", "freshbooks", "--revoke"]) == 0
     said = capsys.readouterr().out

@@ -147,7 +147,7 @@ def test_a_family_member_sharing_the_home_and_phone_gets_a_new_client(ports):
     assert len(clients(ports)) == 2
 
 
-def test_a_customer_profile_matched_as_a_duplicate_keeps_the_clients_own_email(ports):
+def test_a_customer_profile_matched_as_a_duplicate_binds_and_leaves_the_client_as_it_is(ports):
     client_id = existing(ports)
     profile = {"id": 77, "login": EMAIL, "addresses": [
         {"id": 1, "is_billing": True, "is_shipping": True, "firstname": "Maria", "lastname": "Garcia",
@@ -157,7 +157,8 @@ def test_a_customer_profile_matched_as_a_duplicate_keeps_the_clients_own_email(p
     event_id, _ = events.receive(ports, raw)
     events.handle(ports, event_id)
     assert [c["id"] for c in clients(ports)] == [client_id]
-    assert ports.freshbooks.books.read("client", client_id)["email"] == SAME_PERSON["email"]
+    kept = ports.freshbooks.books.read("client", client_id)
+    assert (kept["email"], kept["fname"]) == (SAME_PERSON["email"], SAME_PERSON["fname"])
 
 
 def test_clients_duplicates_lists_likely_pairs_with_scores_and_evidence(ports):
