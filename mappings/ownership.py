@@ -22,45 +22,52 @@ from mappings.xcart.entities import Address, Product, Profile
 CLIENT_GROUPS = ("contact", "billing_address", "shipping_address")
 ITEM_GROUPS = ("item_text", "price", "stock")
 OWNERS = ("xcart", "freshbooks", "newest")
-SIDES = ("xcart", "freshbooks")
 
 State = dict[str, dict[str, str]]  # group -> field -> value, in the shared vocabulary
 
 
 @dataclass
 class Plan:
-    """What one notification calls for: groups to write to FreshBooks and to X-Cart, and the new fingerprint."""
+    """What a notification calls for: groups to write to FreshBooks and to X-Cart, and the new fingerprint."""
 
     to_freshbooks: State = field(default_factory=dict)
     to_xcart: State = field(default_factory=dict)
     synced: State = field(default_factory=dict)
     synced_at: dict[str, str] = field(default_factory=dict)
-    echo: bool = False  # nothing but the last synced state was reported
-
-    def writes(self, side: str) -> State:
-        return self.to_freshbooks if side == "freshbooks" else self.to_xcart
+    echo: bool = False  # both sides held the last synced state: the notice was the echo of a write (or a repeat)
 
 
-def reconcile(side: str, seen: State, synced: State, synced_at: dict[str, str], owners: dict[str, str],
-              at: datetime | None) -> Plan:
-    """`seen`: the notifying side's groups now; `synced`/`synced_at`: the fingerprint and when each group was last
-    set; `at`: when the notifying side's object last changed (its own clock, UTC)."""
-    other = "freshbooks" if side == "xcart" else "xcart"
+def reconcile(xcart: State, freshbooks: State, synced: State, synced_at: dict[str, str], owners: dict[str, str],
+              xcart_at: datetime | None, freshbooks_at: datetime | None) -> Plan:
+    """Both sides' groups as they are now, against the fingerprint (`synced`, and when each group was set).
+
+    Where the sides differ, the owner's value goes to the other side. `newest`: the side that changed the group
+    since the last sync; when both did (or nothing was synced yet), the later of the systems' own timestamps.
+    Reading both sides now, not trusting a notice's snapshot, is what makes a late, repeated or reordered notice
+    harmless: it can only find the state as it is."""
     plan = Plan(synced=dict(synced), synced_at=dict(synced_at))
-    stamp = at.isoformat() if at else ""
-    for group, values in seen.items():
-        last = synced.get(group)
-        if values == last:
+    stamps = {"xcart": xcart_at.isoformat() if xcart_at else "", "freshbooks": freshbooks_at.isoformat()
+              if freshbooks_at else ""}
+    for group in dict.fromkeys([*xcart, *freshbooks]):
+        x, f, last = xcart.get(group), freshbooks.get(group), synced.get(group)
+        if x == f:
+            if x != last:  # both moved to the same value (or the first sync found them equal)
+                plan.synced[group], plan.synced_at[group] = x, max(stamps.values())
             continue
-        owner = owners[group]
-        newer = not synced_at.get(group) or (bool(stamp) and stamp >= synced_at[group])
-        if owner == side or (owner == "newest" and newer):
-            plan.writes(other)[group] = values
-            plan.synced[group], plan.synced_at[group] = values, stamp
-        elif last is not None:  # the other side owns it, or changed it later: its value stands on both
-            plan.writes(side)[group] = last
+        winner = _winner(owners[group], x != last, f != last, stamps)
+        value = x if winner == "xcart" else f
+        (plan.to_freshbooks if winner == "xcart" else plan.to_xcart)[group] = value
+        plan.synced[group], plan.synced_at[group] = value, stamps[winner]
     plan.echo = not plan.to_freshbooks and not plan.to_xcart and plan.synced == synced
     return plan
+
+
+def _winner(owner: str, xcart_changed: bool, freshbooks_changed: bool, stamps: dict[str, str]) -> str:
+    if owner != "newest":
+        return owner
+    if xcart_changed != freshbooks_changed:
+        return "xcart" if xcart_changed else "freshbooks"
+    return "xcart" if stamps["xcart"] >= stamps["freshbooks"] else "freshbooks"
 
 
 # -- clients ----------------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ which also carries FreshBooks' changes back)."""
 from __future__ import annotations
 
 from mappings.customers import client_from_profile
-from mappings.ownership import item_state_from_xcart
 from mappings.products import item_from_product
 from mappings.xcart.entities import Product, Profile
 from store import binder, ledger, matches, sync_state
@@ -40,18 +39,16 @@ def upsert_client(svc: StepPorts, profile: Profile, event_id: str | None = None)
 
 def upsert_item(svc: StepPorts, product: Product, event_id: str | None = None) -> int:
     fb = svc.freshbooks
-    currency = product.currency or svc.rules.account_currency
     body = item_from_product(product, svc.rules, svc.rules.account_currency)
-    seen = item_state_from_xcart(product, body["name"], body["description"], currency)
     item_id, how = ensure(svc, "item", product.sku, lambda: fb.find_item_by_sku(product.sku),
                           lambda: fb.create_item(body), event_id=event_id)
     if how == "bound" and sync_state.load(svc.sessions, "item", item_id) is not None:
-        two_way.item_from_xcart(svc, item_id, product.id, seen, product.updated, currency, event_id)
+        two_way.item_from_xcart(svc, item_id, product, event_id)  # what X-Cart owns, unless an echo
     else:
         if how != "create":
             fb.update_item(item_id, body)
             ledger.audit(svc.sessions, "update", "item", item_id, f"item {product.sku}", event_id)
-        two_way.start_item(svc, item_id, product.id, seen, product.updated)
+        two_way.start_item(svc, item_id, product)
     binder.bind(svc.sessions, "product", str(product.id), item_id)
     return item_id
 

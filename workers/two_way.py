@@ -20,11 +20,14 @@ from mappings.ownership import (
     freshbooks_client_fields,
     freshbooks_item_fields,
     item_state_from_freshbooks,
+    item_state_from_xcart,
     reconcile,
     xcart_address_fields,
     xcart_product_fields,
 )
-from mappings.xcart.entities import Profile
+from mappings.products import item_from_product
+from mappings.xcart.entities import Product, Profile
+from mappings.xcart.schemas import ProductSchema, ProfileSchema, load
 from store import ledger, sync_state
 from store.sync_state import Synced
 from workers.ports import StepPorts
@@ -55,29 +58,34 @@ def start_client(svc: StepPorts, client_id: int, profile: Profile) -> None:
 
 
 def client_from_xcart(svc: StepPorts, client_id: int, profile: Profile, event_id: str | None = None) -> Plan:
+    """An X-Cart profile event for a client synced before: the profile as X-Cart has it now (the event's copy
+    when no X-Cart API is connected) against the client as FreshBooks has it now."""
     with svc.locks.binding("sync-client", str(client_id)):
         synced = sync_state.load(svc.sessions, "client", client_id) or Synced(client_id)
+        if svc.xcart is not None:
+            profile = load(ProfileSchema, svc.xcart.profile(profile.id))
         synced.xcart_id, synced.addresses = profile.id, _address_ids(profile)
-        plan = reconcile("xcart", client_state_from_xcart(profile), synced.groups, synced.at, svc.rules.ownership,
-                         _utc(profile.updated))
-        _write_client(svc, synced, plan, "xcart", event_id)
-        return plan
+        return _sync_client(svc, synced, client_state_from_xcart(profile), _utc(profile.updated), event_id)
 
 
 def client_from_freshbooks(svc: StepPorts, client_id: int, event_id: str | None = None) -> Plan | None:
-    """None when the client is bound to no X-Cart profile (a guest's): nothing to carry back."""
+    """A FreshBooks callback for a client: None when it is bound to no X-Cart profile (a guest's)."""
     with svc.locks.binding("sync-client", str(client_id)):
         synced = sync_state.load(svc.sessions, "client", client_id)
         if synced is None or synced.xcart_id is None:
             return None
-        client = svc.freshbooks.get_client(client_id)
-        plan = reconcile("freshbooks", client_state_from_freshbooks(client), synced.groups, synced.at,
-                         svc.rules.ownership, freshbooks_time(client.get("updated")))
-        _write_client(svc, synced, plan, "freshbooks", event_id)
-        return plan
+        if svc.xcart is None:  # X-Cart cannot be read: it stands as last synced
+            return _sync_client(svc, synced, synced.groups, None, event_id)
+        profile = load(ProfileSchema, svc.xcart.profile(synced.xcart_id))
+        synced.addresses = _address_ids(profile)
+        return _sync_client(svc, synced, client_state_from_xcart(profile), _utc(profile.updated), event_id)
 
 
-def _write_client(svc: StepPorts, synced: Synced, plan: Plan, source: str, event_id: str | None) -> None:
+def _sync_client(svc: StepPorts, synced: Synced, xcart: State, xcart_at: datetime | None,
+                 event_id: str | None) -> Plan:
+    client = svc.freshbooks.get_client(synced.freshbooks_id)
+    plan = reconcile(xcart, client_state_from_freshbooks(client), synced.groups, synced.at, svc.rules.ownership,
+                     xcart_at, freshbooks_time(client.get("updated")))
     if plan.to_freshbooks:
         svc.freshbooks.update_client(synced.freshbooks_id, freshbooks_client_fields(plan.to_freshbooks))
         ledger.audit(svc.sessions, "sync", "client", synced.freshbooks_id,
@@ -87,9 +95,10 @@ def _write_client(svc: StepPorts, synced: Synced, plan: Plan, source: str, event
         for address_id, fields in _address_writes(synced, plan.to_xcart).items():
             svc.xcart.update_address(synced.xcart_id, address_id, fields)
         ledger.audit(svc.sessions, "sync", "profile", synced.freshbooks_id,
-                     f"to X-Cart profile {synced.xcart_id}: {_groups(plan.to_xcart)} (from {source})", event_id)
+                     f"to X-Cart profile {synced.xcart_id}: {_groups(plan.to_xcart)}", event_id)
     synced.groups, synced.at = plan.synced, plan.synced_at
     sync_state.save(svc.sessions, "client", synced)
+    return plan
 
 
 def _address_writes(synced: Synced, groups: State) -> dict[int, dict]:
@@ -109,19 +118,26 @@ def _address_ids(profile: Profile) -> dict[str, int | None]:
 
 # -- items ------------------------------------------------------------------------------------------------------
 
-def start_item(svc: StepPorts, item_id: int, product_id: int, seen: State, updated: datetime | None) -> None:
-    at = (_utc(updated) or datetime.now(UTC)).isoformat()
-    sync_state.save(svc.sessions, "item", Synced(item_id, product_id, seen, dict.fromkeys(seen, at)))
+def item_state(svc: StepPorts, product: Product) -> State:
+    """The item's groups as X-Cart's product gives them (the rules' SKU overrides applied, as on the item)."""
+    body = item_from_product(product, svc.rules, svc.rules.account_currency)
+    return item_state_from_xcart(product, body["name"], body["description"],
+                                 product.currency or svc.rules.account_currency)
 
 
-def item_from_xcart(svc: StepPorts, item_id: int, product_id: int, seen: State, updated: datetime | None,
-                    currency: str, event_id: str | None = None) -> Plan:
+def start_item(svc: StepPorts, item_id: int, product: Product) -> None:
+    seen = item_state(svc, product)
+    at = (_utc(product.updated) or datetime.now(UTC)).isoformat()
+    sync_state.save(svc.sessions, "item", Synced(item_id, product.id, seen, dict.fromkeys(seen, at)))
+
+
+def item_from_xcart(svc: StepPorts, item_id: int, product: Product, event_id: str | None = None) -> Plan:
     with svc.locks.binding("sync-item", str(item_id)):
         synced = sync_state.load(svc.sessions, "item", item_id) or Synced(item_id)
-        synced.xcart_id = product_id
-        plan = reconcile("xcart", seen, synced.groups, synced.at, svc.rules.ownership, _utc(updated))
-        _write_item(svc, synced, plan, currency, event_id)
-        return plan
+        if svc.xcart is not None:
+            product = load(ProductSchema, svc.xcart.product(product.id))
+        synced.xcart_id = product.id
+        return _sync_item(svc, synced, item_state(svc, product), _utc(product.updated), event_id)
 
 
 def item_from_freshbooks(svc: StepPorts, item_id: int, event_id: str | None = None) -> Plan | None:
@@ -129,16 +145,18 @@ def item_from_freshbooks(svc: StepPorts, item_id: int, event_id: str | None = No
         synced = sync_state.load(svc.sessions, "item", item_id)
         if synced is None or synced.xcart_id is None:
             return None
-        item = svc.freshbooks.get_item(item_id)
-        plan = reconcile("freshbooks", item_state_from_freshbooks(item), synced.groups, synced.at,
-                         svc.rules.ownership, freshbooks_time(item.get("updated")))
-        _write_item(svc, synced, plan, (item.get("unit_cost") or {}).get("code") or svc.rules.account_currency,
-                    event_id)
-        return plan
+        if svc.xcart is None:
+            return _sync_item(svc, synced, synced.groups, None, event_id)
+        product = load(ProductSchema, svc.xcart.product(synced.xcart_id))
+        return _sync_item(svc, synced, item_state(svc, product), _utc(product.updated), event_id)
 
 
-def _write_item(svc: StepPorts, synced: Synced, plan: Plan, currency: str, event_id: str | None) -> None:
+def _sync_item(svc: StepPorts, synced: Synced, xcart: State, xcart_at: datetime | None, event_id: str | None) -> Plan:
+    item = svc.freshbooks.get_item(synced.freshbooks_id)
+    plan = reconcile(xcart, item_state_from_freshbooks(item), synced.groups, synced.at, svc.rules.ownership,
+                     xcart_at, freshbooks_time(item.get("updated")))
     if plan.to_freshbooks:
+        currency = (item.get("unit_cost") or {}).get("code") or svc.rules.account_currency
         svc.freshbooks.update_item(synced.freshbooks_id, freshbooks_item_fields(plan.to_freshbooks, currency))
         ledger.audit(svc.sessions, "sync", "item", synced.freshbooks_id,
                      f"from X-Cart product {synced.xcart_id}: {_groups(plan.to_freshbooks)}", event_id)
@@ -149,6 +167,7 @@ def _write_item(svc: StepPorts, synced: Synced, plan: Plan, currency: str, event
                      f"to X-Cart product {synced.xcart_id}: {_groups(plan.to_xcart)}", event_id)
     synced.groups, synced.at = plan.synced, plan.synced_at
     sync_state.save(svc.sessions, "item", synced)
+    return plan
 
 
 # -- FreshBooks callbacks ---------------------------------------------------------------------------------------

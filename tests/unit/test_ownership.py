@@ -37,7 +37,7 @@ def synced(**groups):
 
 def test_a_change_on_the_owning_side_goes_to_the_other_and_becomes_the_fingerprint():
     groups, at = synced(billing_address={"city": "Boston"})
-    plan = reconcile("xcart", {"billing_address": {"city": "Cambridge"}}, groups, at, OWNERS, T1)
+    plan = reconcile({"billing_address": {"city": "Cambridge"}}, groups, groups, at, OWNERS, T1, T0)
     assert plan.to_freshbooks == {"billing_address": {"city": "Cambridge"}} and not plan.to_xcart
     assert plan.synced["billing_address"] == {"city": "Cambridge"}
     assert plan.synced_at["billing_address"] == T1.isoformat()
@@ -45,30 +45,36 @@ def test_a_change_on_the_owning_side_goes_to_the_other_and_becomes_the_fingerpri
 
 def test_a_change_on_the_side_that_does_not_own_it_is_undone_there():
     groups, at = synced(billing_address={"city": "Boston"})
-    plan = reconcile("freshbooks", {"billing_address": {"city": "Cambridge"}}, groups, at, OWNERS, T2)
+    plan = reconcile(groups, {"billing_address": {"city": "Cambridge"}}, groups, at, OWNERS, T0, T2)
     assert plan.to_xcart == {} and plan.to_freshbooks == {"billing_address": {"city": "Boston"}}
     assert plan.synced == groups  # the owner's value stands
 
 
-def test_newest_lets_the_later_change_win_and_undoes_an_older_one_arriving_late():
+def test_newest_takes_the_side_that_changed_whatever_the_clocks_say():
     groups, at = synced(contact=CONTACT)
-    from_freshbooks = reconcile("freshbooks", {"contact": CONTACT | {"phone": "777"}}, groups, at, OWNERS, T1)
-    assert from_freshbooks.to_xcart == {"contact": CONTACT | {"phone": "777"}}
-    # X-Cart's own change of the same group was made before FreshBooks' (T0 < ... < T1): it is undone in X-Cart
-    late = reconcile("xcart", {"contact": CONTACT | {"phone": "999"}}, from_freshbooks.synced,
-                     from_freshbooks.synced_at, OWNERS, datetime(2026, 12, 1, 10, 30, tzinfo=UTC))
-    assert late.to_xcart == {"contact": CONTACT | {"phone": "777"}} and not late.to_freshbooks
+    changed = {"contact": CONTACT | {"phone": "777"}}
+    plan = reconcile(groups, changed, groups, at, OWNERS, T2, T1)  # X-Cart's object is newer, its contact is not
+    assert plan.to_xcart == changed and not plan.to_freshbooks
 
 
-def test_a_notification_reporting_only_the_last_synced_state_is_an_echo():
+def test_newest_lets_the_later_of_two_changes_win_on_the_systems_own_timestamps():
+    groups, at = synced(contact=CONTACT)
+    xcart, freshbooks = {"contact": CONTACT | {"phone": "1"}}, {"contact": CONTACT | {"phone": "2"}}
+    assert reconcile(xcart, freshbooks, groups, at, OWNERS, T2, T1).to_freshbooks == xcart
+    assert reconcile(xcart, freshbooks, groups, at, OWNERS, T1, T2).to_xcart == freshbooks
+
+
+def test_both_sides_at_the_fingerprint_is_an_echo():
     groups, at = synced(contact=CONTACT, billing_address={"city": "Boston"})
-    plan = reconcile("freshbooks", groups, groups, at, OWNERS, T2)
+    plan = reconcile(groups, groups, groups, at, OWNERS, T2, T2)
     assert plan.echo and not plan.to_xcart and not plan.to_freshbooks
 
 
-def test_the_first_sync_of_a_group_owned_by_the_other_side_waits_for_that_side():
-    plan = reconcile("freshbooks", {"billing_address": {"city": "Cambridge"}}, {}, {}, OWNERS, T1)
-    assert not plan.to_xcart and not plan.to_freshbooks and plan.synced == {}
+def test_both_sides_moved_to_the_same_value_is_recorded_without_a_write():
+    groups, at = synced(billing_address={"city": "Boston"})
+    moved = {"billing_address": {"city": "Cambridge"}}
+    plan = reconcile(moved, moved, groups, at, OWNERS, T1, T2)
+    assert not plan.to_xcart and not plan.to_freshbooks and plan.synced == moved and not plan.echo
 
 
 @pytest.mark.parametrize("updated, expected", [
