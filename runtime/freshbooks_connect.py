@@ -170,6 +170,23 @@ def register_callbacks(svc: Services, uri: str) -> list[dict]:
     return registered
 
 
+def register_missing_callbacks(svc: Services, uri: str) -> tuple[list[dict], list[dict]]:
+    """(newly registered, all registered for `uri`): subscribes `uri` to the CALLBACK_EVENTS it lacks, so that
+    running it again (after an upgrade adds events) registers nothing twice."""
+    connection = svc.connections.get(CONNECTION) or {}
+    if not connection:
+        raise ConnectError("FreshBooks is not connected: run `xcfb connect freshbooks` first")
+    known = [cb for cb in connection.get("callbacks", []) if cb["uri"] == uri]
+    missing = [event for event in CALLBACK_EVENTS if event not in {cb["event"] for cb in known}]
+    added = [{"id": int(callbacks.register(svc, event, uri)["id"]), "event": event, "uri": uri} for event in missing]
+    svc.connections.put(CONNECTION, {**connection, "callbacks": connection.get("callbacks", []) + added})
+    return added, known + added
+
+
+def callback_lines(svc: Services, registered: list[dict]) -> list[str]:
+    return _callbacks(svc, registered)
+
+
 def disconnect(svc: Services) -> list[str]:
     """Deletes the callbacks registered at FreshBooks, then the stored pair and connection. FreshBooks documents
     no token revocation endpoint: the app's access is removed on FreshBooks' side by the user (Settings > Apps)."""

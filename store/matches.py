@@ -19,11 +19,6 @@ def bound_by_decision(sessions: sessionmaker, email: str) -> bool:
     return row is not None and row.decision in ("auto", "use")
 
 
-def for_event(sessions: sessionmaker, event_id: str) -> ClientMatch | None:
-    with sessions() as session:
-        return session.scalar(select(ClientMatch).where(ClientMatch.event_id == event_id))
-
-
 def decide(sessions: sessionmaker, email: str, decision: str, client_id: int | None, score: float | None = None,
            evidence: str = "", event_id: str | None = None) -> None:
     """Records (or replaces) the decision for `email`; a person's (`use`, `new`) is never replaced by the rules."""

@@ -102,6 +102,20 @@ def test_resolving_use_client_books_to_that_client_and_is_remembered(ports):
     assert matches.decision(ports.sessions, EMAIL).decision == "use"
 
 
+def test_resolving_one_entry_runs_the_customers_other_held_events_too(ports):
+    existing(ports, bus_phone="(212) 555-0100")
+    letters = []
+    for event_id in ("e1", "e2"):  # the order created, then paid: both held on the same question
+        deliver(ports, event_id)
+        with pytest.raises(NeedsReview) as held_for:
+            orders.resolve_client(ports, ORDER_ID, event_id)
+        letters.append(held(ports, event_id, held_for.value))
+    sent = []
+    resolve_review(ports, letters[0], "create-new", None, lambda name, args: sent.append(args[0]))
+    assert sorted(sent) == ["e1", "e2"]
+    assert {ledger.get_dead_letter(ports.sessions, n).status for n in letters} == {"replayed"}
+
+
 def test_resolving_create_new_makes_a_new_client_and_is_never_asked_again(ports):
     client_id = existing(ports, bus_phone="(212) 555-0100")
     deliver(ports, "e1")
