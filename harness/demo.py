@@ -16,6 +16,7 @@ from pathlib import Path
 from statistics import quantiles
 
 from core.settings import SettingsError
+from harness import two_way_demo
 from harness.stage import Interrupted, Stage, stopping_on_signals
 from runtime.bootstrap import BrokerUnusable
 from store import ledger
@@ -48,6 +49,7 @@ def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
 
 def _run(stage: Stage, orders: int, timeout: float) -> int:
     store, sandbox = stage.store, stage.sandbox
+    two_way_demo.subscribe(stage)  # FreshBooks tells us of client and item changes, ours included
     events = stage.events(orders)
     broken = _invalid_copies(events, INVALID)
     sandbox.faults.configure({"rate_limit": 40, "rate_window": 1, "ghost_creates": 5, "ghost_mode": "error"})
@@ -62,7 +64,17 @@ def _run(stage: Stage, orders: int, timeout: float) -> int:
     delivery = threading.Thread(target=sender.deliver_all, args=(events + broken,), daemon=True)
     delivery.start()
     settled = _watch(stage.services, sender, delivery, len(events) + len(broken), started, timeout, sandbox)
-    return _summary(stage, sender, settled, time.monotonic() - started)
+    two_way = _both_sides(stage) if settled else None
+    return _summary(stage, sender, settled, time.monotonic() - started, two_way)
+
+
+def _both_sides(stage: Stage) -> two_way_demo.TwoWayReport:
+    """People change clients and items on both sides once the orders are in; both systems must end agreeing."""
+    two_way_demo.wait_quiet(stage)
+    edits, began = two_way_demo.change_both_sides(stage, stage.seed)
+    _say(f"two-way: {edits} changes made in FreshBooks and in X-Cart at once; waiting for both sides to settle")
+    two_way_demo.wait_quiet(stage)
+    return two_way_demo.measure(stage, edits, began)
 
 
 def _invalid_copies(events: list[dict], count: int) -> list[dict]:
@@ -97,7 +109,8 @@ def _watch(services, sender, delivery, total, started, timeout, sandbox) -> bool
             return False
 
 
-def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
+def _summary(stage: Stage, sender, settled: bool, elapsed: float,
+             two_way: two_way_demo.TwoWayReport | None = None) -> int:
     services, sandbox = stage.services, stage.sandbox
     sessions = services.sessions
     books = stage.books()
@@ -127,13 +140,17 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
         f"  retries                 {retries} (FreshBooks answered 429 {sandbox.faults.injected['rate_limited']} "
         f"times; {sandbox.faults.injected['ghost']} ghost creates)",
         f"  end-to-end latency      p50 {p50:.2f}s, p95 {p95:.2f}s (webhook received -> synced)",
+        *(two_way_demo.summary(two_way) if two_way else []),
+        f"  orders held as possible duplicates {len(books.held_as_duplicates)}; booked to another person's client "
+        f"{len(books.wrong_clients)}",
         "",
         f"Look closer: export XCFB_HOME={services.settings.home}; then xcfb dlq list, xcfb dlq show ID, "
         "xcfb events show ORDER_NUMBER",
     ]
     print("\n".join(lines))
-    ok = settled and books.correct
-    print("RESULT: every order booked exactly once" if ok else f"RESULT: FAILED {books}")
+    ok = settled and books.correct and two_way is not None and two_way.correct
+    print("RESULT: every order booked exactly once; both systems agree" if ok
+          else f"RESULT: FAILED {books}" + (f" {two_way}" if two_way else ""))
     return 0 if ok else 1
 
 

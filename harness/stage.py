@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from core.embedded import embedded_redis_socket, stop_embedded_redis
 from core.settings import Settings
-from harness.books_check import BooksReport, check_books
+from harness.books_check import BooksReport, check_books, held_as_duplicates
 from harness.tcp_proxy import TcpProxy
 from ingest.app import create_app as create_ingest
 from runtime import bootstrap, metrics
@@ -181,7 +181,7 @@ class Stage:
         return counts.get("received", 0) + counts.get("processing", 0)
 
     def books(self) -> BooksReport:
-        return check_books(self.store, self.sandbox, self.services.rules)
+        return check_books(self.store, self.sandbox, self.services.rules, held_as_duplicates(self.services.sessions))
 
     def converge(self, timeout: float, started: float) -> tuple[bool, float]:
         """Waits until nothing is in flight and FreshBooks holds exactly the right books."""

@@ -16,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from mappings.errors import FieldError, PayloadInvalid, flatten_messages
 from mappings.money import is_known_currency
@@ -97,6 +97,22 @@ class Rules:
     refund_policy: str = "credit_note"  # a refund X-Cart made: credit_note | review | ignore
     cancelled_after_payment: str = "credit_note"  # an order cancelled or declined once money was collected
     rates_from: str = "table"  # ecb: the ECB's reference rates (runtime/exchange_rates.py), the table overriding
+    duplicates: DuplicateRules = field(default_factory=lambda: DuplicateRules())
+    # Which system is right about each group of fields (mappings/ownership.py): xcart | freshbooks | newest.
+    ownership: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OWNERSHIP))
+
+
+DEFAULT_OWNERSHIP = {"contact": "newest", "billing_address": "newest", "shipping_address": "xcart",
+                     "item_text": "xcart", "price": "xcart", "stock": "xcart"}
+
+
+@dataclass(frozen=True)
+class DuplicateRules:
+    """When an order's email matches no client: a candidate scoring `auto_match` or more is the customer; from
+    `review` up to it a person decides; below, a new client is created (mappings/duplicates.py scores)."""
+
+    auto_match: float = 0.9
+    review: float = 0.5
 
 
 _DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
@@ -210,6 +226,31 @@ class InvoiceSection(_Strict):
 class RefundSection(_Strict):
     refund = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
     cancelled_after_payment = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
+class DuplicatesSection(_Strict):
+    auto_match = fields.Float(load_default=0.9, validate=validate.Range(min=0, max=1))
+    review = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data["review"] > data["auto_match"]:
+            raise ValidationError("must not be above auto_match", "review")
+
+
+class ClientSection(_Strict):
+    duplicates = fields.Nested(DuplicatesSection, load_default=lambda: DuplicatesSection().load({}))
+
+
+class OwnershipSection(_Strict):
+    contact = fields.String(load_default="newest", validate=_policy("xcart", "freshbooks", "newest"))
+    billing_address = fields.String(load_default="newest", validate=_policy("xcart", "freshbooks", "newest"))
+    shipping_address = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+    item_text = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+    price = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+    stock = fields.String(load_default="xcart", validate=_policy("xcart", "freshbooks", "newest"))
+
+
+class SyncSection(_Strict):
+    ownership = fields.Nested(OwnershipSection, load_default=lambda: OwnershipSection().load({}))
 
 
 class RulesSchema(_Strict):
@@ -220,6 +261,8 @@ class RulesSchema(_Strict):
     items = fields.Nested(ItemSection, load_default=lambda: ItemSection().load({}))
     invoice = fields.Nested(InvoiceSection, load_default=lambda: InvoiceSection().load({}))
     refunds = fields.Nested(RefundSection, load_default=lambda: RefundSection().load({}))
+    clients = fields.Nested(ClientSection, load_default=lambda: ClientSection().load({}))
+    sync = fields.Nested(SyncSection, load_default=lambda: SyncSection().load({}))
 
     @post_load
     def build(self, data: dict, **kwargs) -> Rules:
@@ -242,6 +285,8 @@ class RulesSchema(_Strict):
             store_timezone=ZoneInfo(invoice["store_timezone"]),
             refund_policy=data["refunds"]["refund"],
             cancelled_after_payment=data["refunds"]["cancelled_after_payment"], rates_from=currency["rates_from"],
+            duplicates=DuplicateRules(**data["clients"]["duplicates"]),
+            ownership=dict(data["sync"]["ownership"]),
         )
 
 

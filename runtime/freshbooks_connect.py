@@ -41,8 +41,9 @@ NEEDED_SCOPES: dict[str, str] = {
     "user:payments:write": "book the payment",
 }
 # The FreshBooks events the service subscribes to: it keeps every change to its invoices and payments made in
-# FreshBooks in the audit trail (workers/tasks.freshbooks_event).
-CALLBACK_EVENTS = ("invoice", "payment")
+# FreshBooks in the audit trail (workers/tasks.freshbooks_event), and carries changes to clients and items back to
+# X-Cart by the ownership rules (workers/two_way.py).
+CALLBACK_EVENTS = ("invoice", "payment", "client.create", "client.update", "item.create", "item.update")
 
 
 class ConnectError(Exception):
@@ -167,6 +168,23 @@ def register_callbacks(svc: Services, uri: str) -> list[dict]:
                   for event in CALLBACK_EVENTS for cb in [callbacks.register(svc, event, uri)]]
     svc.connections.put(CONNECTION, {**connection, "callbacks": connection.get("callbacks", []) + registered})
     return registered
+
+
+def register_missing_callbacks(svc: Services, uri: str) -> tuple[list[dict], list[dict]]:
+    """(newly registered, all registered for `uri`): subscribes `uri` to the CALLBACK_EVENTS it lacks, so that
+    running it again (after an upgrade adds events) registers nothing twice."""
+    connection = svc.connections.get(CONNECTION) or {}
+    if not connection:
+        raise ConnectError("FreshBooks is not connected: run `xcfb connect freshbooks` first")
+    known = [cb for cb in connection.get("callbacks", []) if cb["uri"] == uri]
+    missing = [event for event in CALLBACK_EVENTS if event not in {cb["event"] for cb in known}]
+    added = [{"id": int(callbacks.register(svc, event, uri)["id"]), "event": event, "uri": uri} for event in missing]
+    svc.connections.put(CONNECTION, {**connection, "callbacks": connection.get("callbacks", []) + added})
+    return added, known + added
+
+
+def callback_lines(svc: Services, registered: list[dict]) -> list[str]:
+    return _callbacks(svc, registered)
 
 
 def disconnect(svc: Services) -> list[str]:

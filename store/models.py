@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -168,4 +168,33 @@ class Checkpoint(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     reached: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ClientMatch(Base):
+    """What was decided for an email that matched no FreshBooks client (mappings/duplicates.py scored it): bound
+    to an existing client by the rules (`auto`) or by a person (`use`), held for a person (`review`), or a new
+    client by a person's choice (`new`). A person's choice is never asked again."""
+
+    __tablename__ = "client_matches"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)  # auto | review | use | new
+    client_id: Mapped[int | None] = mapped_column(Integer)  # the client used, or the candidate under review
+    score: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    event_id: Mapped[str | None] = mapped_column(String(200), index=True)  # the event held for review
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class SyncState(Base):
+    """The last state synced between a FreshBooks client or item and its X-Cart profile or product, field by field
+    (mappings/ownership.py): a webhook or callback reporting only this state is the echo of our own write."""
+
+    __tablename__ = "sync_states"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # client | item
+    freshbooks_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    xcart_id: Mapped[int | None] = mapped_column(Integer, index=True)  # profile or product id
+    fields: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

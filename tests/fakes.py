@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import requests
 from sqlalchemy.orm import sessionmaker
+from werkzeug.datastructures import MultiDict
 
 from apis.freshbooks.client import error_from_response
 from apis.freshbooks.errors import RateLimited, Unavailable
@@ -22,6 +23,7 @@ from mappings.rules import Rules, load_rules
 from sandboxes.freshbooks.books import Books
 from sandboxes.freshbooks.errors import ApiError
 from sandboxes.freshbooks.faults import Faults
+from sandboxes.freshbooks.listing import list_page
 from store.locks import ThreadLocks
 from workers.ports import XCart
 
@@ -45,6 +47,22 @@ class FakeFreshBooks:
 
     def update_client(self, client_id: int, changes: dict) -> dict:
         return self._call("update_client", lambda: self.books.update_client(int(client_id), _wire(changes)))
+
+    def get_client(self, client_id: int) -> dict:
+        return self._call("get_client", lambda: self.books.read("client", int(client_id)))
+
+    def search_clients(self, filters: dict[str, str]) -> list[dict]:
+        args = MultiDict({f"search[{name}]": value for name, value in filters.items()} | {"per_page": "100"})
+        return self._call("search_clients", lambda: {"clients": list_page(self.books.all("client"), "clients",
+                                                                          args)["clients"]})["clients"]
+
+    def list_clients(self, params: dict | None = None) -> list[dict]:
+        wanted = int((params or {}).get("search[vis_state]", 0))  # FreshBooks lists active clients unless asked
+        return self._call("list_clients", lambda: {"clients": [c for c in self.books.all("client")
+                                                               if c.get("vis_state", 0) == wanted]})["clients"]
+
+    def get_item(self, item_id: int) -> dict:
+        return self._call("get_item", lambda: self.books.read("item", int(item_id)))
 
     def find_item_by_sku(self, sku: str) -> dict | None:
         return self._find("find_item_by_sku", "item", lambda i: i.get("sku") == sku)

@@ -12,9 +12,12 @@ from mappings.xcart.schemas import OrderSchema, load, parse_event
 from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import Event
+from workers import two_way
 from workers.catalogue import delete_item, upsert_client, upsert_item
 from workers.failures import OrderNotYetSeen, UnknownEvent
 from workers.ports import StepPorts
+
+FRESHBOOKS = "freshbooks."  # the type prefix of recorded FreshBooks callbacks
 
 
 def receive(svc: StepPorts, raw: str) -> tuple[str, bool]:
@@ -55,7 +58,10 @@ def _record_unreadable(svc: StepPorts, raw: str, problem: PayloadInvalid) -> str
 
 def handle(svc: StepPorts, event_id: str) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done."""
-    body = read_json(recorded(svc, event_id).payload)
+    kept = recorded(svc, event_id)
+    if kept.type.startswith(FRESHBOOKS):
+        return _freshbooks_changed(svc, kept)
+    body = read_json(kept.payload)
     ledger.start_attempt(svc.sessions, event_id)
     event = parse_event(body)
     data = event.data
@@ -79,6 +85,14 @@ def handle(svc: StepPorts, event_id: str) -> int | None:
         upsert_item(svc, data, event_id)
     ledger.finish(svc.sessions, event_id, "synced")
     return None
+
+
+def _freshbooks_changed(svc: StepPorts, event: Event) -> None:
+    """A FreshBooks callback (workers/tasks.freshbooks_event recorded its form): carried to X-Cart by ownership."""
+    ledger.start_attempt(svc.sessions, event.id)
+    fields = jsonio.loads(event.payload)
+    outcome = two_way.freshbooks_changed(svc, str(fields["name"]), int(fields["object_id"]), event.id)
+    ledger.finish(svc.sessions, event.id, "synced", outcome)
 
 
 def _fetch_order(svc: StepPorts, payment: PaymentTransaction) -> None:

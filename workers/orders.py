@@ -17,6 +17,7 @@ from mappings.taxes import percent_label
 from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
+from workers.duplicates import existing_client
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
 from workers.ports import StepPorts
@@ -62,9 +63,13 @@ def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -
     order = load_order(svc, order_id, event_id)
     email = order.email.strip().lower()
     fb = svc.freshbooks
+    body = client_from_order(order)
     with svc.locks.order(order_id):
-        client_id, _ = ensure(svc, "client", email, lambda: fb.find_client_by_email(email),
-                              lambda: fb.create_client(client_from_order(order)), event_id=event_id, order_id=order_id)
+        # No client with the email: perhaps the same customer under another one (workers/duplicates.py)
+        client_id, _ = ensure(svc, "client", email,
+                              lambda: fb.find_client_by_email(email)
+                              or existing_client(svc, email, body, event_id=event_id, order_id=order_id),
+                              lambda: fb.create_client(body), event_id=event_id, order_id=order_id)
         return client_id
 
 

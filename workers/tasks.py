@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from apis.freshbooks.errors import AuthFailed
+from mappings import jsonio
 from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
@@ -29,6 +30,7 @@ from workers.app import app
 from workers.catch_up import catch_up as poll_xcart
 from workers.failures import Failure, StepFailed, classify
 from workers.retry import retry_delay
+from workers.two_way import HANDLED as TWO_WAY_EVENTS
 
 log = logging.getLogger(__name__)
 ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now
@@ -274,12 +276,22 @@ def confirm_freshbooks_callback(self, callback_id: str) -> str:
     return outcome
 
 
-@app.task(name="xcfb.freshbooks_event")
-def freshbooks_event(fields: dict) -> None:
-    """FreshBooks says an object changed. Carrying FreshBooks-side edits back to X-Cart comes with the
-    bi-directional sync; until then each notice is kept in the audit trail, where an operator sees it."""
+@app.task(name="xcfb.freshbooks_event", bind=True, max_retries=None)
+def freshbooks_event(self, fields: dict) -> None:
+    """FreshBooks says an object changed. Each notice is kept in the audit trail; a change to a client or an item
+    bound to an X-Cart profile or product is carried there by the ownership rules (workers/two_way.py), recorded as
+    an event of its own (synced, dead-lettered or in review like any other)."""
     name = str(fields.get("name", ""))[:200]
     object_id = str(fields.get("object_id", ""))
     known_id = object_id.isascii() and object_id.isdigit() and len(object_id) <= 10 and int(object_id) < 2 ** 31
-    ledger.audit(services().sessions, "notified", name.split(".")[0][:16] or "unknown",
-                 int(object_id) if known_id else None, f"FreshBooks event {name}")
+    if self.request.retries == 0:
+        ledger.audit(services().sessions, "notified", name.split(".")[0][:16] or "unknown",
+                     int(object_id) if known_id else None, f"FreshBooks event {name}")
+    if name not in TWO_WAY_EVENTS or not known_id:
+        return None
+    event_id = f"freshbooks:{self.request.id}"  # the task's id: the same over its retries, new for each notice
+    guarded(self, None, lambda svc: ledger.record_event(svc.sessions, event_id, f"freshbooks.{name}",
+                                                        f"freshbooks-{name.split('.')[0]}:{object_id}",
+                                                        jsonio.dumps(fields)))
+
+    return guarded(self, event_id, lambda svc: events.handle(svc, event_id))

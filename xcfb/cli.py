@@ -64,7 +64,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect, reconcile):
+    for command in (dlq, events, callbacks, connect, reconcile, review, clients):
         group.add_command(command)
     return group
 
@@ -186,6 +186,42 @@ def callbacks_register(event: str, uri: str) -> int:
         raise OperatorError(f"FreshBooks refused the callback: {exc}") from None
     return _print([f"callback {callback['id']} registered for {event} -> {uri}; "
                    "it is trusted once FreshBooks confirms the verifier sent to that URI"])
+
+
+@click.group()
+def review() -> None:
+    """Review entries (dead letters held for a person's decision)."""
+
+
+@review.command("resolve")
+@click.argument("letter_id", metavar="ID", type=int)
+@click.argument("choice", metavar="use-client|create-new", type=click.Choice(["use-client", "create-new"]))
+@click.argument("client_id", metavar="[N]", type=int, required=False)
+def review_resolve(letter_id: int, choice: str, client_id: int | None) -> int:
+    """Settle a possible duplicate client: use-client N (book to FreshBooks client N) or create-new.
+
+    The choice is remembered for the customer's email, and the held event runs again."""
+    from xcfb.clients import resolve_review
+
+    event_id = resolve_review(_services(), letter_id, choice, client_id, _send)
+    return _print([f"review entry {letter_id}: {choice}{f' {client_id}' if client_id else ''}; "
+                   f"event {event_id} queued again"])
+
+
+@click.group()
+def clients() -> None:
+    """FreshBooks clients."""
+
+
+@clients.command("duplicates")
+@click.option("--min", "minimum", type=click.FloatRange(0, 1), default=None,
+              help="lowest score listed (default: the rules' clients.duplicates.review)")
+def clients_duplicates(minimum: float | None) -> int:
+    """Likely duplicates among the FreshBooks clients, with their scores and evidence."""
+    from xcfb.clients import list_duplicates
+
+    svc = _services()
+    return _print(list_duplicates(svc, svc.rules.duplicates.review if minimum is None else minimum))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import click
 
-from xcfb import connect_freshbooks, connect_webhooks, connect_xcart
+from xcfb import connect_callbacks, connect_freshbooks, connect_webhooks, connect_xcart
 
 StatusSection = Callable[[object], list[str]]  # (services) -> lines
 STATUS_SECTIONS: dict[str, StatusSection] = {}
@@ -47,3 +47,4 @@ for command, name, section in ((connect_freshbooks.freshbooks, "freshbooks", con
                                (connect_webhooks.webhooks, "webhooks", connect_webhooks.webhooks_status)):
     connect.add_command(command, name)
     status_section(name)(section)
+connect.add_command(connect_callbacks.connect_callbacks, "callbacks")  # its status is in freshbooks' section

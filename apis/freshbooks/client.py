@@ -119,6 +119,14 @@ class FreshBooksClient:
     def update_client(self, client_id: int, changes: dict) -> dict:
         return self._update("users/clients", "client", client_id, changes)
 
+    def search_clients(self, filters: dict[str, str]) -> list[dict]:
+        """The first page (100) of active clients matching FreshBooks filters, e.g. {"lname_like": "smi"}."""
+        params = {f"search[{name}]": value for name, value in filters.items()}
+        return self._page("users/clients", "clients", {**params, "per_page": MAX_PER_PAGE, "page": 1})[0]
+
+    def get_item(self, item_id: int) -> dict:
+        return self._get_one("items/items", "item", item_id)
+
     # -- items ------------------------------------------------------------------------------------------
 
     def find_item_by_sku(self, sku: str) -> dict | None:

@@ -64,6 +64,19 @@ class XCartClient:
     def payment_transactions(self, order_id: int) -> list[dict]:
         return self._get(f"/orders/{order_id}/payment_transactions")
 
+    def profile(self, profile_id: int) -> dict:
+        return self._get(f"/profiles/{profile_id}")
+
+    def product(self, product_id: int) -> dict:
+        return self._get(f"/products/{product_id}")
+
+    def update_address(self, profile_id: int, address_id: int, changes: dict) -> dict:
+        """PUT keeps the fields it does not name (X-Cart 5.5 has no PATCH)."""
+        return self._put(f"/profiles/{profile_id}/addresses/{address_id}", changes)
+
+    def update_product(self, product_id: int, changes: dict) -> dict:
+        return self._put(f"/products/{product_id}", changes)
+
     def check_read(self) -> None:
         """One order read, the cheapest call a valid key of either kind may make; XCartRefused when the
         answer is not the API's (a wrong URL answers 404 or a page that is not a JSON list)."""
@@ -87,23 +100,30 @@ class XCartClient:
             page += 1
 
     def _get(self, path: str, params: dict | None = None):
-        response = self._send("GET", path, params=params)
+        return self._answer("GET", path, self._send("GET", path, params=params))
+
+    def _put(self, path: str, body: dict):
+        return self._answer("PUT", path, self._send("PUT", path, data=jsonio.dumps(body),
+                                                    headers={"Content-Type": "application/json"}))
+
+    def _answer(self, method: str, path: str, response: requests.Response):
         status = response.status_code
         if status >= 500 or status == 429:
-            raise XCartUnavailable(f"X-Cart GET {path}: HTTP {status}", status=status,
+            raise XCartUnavailable(f"X-Cart {method} {path}: HTTP {status}", status=status,
                                    retry_after=_seconds(response.headers.get("Retry-After")))
         if status >= 400:
-            raise XCartRefused(f"X-Cart GET {path}: HTTP {status}: {response.text[:200]}", status=status)
+            raise XCartRefused(f"X-Cart {method} {path}: HTTP {status}: {response.text[:200]}", status=status)
         try:
             return jsonio.loads(response.content)
         except ValueError:
-            raise XCartRefused(f"X-Cart GET {path}: the answer is not JSON (is this the store's /api URL?)",
+            raise XCartRefused(f"X-Cart {method} {path}: the answer is not JSON (is this the store's /api URL?)",
                                status=status) from None
 
-    def _send(self, method: str, path: str, **options) -> requests.Response:
+    def _send(self, method: str, path: str, headers: dict | None = None, **options) -> requests.Response:
         try:
             return self._session.request(method, self.base_url + path, timeout=self._timeout, **options,
-                                         headers={"X-Auth-Token": self._token, "Accept": "application/json"})
+                                         headers={"X-Auth-Token": self._token, "Accept": "application/json",
+                                                  **(headers or {})})
         except requests.RequestException as exc:
             raise XCartUnavailable(f"X-Cart {method} {path}: {type(exc).__name__}") from None
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mappings.money import InvoiceTotals, LineInput, currency_places, invoice_totals, quantize
 from sandboxes.freshbooks.errors import DELETED, TOO_LONG, ApiError, ValidationError, invalid, not_found, required
@@ -43,6 +44,7 @@ MAX_SHORT_TEXT = 255
 # The largest amount or quantity the sandbox holds (FreshBooks publishes none; its amounts are fixed-point
 # decimals): beyond it a value is a validation error (422, errno 1004), as FreshBooks answers, never a 500.
 MAX_AMOUNT = Decimal(10) ** 15
+EASTERN = ZoneInfo("America/New_York")
 
 
 def now_utc() -> datetime:
@@ -50,7 +52,12 @@ def now_utc() -> datetime:
 
 
 def _timestamp() -> str:
-    # FreshBooks reports `updated` as a naive "YYYY-MM-DD HH:MM:SS" in US/Eastern; the sandbox keeps UTC.
+    """`updated` as FreshBooks reports it: a zone-less "YYYY-MM-DD HH:MM:SS" in US/Eastern."""
+    return now_utc().astimezone(EASTERN).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _utc_timestamp() -> str:
+    """`signup_date`: zone-less, in UTC."""
     return now_utc().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -166,10 +173,9 @@ class Books:
             raise required("client", "email")
         with self.lock:
             client_id = self._new_id()
-            stamp = _timestamp()
             client = {"id": client_id, "userid": client_id, **dict.fromkeys(CLIENT_FIELDS, ""), **fields,
                       "currency_code": fields.get("currency_code") or self.currency,
-                      "signup_date": stamp, "updated": stamp, "vis_state": 0}
+                      "signup_date": _utc_timestamp(), "updated": _timestamp(), "vis_state": 0}
             self.objects["client"][client_id] = client
         self._changed("client", "create", client_id)
         return copy.deepcopy(client)

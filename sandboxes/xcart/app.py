@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 from mappings.jsonio import dumps as to_json
 from mappings.xcart.fields import FlexibleDateTime
 from sandboxes.serve import guard_admin
+from sandboxes.xcart import writes
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
 from sandboxes.xcart.webhooks import WebhookSender
 
@@ -105,6 +106,34 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     @app.get("/api/profiles/<int:profile_id>/addresses")
     def addresses(profile_id: int):
         return _json(_found(store.profiles.get(profile_id))["addresses"])
+
+    def written(write, *ids):
+        """A PUT: 404 for an unknown object, 422 with the violations for bad input; the change's event is sent
+        as a webhook like any other (when the simulator has a sender)."""
+        given = request.get_json(silent=True)
+        if not isinstance(given, dict):
+            return _json({"message": "The request body must be a JSON object"}, 400)
+        try:
+            obj, event = write(*ids, given)
+        except (KeyError, StopIteration):
+            abort(404)
+        except writes.Violations as exc:
+            return _json({"message": "Validation failed", "violations": exc.violations}, 422)
+        if sender is not None:
+            sender.enqueue([event])
+        return _json(obj)
+
+    @app.put("/api/profiles/<int:profile_id>")
+    def update_profile(profile_id: int):
+        return written(store.update_profile, profile_id)
+
+    @app.put("/api/profiles/<int:profile_id>/addresses/<int:address_id>")
+    def update_address(profile_id: int, address_id: int):
+        return written(store.update_address, profile_id, address_id)
+
+    @app.put("/api/products/<int:product_id>")
+    def update_product(product_id: int):
+        return written(store.update_product, product_id)
 
     @app.get("/api/products")
     def products():

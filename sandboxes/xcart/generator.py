@@ -140,6 +140,9 @@ class StoreGenerator:
         self.currency = currency
         self._next_id = 100
         self._zones: dict[int, Tax | None] = {}
+        # Ground truth for tests, never in a payload: login -> the person's first login (a near-duplicate
+        # customer is the same person under another email).
+        self.person_of: dict[str, str] = {}
 
     def new_id(self) -> int:
         self._next_id += 1
@@ -156,12 +159,18 @@ class StoreGenerator:
         made: list[dict] = []
         for _ in range(count):
             if made and self.rng.random() < 0.2:
-                made.append(self._near_duplicate(self.rng.choice(made)))
+                original = self.rng.choice(made)
+                made.append(self._near_duplicate(original))
+                self.person_of[made[-1]["login"].lower()] = self.person(original["login"])
             else:
                 first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
                 login = f"{_ascii(first)}.{_ascii(last)}{self.rng.randint(1, 999)}@example.com".lower()
                 made.append(self._profile(first, last, login))
         return made
+
+    def person(self, email: str) -> str:
+        """Who an email belongs to (ground truth): its first login for a near-duplicate customer, else itself."""
+        return self.person_of.get(email.strip().lower(), email.strip().lower())
 
     def _profile(self, first: str, last: str, login: str) -> dict:
         profile_id = self.new_id()
@@ -176,11 +185,16 @@ class StoreGenerator:
     def _near_duplicate(self, original: dict) -> dict:
         address = original["addresses"][0]
         login = original["login"]
-        variants = [login.upper(), login.replace(".", "", 1), login.replace("@", "+shop@")]
+        local, _, domain = login.partition("@")
+        variants = [login.upper(), f"{local.replace('.', '', 1)}@{domain}", f"{local}+shop@{domain}"]
         first = address["firstname"]
         if self.rng.random() < 0.5:  # a typo in the first name: "Jon" for "John"
             first = first[:-1] if len(first) > 3 else first + "n"
-        return self._profile(first, address["lastname"], self.rng.choice(variants))
+        profile = self._profile(first, address["lastname"], self.rng.choice(variants))
+        if self.rng.random() < 0.5:  # still living at the same place, with the same phone
+            kept = profile["addresses"][0]
+            kept.update({k: address[k] for k in ("phone", "street", "city", "zipcode", "country_code", "state")})
+        return profile
 
     def _address(self, first: str, last: str, billing: bool, shipping: bool) -> dict:
         rng = self.rng

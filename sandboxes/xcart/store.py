@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sandboxes.xcart import writes
 from sandboxes.xcart.generator import EPOCH, StoreGenerator, iso
 
 
@@ -119,6 +120,38 @@ class SimulatedStore:
             self.products[product["product_id"]] = product
             self._event("product.created", product)
             return product
+
+    # -- writes through the API (sandboxes/xcart/writes.py validates): each one is an event, as a store add-on
+    # records one for every save of a profile, an address or a product ----------------------------------------
+
+    def _now(self) -> str:
+        """Writes through the API are stamped with the wall clock, as the store's own saves are."""
+        self.clock = max(self.clock, datetime.now(UTC))
+        return iso(self.clock)
+
+    def update_profile(self, profile_id: int, given: dict) -> tuple[dict, dict]:
+        """(the profile, its event); raises KeyError for an unknown profile, writes.Violations for bad input."""
+        with self.lock:
+            profile = self.profiles[profile_id]
+            others = [p for p in self.profiles.values() if p["profile_id"] != profile_id]
+            profile.update(writes.profile_changes(given, others))
+            profile["updated"] = self._now()
+            return profile, self._event("customer.updated", profile)
+
+    def update_address(self, profile_id: int, address_id: int, given: dict) -> tuple[dict, dict]:
+        with self.lock:
+            profile = self.profiles[profile_id]
+            address = next(a for a in profile["addresses"] if a["address_id"] == address_id)
+            address.update(writes.address_changes(given, address))
+            profile["updated"] = self._now()
+            return address, self._event("customer.updated", profile)
+
+    def update_product(self, product_id: int, given: dict) -> tuple[dict, dict]:
+        with self.lock:
+            product = self.products[product_id]
+            product.update(writes.product_changes(given, product_id, list(self.products.values())))
+            product["updateDate"] = self._now()
+            return product, self._event("product.updated", product)
 
     def order_by_number(self, number: str) -> dict | None:
         with self.lock:

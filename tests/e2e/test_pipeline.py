@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from harness.books_check import check_books
+from harness.books_check import check_books, held_as_duplicates
 from mappings import jsonio
 from store import ledger
 from store.models import Event, utcnow
@@ -23,12 +23,19 @@ def test_orders_become_invoices(pipeline_factory, fb_sandbox):
     report = pipeline.sender().deliver_all(events)
     assert report.delivered == len(events) and not report.gave_up
     counts = pipeline.settle()
-    books = check_books(store, fb_sandbox, pipeline.services.rules)
+    books = check_books(store, fb_sandbox, pipeline.services.rules, held_as_duplicates(pipeline.services.sessions))
     assert books.correct, books
-    assert books.booked == books.orders > 20
+    assert books.booked == books.orders and books.orders + len(books.held_as_duplicates) > 20
     assert sum(counts.values()) == len(events)
-    assert ledger.dead_letters(pipeline.services.sessions) == []  # refunds are credit notes: nothing held
-    assert counts == {"synced": len(events)}
+    open_letters = ledger.dead_letters(pipeline.services.sessions)
+    # Refunds are credit notes: the only orders held are customers that look like another one (the store makes
+    # near-duplicates), waiting for a person to say who they are
+    assert {letter.kind for letter in open_letters} <= {"review"}
+    assert all("possible duplicate of client" in letter.reason for letter in open_letters), open_letters
+    held_orders = {ledger.get_event(pipeline.services.sessions, letter.event_id).order_number
+                   for letter in open_letters}
+    assert held_orders - {None} == set(books.held_as_duplicates)
+    assert set(counts) <= {"synced", "review"} and (counts.get("review", 0) > 0) == bool(open_letters)
     assert books.credit_notes >= books.refunds_for_review > 0 and not books.lost_refunds
 
 
@@ -39,7 +46,7 @@ def test_duplicates_and_reordered_deliveries_book_once(pipeline_factory, fb_sand
     report = pipeline.sender(duplicate_rate=0.5, reorder_window=12).deliver_all(events)
     assert report.duplicates_sent > 5 and report.answers.get(200) == report.duplicates_sent
     counts = pipeline.settle()
-    books = check_books(store, fb_sandbox, pipeline.services.rules)
+    books = check_books(store, fb_sandbox, pipeline.services.rules, held_as_duplicates(pipeline.services.sessions))
     assert books.correct and books.booked == books.orders, books
     assert sum(counts.values()) == len(events)  # each event recorded once
 
@@ -54,7 +61,7 @@ def test_rate_limit_burst_and_ghost_creates_book_once(pipeline_factory, fb_sandb
     pipeline.settle(timeout=180)
     injected = fb_sandbox.faults.describe()["injected"]
     assert injected["rate_limited"] > 0 and injected["ghost"] == 6 and injected["failed"] == 5
-    books = check_books(store, fb_sandbox, pipeline.services.rules)
+    books = check_books(store, fb_sandbox, pipeline.services.rules, held_as_duplicates(pipeline.services.sessions))
     assert books.correct and books.booked == books.orders, books
     letters = ledger.dead_letters(pipeline.services.sessions)
     assert not [letter for letter in letters if letter.kind != "review"], [letter.reason for letter in letters]

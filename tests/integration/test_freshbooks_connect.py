@@ -14,7 +14,7 @@ from apis.freshbooks.errors import AuthFailed
 from core import redis_keys
 from core.settings import Settings
 from ingest.app import create_app as create_ingest
-from runtime import bootstrap
+from runtime import bootstrap, callbacks
 from runtime import freshbooks_connect as flow
 from runtime.bootstrap import Services
 from tests.browser import consent
@@ -140,7 +140,7 @@ def test_status_then_revoke(svc, capsys, fb_sandbox):
     assert "last successful call: 20" in status
     assert "callback 1: invoice -> http://127.0.0.1:9/webhooks/freshbooks, waiting for verification" in status
     assert "callback 2: payment -> " in status
-    assert len(fb_sandbox.books.all("callback")) == 2
+    assert len(fb_sandbox.books.all("callback")) == len(flow.CALLBACK_EVENTS) == 6  # invoice, payment; client, item
 
     assert main(["connect", "freshbooks", "--revoke"]) == 0
     said = capsys.readouterr().out
@@ -185,3 +185,23 @@ def test_status_says_when_the_connection_cannot_be_read(svc, settings, capsys):
     bootstrap.use(Services(settings.replace(token_key="kZ6uUBZ0Xq7w2yVwX4y8c3oS1Jt9aU5l0b2d4f6h8jA=")))
     assert main(["connect", "status"]) == 0
     assert "the stored freshbooks connection cannot be decrypted" in capsys.readouterr().out
+
+
+def test_connect_callbacks_registers_only_what_is_missing_and_reports_each_verified(svc, capsys, fb_sandbox):
+    uri = "http://127.0.0.1:9/webhooks/freshbooks"  # nobody there: verification is stood in for below
+    assert main(["connect", "callbacks", "--uri", uri, "--timeout", "0"]) == 2
+    assert "FreshBooks is not connected" in capsys.readouterr().err
+    connect(svc)
+    older = [{"id": int(callbacks.register(svc, event, uri)["id"]), "event": event, "uri": uri}
+             for event in ("invoice", "payment")]  # what an install before two-way sync registered
+    svc.connections.put("freshbooks", {**svc.connections.get("freshbooks"), "callbacks": older})
+    assert main(["connect", "callbacks", "--uri", uri, "--timeout", "0.2"]) == 1
+    out = capsys.readouterr().out
+    assert "registered 4 new callbacks (client.create, client.update, item.create, item.update)" in out
+    assert out.count("waiting for verification") == 6 and len(fb_sandbox.books.all("callback")) == 6
+    for callback in fb_sandbox.books.all("callback"):  # what a worker does once FreshBooks accepts the verifier
+        svc.redis.hset(callbacks.TRUSTED, str(callback["id"]), callback["verifier"])
+    assert main(["connect", "callbacks", "--uri", uri, "--timeout", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "registered 0 new callbacks (none missing)" in out and out.count(", verified") == 6
+    assert len(fb_sandbox.books.all("callback")) == 6

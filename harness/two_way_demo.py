@@ -1,0 +1,166 @@
+"""The demo's two-way part: FreshBooks callbacks subscribed through ingest, then people changing clients and items on
+both sides at once (a FreshBooks user through its API, a store admin through X-Cart's REST API, whose changes the
+store's add-on sends as webhooks), and the measure of the outcome: both systems agreeing field group by field group
+per the ownership rules, each change carried (or undone) by exactly one write, so no write answering an echo."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from apis.xcart.client import XCartClient
+from harness.stage import XCART_TOKEN, Stage
+from mappings.ownership import client_state_from_freshbooks, client_state_from_xcart, item_state_from_freshbooks
+from mappings.xcart.schemas import ProductSchema, ProfileSchema, load
+from runtime import callbacks
+from store.models import AuditEntry, ClientMatch, DeadLetter, Event, SyncState, utcnow
+from workers.two_way import HANDLED, item_state
+
+CLIENT_EDITS = ("freshbooks contact", "xcart billing", "both at once")
+ITEM_EDITS = ("freshbooks name", "xcart stock", "xcart price")
+
+
+@dataclass
+class TwoWayReport:
+    edits: int = 0
+    sync_writes: int = 0
+    echoes_dropped: int = 0
+    groups: int = 0
+    disagreements: list[str] = field(default_factory=list)
+    duplicates_bound: int = 0
+    duplicates_in_review: int = 0
+
+    @property
+    def echo_writes(self) -> int:
+        """Writes beyond one per change: what a write answering the echo of our own write would add."""
+        return self.sync_writes - self.edits
+
+    @property
+    def correct(self) -> bool:
+        return not self.disagreements and self.echo_writes == 0
+
+
+def subscribe(stage: Stage, timeout: float = 60) -> list[str]:
+    """Registers FreshBooks callbacks for client and item changes to ingest; waits until each is verified."""
+    uri = f"{stage.ingest_server.url}/webhooks/freshbooks"
+    ids = [str(callbacks.register(stage.services, event, uri)["id"]) for event in HANDLED]
+    deadline = time.monotonic() + timeout
+    while not all(stage.services.redis.hexists(callbacks.TRUSTED, i) for i in ids):
+        if time.monotonic() > deadline:
+            raise TimeoutError("FreshBooks callbacks not verified in time")
+        time.sleep(0.2)
+    return ids
+
+
+def change_both_sides(stage: Stage, seed: int, clients: int = 6, items: int = 3) -> tuple[int, datetime]:
+    """People change synced clients and items on both sides; returns how many changes, and when they began."""
+    rng = random.Random(seed)
+    fb, store = stage.services.freshbooks, stage.store
+    xcart = XCartClient(f"{stage.xcart_server.url}/api", XCART_TOKEN)
+    began, first_event, edits = utcnow(), len(store.events), 0
+    for n, state in enumerate(_states(stage, "client", clients, rng)):
+        kind = CLIENT_EDITS[n % len(CLIENT_EDITS)]
+        billing = state.fields["addresses"]["billing"]
+        if kind != "xcart billing":
+            fb.update_client(state.freshbooks_id, {"bus_phone": f"+1 555 01{rng.randint(10, 99)} {n:04d}"})
+            edits += 1
+        if kind != "freshbooks contact":
+            current = next(a["city"] for a in store.profiles[state.xcart_id]["addresses"] if a["address_id"] == billing)
+            city = rng.choice([c for c in ("Cambridge", "Salem", "Lowell") if c != current])
+            xcart.update_address(state.xcart_id, billing, {"city": city})
+            edits += 1
+    for n, state in enumerate(_states(stage, "item", items, rng)):
+        kind = ITEM_EDITS[n % len(ITEM_EDITS)]
+        if kind == "freshbooks name":  # X-Cart owns item text: this one is undone
+            fb.update_item(state.freshbooks_id, {"name": f"Renamed in FreshBooks {n}"})
+        elif kind == "xcart stock":
+            amount = store.products[state.xcart_id].get("amount") or 0
+            xcart.update_product(state.xcart_id, {"amount": amount + rng.randint(1, 50), "inventory_traceable": True})
+        else:
+            price = f"{rng.randint(100, 9999) / 100:.2f}"
+            if price == str(store.products[state.xcart_id]["price"]):
+                price = "1.01"
+            xcart.update_product(state.xcart_id, {"price": price})
+        edits += 1
+    stage.sender().deliver_all(store.events[first_event:])  # the store add-on sends its changes as webhooks
+    return edits, began
+
+
+def _states(stage: Stage, kind: str, count: int, rng: random.Random) -> list[SyncState]:
+    with stage.services.sessions() as session:
+        states = list(session.scalars(select(SyncState).where(SyncState.kind == kind)
+                                      .order_by(SyncState.freshbooks_id)))
+    return rng.sample(states, min(count, len(states)))
+
+
+def wait_quiet(stage: Stage, quiet_for: float = 3.0, timeout: float = 120) -> bool:
+    """Until nothing is in flight and no new event arrived for `quiet_for` seconds (callbacks take a moment)."""
+    deadline, last, calm_since = time.monotonic() + timeout, None, time.monotonic()
+    while time.monotonic() < deadline:
+        stage.sandbox.webhooks.drain(timeout=5)
+        seen = (_event_count(stage), stage.in_flight())
+        if seen != last or seen[1]:
+            last, calm_since = seen, time.monotonic()
+        elif time.monotonic() - calm_since >= quiet_for:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _event_count(stage: Stage) -> int:
+    with stage.services.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Event))
+
+
+def measure(stage: Stage, edits: int, since: datetime) -> TwoWayReport:
+    report = TwoWayReport(edits=edits)
+    with stage.services.sessions() as session:
+        report.sync_writes = session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "sync", AuditEntry.at >= since))
+        report.echoes_dropped = session.scalar(select(func.count()).select_from(Event).where(
+            Event.type.like("freshbooks.%"), Event.last_error.like("%echo of the last sync%")))
+        states = list(session.scalars(select(SyncState)))
+        matches = list(session.scalars(select(ClientMatch)))
+        open_reviews = {letter.event_id for letter in session.scalars(select(DeadLetter).where(
+            DeadLetter.status == "open", DeadLetter.reason.like("%possible duplicate of client%")))}
+    report.duplicates_bound = sum(1 for m in matches if m.decision in ("auto", "use"))
+    report.duplicates_in_review = len(open_reviews)
+    for state in states:
+        sides = _client_sides(stage, state) if state.kind == "client" else _item_sides(stage, state)
+        for group, (xcart, freshbooks) in sides.items():
+            report.groups += 1
+            if xcart != freshbooks:
+                report.disagreements.append(f"{state.kind} {state.freshbooks_id} {group}: X-Cart {xcart} != "
+                                            f"FreshBooks {freshbooks}")
+    return report
+
+
+def _client_sides(stage: Stage, state: SyncState) -> dict[str, tuple]:
+    profile = load(ProfileSchema, stage.store.profiles[state.xcart_id])
+    xcart = client_state_from_xcart(profile)
+    freshbooks = client_state_from_freshbooks(stage.sandbox.books.read("client", state.freshbooks_id))
+    return {group: (xcart[group], freshbooks[group]) for group in xcart}
+
+
+def _item_sides(stage: Stage, state: SyncState) -> dict[str, tuple]:
+    xcart = item_state(stage.services, load(ProductSchema, stage.store.products[state.xcart_id]))
+    freshbooks = item_state_from_freshbooks(stage.sandbox.books.read("item", state.freshbooks_id))
+    return {group: (xcart[group], freshbooks[group]) for group in xcart}
+
+
+def summary(report: TwoWayReport) -> list[str]:
+    lines = [
+        f"  two-way changes         {report.edits} made by people on both sides; {report.sync_writes} writes carried "
+        f"or undid them; echo writes {report.echo_writes}; FreshBooks callbacks dropped as echoes "
+        f"{report.echoes_dropped}",
+        f"  both sides agree        {report.groups - len(report.disagreements)} of {report.groups} field groups "
+        "(per the ownership rules)",
+        f"  duplicate customers     {report.duplicates_bound} bound to their existing client, "
+        f"{report.duplicates_in_review} held for review",
+    ]
+    lines += [f"    disagrees: {d}" for d in report.disagreements[:10]]
+    return lines

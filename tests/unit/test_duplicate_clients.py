@@ -1,0 +1,186 @@
+"""Duplicate clients in the chain: an order whose email no client has is bound to the same customer under another
+email (auto_match), held for a person (review), or given a new client; the decision is kept; `xcfb review resolve`
+settles a held one and `xcfb clients duplicates` lists likely pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappings import jsonio
+from mappings.orders import NeedsReview
+from store import ledger, matches
+from store.db import make_engine, migrate, session_factory
+from store.models import AuditEntry, Base
+from tests.fakes import FakePorts
+from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, run_chain
+from workers import events, orders
+from workers.failures import classify
+from xcfb.clients import list_duplicates, resolve_review
+from xcfb.operations import OperatorError
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('dupes') / 'dupes.sqlite3'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ports(engine) -> FakePorts:
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return FakePorts(session_factory(engine))
+
+
+SAME_PERSON = {"fname": "María", "lname": "García", "email": "mgarcia@oldmail.net", "bus_phone": "(617) 555-0199",
+               "p_street": "12 Beacon Street", "p_city": "Boston", "p_code": "02108"}
+
+
+def existing(ports, **fields) -> int:
+    return int(ports.freshbooks.books.create_client(SAME_PERSON | fields)["id"])
+
+
+def clients(ports) -> list[dict]:
+    return ports.freshbooks.books.all("client")
+
+
+def held(ports, event_id: str, exc: NeedsReview) -> int:
+    """The review entry the worker writes for this failure (workers/tasks.py: classify, then park)."""
+    failure = classify(exc, "xcfb.resolve_client")
+    return ledger.dead_letter(ports.sessions, event_id, failure.kind, "xcfb.resolve_client", failure.reason,
+                              failure.details)
+
+
+def test_the_same_customer_under_a_new_email_is_booked_to_the_existing_client(ports):
+    client_id = existing(ports)
+    invoice_id, _ = run_chain(ports, deliver(ports, "e1"), "e1")
+    assert [c["id"] for c in clients(ports)] == [client_id]  # no second client
+    assert ports.freshbooks.books.read("invoice", invoice_id)["customerid"] == client_id
+    decided = matches.decision(ports.sessions, EMAIL)
+    assert (decided.decision, decided.client_id) == ("auto", client_id)
+    assert decided.score >= ports.rules.duplicates.auto_match
+    with ports.sessions() as session:
+        detail = session.query(AuditEntry).filter_by(action="match").one().detail
+    assert detail.startswith(f"{EMAIL} is client {client_id} (") and "name, phone" in detail
+
+    calls = len(ports.freshbooks.calls)
+    orders.resolve_client(ports, ORDER_ID, "e1")  # bound now: no search again
+    assert len(ports.freshbooks.calls) == calls
+
+
+def test_a_likely_but_uncertain_match_is_held_for_review_naming_the_client_and_evidence(ports):
+    client_id = existing(ports, bus_phone="(212) 555-0100")  # same name and home, another phone
+    deliver(ports, "e1")
+    with pytest.raises(NeedsReview) as held_for:
+        orders.resolve_client(ports, ORDER_ID, "e1")
+    reason = held_for.value.reasons[0]
+    assert reason.startswith(f"possible duplicate of client {client_id} (0.")
+    assert ": name, address)" in reason
+    assert len(clients(ports)) == 1  # nothing created while a person decides
+    with pytest.raises(NeedsReview):  # asked again (a redelivery) it stays held, still creating nothing
+        orders.resolve_client(ports, ORDER_ID, "e1")
+    assert len(clients(ports)) == 1
+
+
+def test_resolving_use_client_books_to_that_client_and_is_remembered(ports):
+    client_id = existing(ports, bus_phone="(212) 555-0100")
+    deliver(ports, "e1")
+    with pytest.raises(NeedsReview) as held_for:
+        orders.resolve_client(ports, ORDER_ID, "e1")
+    letter_id = held(ports, "e1", held_for.value)
+    sent = []
+    replayed = resolve_review(ports, letter_id, "use-client", client_id, lambda name, args: sent.append((name, args)))
+    assert replayed == "e1"
+    assert sent == [("xcfb.handle_event", ["e1"])]
+    assert ledger.get_dead_letter(ports.sessions, letter_id).status == "replayed"
+    invoice_id, _ = run_chain(ports, ORDER_ID, "e1")
+    assert ports.freshbooks.books.read("invoice", invoice_id)["customerid"] == client_id
+    assert len(clients(ports)) == 1
+    assert matches.decision(ports.sessions, EMAIL).decision == "use"
+
+
+def test_one_order_held_twice_is_one_entry_and_resolving_it_runs_the_newest_event(ports):
+    existing(ports, bus_phone="(212) 555-0100")
+    letters = []
+    for event_id in ("e1", "e2"):  # the order created, then paid: both held on the same question
+        deliver(ports, event_id)
+        with pytest.raises(NeedsReview) as held_for:
+            orders.resolve_client(ports, ORDER_ID, event_id)
+        letters.append(held(ports, event_id, held_for.value))
+    assert letters[0] == letters[1]  # an order has one open review: the later event joins it (issue 13)
+    sent = []
+    resolve_review(ports, letters[0], "create-new", None, lambda name, args: sent.append(args[0]))
+    assert sent == ["e2"]  # the newest event runs the order's newest version; its sync settles e1 (settle_reviews)
+    assert ledger.get_dead_letter(ports.sessions, letters[0]).status == "replayed"
+    assert "held with the order's later event e2" in ledger.get_event(ports.sessions, "e1").last_error
+
+
+def test_resolving_create_new_makes_a_new_client_and_is_never_asked_again(ports):
+    client_id = existing(ports, bus_phone="(212) 555-0100")
+    deliver(ports, "e1")
+    with pytest.raises(NeedsReview) as held_for:
+        orders.resolve_client(ports, ORDER_ID, "e1")
+    letter_id = held(ports, "e1", held_for.value)
+    resolve_review(ports, letter_id, "create-new", None, lambda name, args: None)
+    new_id = orders.resolve_client(ports, ORDER_ID, "e1")
+    assert new_id != client_id and len(clients(ports)) == 2
+    # The rules never overturn a person's choice, whatever is scored later.
+    matches.decide(ports.sessions, EMAIL, "review", client_id, 0.8)
+    assert matches.decision(ports.sessions, EMAIL).decision == "new"
+
+
+def test_resolve_refuses_what_it_cannot_settle(ports):
+    existing(ports, bus_phone="(212) 555-0100")
+    deliver(ports, "e1")
+    with pytest.raises(NeedsReview) as held_for:
+        orders.resolve_client(ports, ORDER_ID, "e1")
+    letter_id = held(ports, "e1", held_for.value)
+    with pytest.raises(OperatorError, match="use-client needs the FreshBooks client id"):
+        resolve_review(ports, letter_id, "use-client", None, lambda name, args: None)
+    with pytest.raises(OperatorError, match="FreshBooks has no client 999"):
+        resolve_review(ports, letter_id, "use-client", 999, lambda name, args: None)
+    other = ledger.dead_letter(ports.sessions, "e2", "review", "xcfb.create_invoice", "unknown status")
+    with pytest.raises(OperatorError, match="not about a possible duplicate client"):
+        resolve_review(ports, other, "create-new", None, lambda name, args: None)
+    with pytest.raises(OperatorError, match="no open review entry 12345"):
+        resolve_review(ports, 12345, "create-new", None, lambda name, args: None)
+
+
+def test_someone_else_with_the_same_name_gets_a_new_client(ports):
+    other = existing(ports, fname="Maria", lname="Garcia", email="m.garcia@acme.com", bus_phone="303-555-0111",
+                     p_street="5 Lake Dr", p_city="Denver", p_code="80202")
+    new_id = orders.resolve_client(ports, deliver(ports, "e1"), "e1")
+    assert new_id != other and len(clients(ports)) == 2
+    assert matches.decision(ports.sessions, EMAIL) is None
+
+
+def test_a_family_member_sharing_the_home_and_phone_gets_a_new_client(ports):
+    existing(ports, fname="Pedro", lname="Garcia", email="pgarcia@oldmail.net")
+    orders.resolve_client(ports, deliver(ports, "e1"), "e1")
+    assert len(clients(ports)) == 2
+
+
+def test_a_customer_profile_matched_as_a_duplicate_binds_and_leaves_the_client_as_it_is(ports):
+    client_id = existing(ports)
+    profile = {"id": 77, "login": EMAIL, "addresses": [
+        {"id": 1, "is_billing": True, "is_shipping": True, "firstname": "Maria", "lastname": "Garcia",
+         "phone": "+1 617 555 0199", "street": "12 Beacon St", "city": "Boston", "zipcode": "02108",
+         "country_code": "US", "state": "MA"}]}
+    raw = jsonio.dumps(ORDER | {"id": "c1", "type": "customer.updated", "data": profile})
+    event_id, _ = events.receive(ports, raw)
+    events.handle(ports, event_id)
+    assert [c["id"] for c in clients(ports)] == [client_id]
+    kept = ports.freshbooks.books.read("client", client_id)
+    assert (kept["email"], kept["fname"]) == (SAME_PERSON["email"], SAME_PERSON["fname"])
+
+
+def test_clients_duplicates_lists_likely_pairs_with_scores_and_evidence(ports):
+    a = existing(ports)
+    b = existing(ports, fname="Maria", lname="Garcia", email="maria@new.example", bus_phone="+16175550199")
+    existing(ports, fname="Zed", lname="Quist", email="zq@x.org", bus_phone="", p_street="1 Elm", p_code="1")
+    lines = list_duplicates(ports, 0.5)
+    assert len(lines) == 3 and lines[-1] == "1 likely duplicate pairs scoring 0.5 or more"
+    assert f"{a:>7}  {b:>7}  name, phone, address" in lines[1]

@@ -1,0 +1,64 @@
+"""A customer whose email no FreshBooks client has: the same person under another email, or someone new?
+
+`existing_client` is consulted by the client look-up before a create (workers/orders.resolve_client,
+workers/catalogue.upsert_client). Candidates come from FreshBooks' own name filters; each is scored
+(mappings/duplicates.py) and the rules decide: bind (`auto_match`), hold for a person (`review`), or create.
+Every decision is kept per email (store/matches.py), so a person's choice is never asked for again."""
+
+from __future__ import annotations
+
+from mappings.duplicates import Match, person, score
+from mappings.orders import NeedsReview
+from store import ledger, matches
+from workers.ports import StepPorts
+
+
+def existing_client(svc: StepPorts, email: str, client: dict, *, event_id: str | None = None,
+                    order_id: int | None = None) -> dict | None:
+    """The client `client` (the body we would create for `email`) already is, or None to create it. Raises
+    NeedsReview when a candidate is likely but not certain: "possible duplicate of client 123 (0.87: name, ...)"."""
+    known = matches.decision(svc.sessions, email)
+    if known is not None and known.decision in ("auto", "use"):
+        return {"id": known.client_id}
+    if known is not None and known.decision == "new":
+        return None
+    best = best_candidate(svc, email, client)
+    if best is None:
+        return None
+    match, candidate = best
+    rules = svc.rules.duplicates
+    if match.score >= rules.auto_match:
+        matches.decide(svc.sessions, email, "auto", int(candidate["id"]), match.score, match.describe())
+        ledger.audit(svc.sessions, "match", "client", int(candidate["id"]),
+                     f"{email} is client {candidate['id']} ({match.describe()})", event_id, order_id)
+        return candidate
+    if match.score >= rules.review:
+        matches.decide(svc.sessions, email, "review", int(candidate["id"]), match.score, match.describe(), event_id)
+        raise NeedsReview([review_reason(int(candidate["id"]), match)])
+    return None
+
+
+def review_reason(client_id: int, match: Match) -> str:
+    return (f"possible duplicate of client {client_id} ({match.describe()}); settle it with "
+            f"`xcfb review resolve ID use-client {client_id}` or `xcfb review resolve ID create-new`")
+
+
+def best_candidate(svc: StepPorts, email: str, client: dict) -> tuple[Match, dict] | None:
+    me = person(client)
+    scored = [(score(me, person(c)), c) for c in candidates(svc, client)
+              if (c.get("email") or "").strip().lower() != email]
+    return max(scored, key=lambda pair: pair[0].score, default=None)
+
+
+def candidates(svc: StepPorts, client: dict) -> list[dict]:
+    """Clients whose first or last name starts like this one's either name (so swapped names are found too):
+    FreshBooks' `fname_like` / `lname_like` filters, one page each. A client sharing only a phone or an address
+    is not looked for (FreshBooks' phone and address filters are undocumented in detail)."""
+    prefixes = {name.strip()[:3].lower() for name in (client.get("fname") or "", client.get("lname") or "")
+                if len(name.strip()) >= 2}
+    found: dict[int, dict] = {}
+    for prefix in sorted(prefixes):
+        for field in ("fname_like", "lname_like"):
+            for c in svc.freshbooks.search_clients({field: prefix}):
+                found[int(c["id"])] = c
+    return list(found.values())
