@@ -40,7 +40,10 @@ except _SettingsError as _exc:  # worker, beat, flower, call: one line naming th
 broker_url = _broker_url(_settings)
 broker_connection_retry_on_startup = True
 broker_connection_max_retries = None  # a worker waits out a broker outage of any length (default: gives up)
-broker_transport_options = {"visibility_timeout": _settings.visibility_timeout, "queue_order_strategy": "priority"}
+broker_transport_options = {"visibility_timeout": _settings.visibility_timeout, "queue_order_strategy": "priority",
+                            # a message a broken connection left unacknowledged is looked for every 10 s (kombu's
+                            # default: every 10th tick, 100 s), so it is back one visibility timeout + 10 s later
+                            "unacked_restore_throttle": 1}
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
