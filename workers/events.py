@@ -13,6 +13,7 @@ from store import ledger, snapshots
 from store.ledger import TERMINAL
 from store.models import Event
 from workers.catalogue import delete_item, upsert_client, upsert_item
+from workers.checks import remember_product
 from workers.failures import OrderNotYetSeen, UnknownEvent
 from workers.ports import StepPorts
 
@@ -76,6 +77,7 @@ def handle(svc: StepPorts, event_id: str) -> int | None:
     elif event.type == "product.deleted":
         delete_item(svc, int(data["id"]), event_id)
     else:
+        remember_product(svc, data)
         upsert_item(svc, data, event_id)
     ledger.finish(svc.sessions, event_id, "synced")
     return None

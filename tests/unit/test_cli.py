@@ -12,7 +12,8 @@ from xcfb.cli import PLUGINS, main, xcfb
 INSTALLED = entry_points(group=PLUGINS)
 EVERY_COMMAND = {"dlq", "dlq list", "dlq show", "dlq replay", "dlq discard", "events", "events show", "callbacks",
                  "callbacks register", "connect", "connect freshbooks", "connect status", "connect webhooks",
-                 "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults"}
+                 "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults",
+                 "evaluate"}
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()):
