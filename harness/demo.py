@@ -12,23 +12,26 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from statistics import quantiles
 
 from core.settings import SettingsError
 from harness.stage import Interrupted, Stage, stopping_on_signals
 from runtime.bootstrap import BrokerUnusable
-from store import ledger
+from store import assistants, ledger
 
 INVALID = 6
 BURST_SECONDS = 10
 TUNING = {"retry_base_seconds": 0.2, "retry_cap_seconds": 5.0, "max_retries": 30}
+ANOMALIES = 0.03  # share of orders with a labelled anomaly, once the store has a history (half the orders)
 
 
 def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "demo"
     try:
-        stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING)
+        stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING, anomalies=ANOMALIES,
+                      anomalies_after=max(orders // 2, 60))
     except SettingsError as exc:
         print(f"xcfb demo: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -124,6 +127,7 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
         f"  retries                 {retries} (FreshBooks answered 429 {sandbox.faults.injected['rate_limited']} "
         f"times; {sandbox.faults.injected['ghost']} ghost creates)",
         f"  end-to-end latency      p50 {p50:.2f}s, p95 {p95:.2f}s (webhook received -> synced)",
+        *_anomaly_lines(stage),
         "",
         f"Look closer: export XCFB_HOME={services.settings.home}; then xcfb dlq list, xcfb dlq show ID, "
         "xcfb events show ORDER_NUMBER",
@@ -132,6 +136,20 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float) -> int:
     ok = settled and books.correct
     print("RESULT: every order booked exactly once" if ok else f"RESULT: FAILED {books}")
     return 0 if ok else 1
+
+
+def _anomaly_lines(stage: Stage) -> list[str]:
+    """The anomalies the check flagged against those the simulator injected (its ground truth)."""
+    flagged = assistants.flagged_orders(stage.services.sessions, "anomaly")
+    labels = stage.store.labels()
+    incidents = stage.store.incidents
+    found = [(kind, ids) for kind, ids in incidents if any(i in flagged for i in ids)]
+    held = stage.held_anomalies()
+    normal = set(stage.store.orders) - set(labels)
+    kinds = Counter(kind for kind, _ in incidents)
+    return [f"  anomalies injected      {len(incidents)}" + (f" ({_by_status(kinds)})" if kinds else ""),
+            f"  anomalies flagged       {len(found)} of them ({len(held)} orders held for review, the others booked "
+            f"with a flag); normal orders flagged {len(normal & set(flagged))} of {len(normal)}"]
 
 
 def _by_status(counts: dict[str, int]) -> str:

@@ -188,8 +188,9 @@ def _discount(ex: _Examiner, rate: Decimal) -> None:
     material = totals is None or discount / rate >= ex.settings.material_share * (totals.median.exp() - ONE)
 
     def message(b: Baseline) -> str:
-        return (f"discount {quantize(discount, currency_places(order.currency))} {order.currency} is "
-                f"{_percent(share)} of the sub-total {order.sub_total} (usually {_percent(b.median)})")
+        places = currency_places(order.currency)
+        return (f"discount {quantize(discount, places)} {order.currency} is {_percent(share)} of the sub-total "
+                f"{quantize(order.sub_total, places)} (usually {_percent(b.median)})")
     ex.observe("discount", STORE, share, "surcharges.discount", learned if material else None, message)
 
 
@@ -231,7 +232,8 @@ def _tax_rates(ex: _Examiner) -> None:
             nearest = min(usual, key=lambda r: abs(r - found.percent))
             ex.findings.append(Finding(
                 "anomaly", "tax_rate", f"surcharges[{n}].value",
-                f"tax {key} of {tax.value} on {found.base.amount} is {_rate(found.percent)}, none of the rates it "
+                f"tax {key} of {quantize(tax.value, places)} on {quantize(found.base.amount, places)} is "
+                f"{_rate(found.percent)}, none of the rates it "
                 f"usually carries ({', '.join(_rate(r) for r in usual)})", "anomaly",
                 quantize(abs(found.percent - nearest), 3)))
 
