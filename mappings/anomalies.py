@@ -33,7 +33,7 @@ from typing import Protocol
 from mappings.findings import Finding
 from mappings.money import currency_places, quantize
 from mappings.rules import AnomalySettings
-from mappings.taxes import TaxBase, derive_rate, rate_interval
+from mappings.taxes import DerivedRate, TaxBase, derive_rate, rate_interval
 from mappings.xcart.entities import Order, PaymentTransaction
 
 MAD_TO_SIGMA = Decimal("1.4826")  # the MAD of a normal distribution is 0.6745 sigma
@@ -205,37 +205,56 @@ def _quantities(ex: _Examiner) -> None:
         ex.observe("quantity", STORE, value, f"items[{n}].amount", learned, message)
 
 
-def _tax_rates(ex: _Examiner) -> None:
-    order = ex.order
+@dataclass(frozen=True)
+class ChargedTax:
+    """A tax of an order with the rate read back from its amount (mappings/taxes.py)."""
+
+    index: int  # in the order's surcharges
+    key: str  # the tax code, or its name
+    name: str
+    amount: Decimal
+    found: DerivedRate
+    bases: tuple[TaxBase, ...]
+    included: bool
+
+
+def charged_taxes(order: Order) -> list[ChargedTax]:
     places = currency_places(order.currency)
     goods = sum((i.discounted_subtotal if i.discounted_subtotal is not None else quantize(i.price * i.amount, places)
                  for i in order.items), Decimal(0))
     shipping = sum((s.value for s in order.surcharges if s.type == "shipping" and s.available), Decimal(0))
+    charged = []
     for n, tax in enumerate(order.surcharges):
         if tax.type != "tax" or not tax.available or tax.value <= 0:
             continue
         bases = [TaxBase(goods, False)] + ([TaxBase(goods + shipping, True)] if shipping else [])
         if tax.include:
             bases.reverse()
-        found = derive_rate(quantize(tax.value, places), bases, places, tax.include)
-        if found is None:
-            continue
-        key = tax.code or tax.name
-        history = ex.history.values("tax_rate", key)
+        amount = quantize(tax.value, places)
+        found = derive_rate(amount, bases, places, tax.include)
+        if found is not None:
+            charged.append(ChargedTax(n, tax.code or tax.name, tax.name, amount, found, tuple(bases), tax.include))
+    return charged
+
+
+def _tax_rates(ex: _Examiner) -> None:
+    places = currency_places(ex.order.currency)
+    for tax in charged_taxes(ex.order):
+        history = ex.history.values("tax_rate", tax.key)
         usual = _usual_rates(history)
-        explained = [r for base in bases if (interval := rate_interval(quantize(tax.value, places), base.amount,
-                                                                        places, tax.include))
+        explained = [r for base in tax.bases
+                     if (interval := rate_interval(tax.amount, base.amount, places, tax.included))
                      for r in usual if interval[0] - RATE_SLACK <= r <= interval[1] + RATE_SLACK]
         anomalous = len(history) >= ex.settings.warm_up and bool(usual) and not explained
-        ex.observations.append(Observation("tax_rate", key, found.percent, f"surcharges[{n}].value", anomalous))
+        path = f"surcharges[{tax.index}].value"
+        ex.observations.append(Observation("tax_rate", tax.key, tax.found.percent, path, anomalous))
         if anomalous:
-            nearest = min(usual, key=lambda r: abs(r - found.percent))
+            nearest = min(usual, key=lambda r: abs(r - tax.found.percent))
             ex.findings.append(Finding(
-                "anomaly", "tax_rate", f"surcharges[{n}].value",
-                f"tax {key} of {quantize(tax.value, places)} on {quantize(found.base.amount, places)} is "
-                f"{_rate(found.percent)}, none of the rates it "
-                f"usually carries ({', '.join(_rate(r) for r in usual)})", "anomaly",
-                quantize(abs(found.percent - nearest), 3)))
+                "anomaly", "tax_rate", path,
+                f"tax {tax.key} of {tax.amount} on {quantize(tax.found.base.amount, places)} is "
+                f"{_rate(tax.found.percent)}, none of the rates it usually carries "
+                f"({', '.join(_rate(r) for r in usual)})", "anomaly", quantize(abs(tax.found.percent - nearest), 3)))
 
 
 def _usual_rates(history: Sequence[Decimal]) -> list[Decimal]:

@@ -63,7 +63,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect):
+    for command in (dlq, events, callbacks, connect, suggest):
         group.add_command(command)
     return group
 
@@ -187,6 +187,23 @@ def callbacks_register(event: str, uri: str) -> int:
         raise OperatorError(f"FreshBooks refused the callback: {exc}") from None
     return _print([f"callback {callback['id']} registered for {event} -> {uri}; "
                    "it is trusted once FreshBooks confirms the verifier sent to that URI"])
+
+
+@click.command()
+@click.option("--apply", "do_apply", is_flag=True, help="write the rules into a new file beside the rules in use")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="the least confidence of a rule --apply writes")
+@click.option("--days", type=click.IntRange(min=1), default=90, show_default=True, help="orders changed this recently")
+@click.option("--orders", "limit", type=click.IntRange(min=1), default=500, show_default=True,
+              help="at most this many of them (one X-Cart request each for its payments)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="where --apply writes")
+def suggest(do_apply: bool, min_confidence: float, days: int, limit: int, out: Path | None) -> int:
+    """Mapping rules proposed from the X-Cart store and the FreshBooks account, with confidence and evidence."""
+    from xcfb import suggest as suggesting
+
+    outcome = suggesting.run(_services(), min_confidence=min_confidence, do_apply=do_apply, days=days, limit=limit,
+                             out=out)
+    return _print(suggesting.report(outcome, min_confidence))
 
 
 if __name__ == "__main__":

@@ -112,6 +112,9 @@ class FreshBooksClient:
     def create_client(self, client: dict) -> dict:
         return self._create("users/clients", "client", client)
 
+    def list_clients(self) -> list[dict]:
+        return list(self._all("users/clients", "clients"))
+
     def update_client(self, client_id: int, changes: dict) -> dict:
         return self._update("users/clients", "client", client_id, changes)
 
@@ -122,6 +125,9 @@ class FreshBooksClient:
 
     def create_item(self, item: dict) -> dict:
         return self._create("items/items", "item", item)
+
+    def list_items(self) -> list[dict]:
+        return list(self._all("items/items", "items"))
 
     def update_item(self, item_id: int, changes: dict) -> dict:
         return self._update("items/items", "item", item_id, changes)
