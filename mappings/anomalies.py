@@ -39,6 +39,7 @@ from mappings.xcart.entities import Order, PaymentTransaction
 MAD_TO_SIGMA = Decimal("1.4826")  # the MAD of a normal distribution is 0.6745 sigma
 FLOORS = {"unit_price": Decimal("0.05"), "order_total": Decimal("0.1"), "discount": Decimal("0.05"),
           "quantity": Decimal(1), "refunds": Decimal(1)}
+CATALOGUE_JUMP = Decimal(5)  # a catalogue price this many times its previous one, or below a fifth of it, is a typo
 MODE_SHARE = Decimal("0.02")  # a tax rate seen this often (and at least twice) is one of the code's usual rates
 RATE_SLACK = Decimal("0.001")  # percentage points: rates are read back exactly; this only absorbs printing
 ONE = Decimal(1)
@@ -142,6 +143,20 @@ def examine(order: Order, transactions: Sequence[PaymentTransaction], catalogue:
     _tax_rates(examiner)
     _refunds(examiner, is_refund(order, transactions))
     return Examination(tuple(examiner.observations), tuple(examiner.findings))
+
+
+def catalogue_change(sku: str, previous: Decimal | None, price: Decimal) -> Finding | None:
+    """A product's new price against its previous one: a decimal point slipped in the catalogue itself (orders
+    then match the catalogue, so the unit-price metric cannot see it)."""
+    if not previous or previous <= 0 or price <= 0:
+        return None
+    ratio = price / previous
+    if ONE / CATALOGUE_JUMP < ratio < CATALOGUE_JUMP:
+        return None
+    return Finding("anomaly", "catalogue_price", "price",
+                   f"catalogue price of {sku} went from {format(previous.normalize(), 'f')} to "
+                   f"{format(price.normalize(), 'f')}: {_times(ratio)} the previous one", "anomaly",
+                   quantize(abs(ratio.ln()), 1))
 
 
 def is_refund(order: Order, transactions: Sequence[PaymentTransaction]) -> bool:

@@ -19,7 +19,7 @@ from mappings.findings import Finding
 from mappings.money import currency_places, quantize
 from mappings.orders import line_subtotal
 from mappings.rules import Rules
-from mappings.xcart.entities import Address, Order
+from mappings.xcart.entities import Address, Order, Product, Profile
 
 STATE_REQUIRED = frozenset({"US", "CA", "AU", "BR", "MX", "IN"})  # their postal addresses need the state
 NO_POSTCODE = frozenset({"AE", "AG", "AO", "BS", "BZ", "FJ", "GD", "GH", "HK", "IE", "JM", "KI", "QA", "SC", "TV",
@@ -34,6 +34,24 @@ def validate_order(order: Order, rules: Rules) -> list[Finding]:
             findings += validate_address(address, kind)
     findings += _totals(order)
     findings += _currency(order, rules)
+    return findings
+
+
+def validate_profile(profile: Profile) -> list[Finding]:
+    """A customer: the login's form and domain, and each address as an order's would be checked."""
+    findings = _email(profile.login, "login")
+    for n, address in enumerate(profile.addresses):
+        findings += validate_address(address, f"addresses[{n}]")
+    return findings
+
+
+def validate_product(product: Product) -> list[Finding]:
+    """A product: what its FreshBooks item and the invoice lines need (a name, a price above nothing)."""
+    findings = []
+    if not (product.name or "").strip():
+        findings.append(_finding("product", "name", "no name: the invoice line would have none", "warning"))
+    if product.price is None or product.price <= 0:
+        findings.append(_finding("product", "price", f"price {product.price}: sold for nothing", "warning"))
     return findings
 
 

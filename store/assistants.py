@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from mappings.anomalies import Observation as Observed
 from mappings.findings import Finding
-from store.models import CataloguePrice, Observation, OrderFinding, utcnow
+from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, utcnow
 
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
@@ -48,13 +48,16 @@ def record_observations(sessions: sessionmaker, order_id: int, placed: datetime,
                                     observed_at=placed) for o in seen)
 
 
-def remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> None:
+def remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> Decimal | None:
+    """Keeps the SKU's catalogue price; returns the one it replaces."""
     with sessions.begin() as session:
-        row = session.get(CataloguePrice, sku)
+        row = session.get(CataloguePrice, sku, with_for_update=True)
         if row is None:
             session.add(CataloguePrice(sku=sku, price=str(price), updated_at=utcnow()))
-        else:
-            row.price, row.updated_at = str(price), utcnow()
+            return None
+        previous = Decimal(row.price)
+        row.price, row.updated_at = str(price), utcnow()
+        return previous
 
 
 def catalogue_prices(sessions: sessionmaker, skus: Iterable[str]) -> dict[str, Decimal]:
@@ -115,3 +118,23 @@ def flagged_orders(sessions: sessionmaker, source: str | None = None) -> dict[in
     return found
 
 
+
+
+def record_entity_findings(sessions: sessionmaker, entity: str, key: str, findings: Sequence[Finding]) -> None:
+    """A customer's or product's findings now, replacing those of its previous version."""
+    with sessions.begin() as session:
+        session.execute(delete(EntityFinding).where(EntityFinding.entity == entity,
+                                                    EntityFinding.entity_key == key[:255]))
+        seen = set()
+        for f in findings:
+            if (f.source, f.kind, f.path) in seen:
+                continue
+            seen.add((f.source, f.kind, f.path))
+            session.add(EntityFinding(entity=entity, entity_key=key[:255], source=f.source, kind=f.kind,
+                                      path=f.path[:128], severity=f.severity, message=f.message, updated_at=utcnow()))
+
+
+def entity_findings(sessions: sessionmaker) -> list[EntityFinding]:
+    with sessions() as session:
+        return list(session.scalars(select(EntityFinding).order_by(EntityFinding.entity, EntityFinding.entity_key,
+                                                                   EntityFinding.id)))

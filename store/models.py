@@ -189,3 +189,21 @@ class OrderFinding(Base):
     action: Mapped[str] = mapped_column(String(16), nullable=False)  # flag | review
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | accepted
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class EntityFinding(Base):
+    """A data-quality finding about an X-Cart customer or product (checked as its event arrives; flagged, never
+    held: the orders that use it are checked on their own)."""
+
+    __tablename__ = "entity_findings"
+    __table_args__ = (UniqueConstraint("entity", "entity_key", "source", "kind", "path", name="uq_entity_findings"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16), nullable=False)  # customer | product
+    entity_key: Mapped[str] = mapped_column(String(255), nullable=False)  # the login, the SKU
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    path: Mapped[str] = mapped_column(String(128), nullable=False)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

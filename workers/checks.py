@@ -9,8 +9,8 @@ from __future__ import annotations
 from mappings import anomalies, jsonio
 from mappings.findings import Finding, HeldForReview
 from mappings.rules import Rules
-from mappings.validation import validate_order
-from mappings.xcart.entities import Product
+from mappings.validation import validate_order, validate_product, validate_profile
+from mappings.xcart.entities import Product, Profile
 from mappings.xcart.schemas import PaymentTransactionSchema, load
 from store import assistants, snapshots
 from workers.orders import load_order
@@ -47,7 +47,23 @@ def action(finding: Finding, rules: Rules) -> str:
     return rules.validation.actions.get(finding.severity, "flag")
 
 
-def remember_product(svc: StepPorts, product: Product) -> None:
-    """The catalogue price unit prices are checked against."""
+def check_product(svc: StepPorts, product: Product) -> list[Finding]:
+    """Keeps the catalogue price unit prices are checked against; a product's findings (a price that jumped
+    tenfold, no name, no price) are kept beside it and flagged, never held: the orders are checked on their own."""
+    findings = []
+    if svc.rules.validation.enabled:
+        findings += validate_product(product)
     if product.sku and product.price is not None:
-        assistants.remember_price(svc.sessions, product.sku, product.price)
+        previous = assistants.remember_price(svc.sessions, product.sku, product.price)
+        jump = anomalies.catalogue_change(product.sku, previous, product.price)
+        if jump and svc.rules.anomalies.enabled:
+            findings.append(jump)
+    assistants.record_entity_findings(svc.sessions, "product", product.sku, findings)
+    return findings
+
+
+def check_profile(svc: StepPorts, profile: Profile) -> list[Finding]:
+    """A customer's data quality, kept beside it and flagged (its orders are checked on their own)."""
+    findings = validate_profile(profile) if svc.rules.validation.enabled else []
+    assistants.record_entity_findings(svc.sessions, "customer", profile.login.strip().lower(), findings)
+    return findings

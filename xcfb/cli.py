@@ -63,7 +63,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect, suggest):
+    for command in (dlq, events, callbacks, connect, suggest, findings):
         group.add_command(command)
     return group
 
@@ -187,6 +187,12 @@ def callbacks_register(event: str, uri: str) -> int:
         raise OperatorError(f"FreshBooks refused the callback: {exc}") from None
     return _print([f"callback {callback['id']} registered for {event} -> {uri}; "
                    "it is trusted once FreshBooks confirms the verifier sent to that URI"])
+
+
+@click.command()
+def findings() -> int:
+    """What the data-quality and anomaly checks found: orders held or flagged, customers, products."""
+    return _print(operations.list_findings(_services()))
 
 
 @click.command()

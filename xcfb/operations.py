@@ -125,3 +125,17 @@ def accept_findings(svc: Services, letter_id: int) -> int:
     if event is None or event.order_id is None:
         raise OperatorError(f"dead letter {letter_id} is not about an order: nothing to accept")
     return assistants.accept_findings(svc.sessions, event.order_id)
+
+
+def list_findings(svc: Services) -> list[str]:
+    """Every finding the assistants keep: orders (held or flagged), then customers and products."""
+    lines = [f"{'what':<24} {'source':<10} {'kind':<15} {'severity':<8} {'done':<9} path: message"]
+    for order_id, found in assistants.flagged_orders(svc.sessions).items():
+        for f in found:
+            done = "accepted" if f.status == "accepted" else {"flag": "flagged", "review": "held"}[f.action]
+            lines.append(f"{'order ' + str(order_id):<24} {f.source:<10} {f.kind:<15} {f.severity:<8} {done:<9} "
+                         f"{f.path}: {f.message}")
+    for f in assistants.entity_findings(svc.sessions):
+        lines.append(f"{(f.entity + ' ' + f.entity_key)[:24]:<24} {f.source:<10} {f.kind:<15} {f.severity:<8} "
+                     f"{'flagged':<9} {f.path}: {f.message}")
+    return lines

@@ -158,3 +158,23 @@ def test_product_events_give_the_catalogue_prices(ports):
     store = warm_ports(ports, orders=1)
     product = next(iter(store.products.values()))
     assert assistants.catalogue_prices(ports.sessions, [product["sku"]]) == {product["sku"]: D(str(product["price"]))}
+
+
+def test_customers_and_products_are_checked_as_their_events_arrive(ports):
+    store = SimulatedStore(StoreConfig(seed=9, customers=3, products=3))
+    profile = next(iter(store.profiles.values()))
+    bad_profile = {**profile, "login": "ana@shop.invalid",
+                   "addresses": [{**profile["addresses"][0], "phone": "+1-555-0100"}]}
+    product = next(iter(store.products.values()))
+    envelope = {"created_at": "2026-11-02T00:00:00Z", "store": "simulated-store"}
+    take_in(ports, {**envelope, "id": "evt_customer", "type": "customer.created", "data": bad_profile})
+    take_in(ports, {**envelope, "id": "evt_product", "type": "product.created", "data": product})
+    tenfold = {**product, "price": str(D(str(product["price"])) * 10)}
+    take_in(ports, {**envelope, "id": "evt_product_2", "type": "product.updated", "data": tenfold})
+    found = {(f.entity, f.kind, f.path) for f in assistants.entity_findings(ports.sessions)}
+    assert found == {("customer", "email", "login"), ("customer", "phone", "addresses[0].phone"),
+                     ("product", "catalogue_price", "price")}
+    listed = "\n".join(operations.list_findings(ports))
+    assert f"catalogue price of {product['sku']} went from" in listed and "10x above the previous one" in listed
+    take_in(ports, {**envelope, "id": "evt_product_3", "type": "product.updated", "data": {**tenfold}})
+    assert [f.kind for f in assistants.entity_findings(ports.sessions) if f.entity == "product"] == []

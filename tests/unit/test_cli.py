@@ -13,7 +13,7 @@ INSTALLED = entry_points(group=PLUGINS)
 EVERY_COMMAND = {"dlq", "dlq list", "dlq show", "dlq replay", "dlq discard", "events", "events show", "callbacks",
                  "callbacks register", "connect", "connect freshbooks", "connect status", "connect webhooks",
                  "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults",
-                 "evaluate", "suggest"}
+                 "evaluate", "suggest", "findings"}
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()):

@@ -1,5 +1,6 @@
 """The assistants' tables: the anomaly check's observations (the store's learned history), the catalogue's
-prices, and the findings about each order (anomalies and data quality) with what the rules did about them.
+prices, the findings about each order (anomalies and data quality) with what the rules did about them, and the
+findings about customers and products.
 
 Revision ID: 0010
 Revises: 0007
@@ -49,9 +50,23 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("order_id", "source", "kind", "path", name="uq_order_findings"),
     )
+    op.create_table(
+        "entity_findings",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("entity", sa.String(16), nullable=False),
+        sa.Column("entity_key", sa.String(255), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("path", sa.String(128), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("entity", "entity_key", "source", "kind", "path", name="uq_entity_findings"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("entity_findings")
     op.drop_table("order_findings")
     op.drop_table("catalogue_prices")
     op.drop_index("ix_observations_metric_key", table_name="observations")
