@@ -41,3 +41,16 @@ def faults(ctx: click.Context, scenarios: tuple[str, ...], orders: int, outage: 
         ctx.exit(2)
     home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "faults"
     return run(list(scenarios), Options(orders, outage, timeout, home))
+
+
+@click.command()
+@click.option("--seed", "seeds", type=int, multiple=True, help="the simulated stores' seeds (default: 1, 2, 3)")
+@click.option("--rules", "rules_path", metavar="FILE", help="a rules file (default: XCFB_RULES or the shipped one)")
+def evaluate(seeds: tuple[int, ...], rules_path: str | None) -> int:
+    """Each assistant measured on the simulator's labelled traffic: recall, precision, normal orders flagged."""
+    from harness.evaluate import SEEDS, evaluate_all, table
+    from mappings.rules import load_rules
+
+    rules = load_rules(rules_path or os.environ.get("XCFB_RULES") or None)
+    click.echo("\n".join(table(evaluate_all(rules, seeds or SEEDS))))
+    return 0

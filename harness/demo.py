@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from statistics import quantiles
 
@@ -19,17 +20,19 @@ from core.settings import SettingsError
 from harness import two_way_demo
 from harness.stage import Interrupted, Stage, stopping_on_signals
 from runtime.bootstrap import BrokerUnusable
-from store import ledger
+from store import assistants, ledger
 
 INVALID = 6
 BURST_SECONDS = 10
 TUNING = {"retry_base_seconds": 0.2, "retry_cap_seconds": 5.0, "max_retries": 30}
+ANOMALIES = 0.03  # share of orders with a labelled anomaly, once the store has a history (half the orders)
 
 
 def run(orders: int = 300, seed: int = 1, timeout: float = 300) -> int:
     home = Path(os.environ.get("XCFB_HOME", "var")).resolve() / "demo"
     try:
-        stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING)
+        stage = Stage(home, seed=seed, customers=40, products=25, tuning=TUNING, anomalies=ANOMALIES,
+                      anomalies_after=max(orders // 2, 60))
     except SettingsError as exc:
         print(f"xcfb demo: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -143,6 +146,7 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float,
         *(two_way_demo.summary(two_way) if two_way else []),
         f"  orders held as possible duplicates {len(books.held_as_duplicates)}; booked to another person's client "
         f"{len(books.wrong_clients)}",
+        *_anomaly_lines(stage),
         "",
         f"Look closer: export XCFB_HOME={services.settings.home}; then xcfb dlq list, xcfb dlq show ID, "
         "xcfb events show ORDER_NUMBER",
@@ -152,6 +156,20 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float,
     print("RESULT: every order booked exactly once; both systems agree" if ok
           else f"RESULT: FAILED {books}" + (f" {two_way}" if two_way else ""))
     return 0 if ok else 1
+
+
+def _anomaly_lines(stage: Stage) -> list[str]:
+    """The anomalies the check flagged against those the simulator injected (its ground truth)."""
+    flagged = assistants.flagged_orders(stage.services.sessions, "anomaly")
+    labels = stage.store.labels()
+    incidents = stage.store.incidents
+    found = [(kind, ids) for kind, ids in incidents if any(i in flagged for i in ids)]
+    held = stage.held_anomalies()
+    normal = set(stage.store.orders) - set(labels)
+    kinds = Counter(kind for kind, _ in incidents)
+    return [f"  anomalies injected      {len(incidents)}" + (f" ({_by_status(kinds)})" if kinds else ""),
+            f"  anomalies flagged       {len(found)} of them ({len(held)} orders held for review, the others booked "
+            f"with a flag); normal orders flagged {len(normal & set(flagged))} of {len(normal)}"]
 
 
 def _by_status(counts: dict[str, int]) -> str:

@@ -32,7 +32,7 @@ from sandboxes.xcart.app import create_app as create_store
 from sandboxes.xcart.app import store_of
 from sandboxes.xcart.store import StoreConfig
 from sandboxes.xcart.webhooks import DeliveryOptions, WebhookSender
-from store import ledger
+from store import assistants, ledger
 from store.models import Base
 
 ACCESS_TOKEN = "stage-access-token"  # noqa: S105 - accepted by the stage's own FreshBooks sandbox only
@@ -44,7 +44,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 class Stage:
     def __init__(self, home: Path, *, seed: int = 1, customers: int = 40, products: int = 25, workers: int = 1,
-                 concurrency: int = 8, beat: bool = False, proxy_database: bool = False, tuning: dict | None = None):
+                 concurrency: int = 8, beat: bool = False, proxy_database: bool = False, tuning: dict | None = None,
+                 anomalies: float = 0.0, anomalies_after: int = 0):
         self.home = home
         self.seed = seed
         self._worker_count, self._concurrency, self._with_beat = workers, concurrency, beat
@@ -59,7 +60,8 @@ class Stage:
         os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
         self.freshbooks_server = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(
             static_tokens=(ACCESS_TOKEN,)))))
-        self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products))
+        self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products,
+                                                  anomalies=anomalies, anomalies_after=anomalies_after))
         self.store = store_of(self.store_app)
         self.xcart_server = BackgroundServer(self.store_app)
         self.alert_server = BackgroundServer(self._alert_receiver())
@@ -181,7 +183,14 @@ class Stage:
         return counts.get("received", 0) + counts.get("processing", 0)
 
     def books(self) -> BooksReport:
-        return check_books(self.store, self.sandbox, self.services.rules, held_as_duplicates(self.services.sessions))
+        return check_books(self.store, self.sandbox, self.services.rules, held_as_duplicates(self.services.sessions),
+                           self.held_anomalies())
+
+    def held_anomalies(self) -> set[int]:
+        """Orders carrying an injected anomaly that the anomaly check holds for a person: rightly not booked."""
+        held = {order_id for order_id, found in assistants.flagged_orders(self.services.sessions, "anomaly").items()
+                if any(f.action == "review" and f.status == "open" for f in found)}
+        return held & set(self.store.labels())
 
     def converge(self, timeout: float, started: float) -> tuple[bool, float]:
         """Waits until nothing is in flight and FreshBooks holds exactly the right books."""

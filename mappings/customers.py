@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mappings.addresses import StandardAddress, standardise
 from mappings.limits import fit
+from mappings.validation import e164
 from mappings.xcart.entities import Address, Order, Profile
 
 
@@ -22,10 +23,16 @@ def _client(email: str, billing: Address | None, shipping: Address | None, note:
     named = billing or shipping or Address()
     client = {"email": email.strip().lower(), "fname": fit(named.firstname), "lname": fit(named.lastname),
               "organization": fit(named.company) or fit(named.custom_fields.get("company")),
-              "bus_phone": fit(billing.phone if billing else named.phone), "note": note}
+              "bus_phone": fit(client_phone((billing or named).phone, (billing or named).country_code)), "note": note}
     client.update(_prefixed("p_", standardise(billing)))
     client.update(_prefixed("s_", standardise(shipping)))
     return client
+
+
+def client_phone(phone: str | None, country: str | None) -> str:
+    """The phone as the client keeps it: E.164 (+16175550199) where the country's numbering plan knows the number;
+    otherwise as the customer typed it (the data-quality check flags it). Two-way sync compares phones this way."""
+    return e164(phone or "", country or "") or phone or ""
 
 
 def _prefixed(prefix: str, address: StandardAddress) -> dict:

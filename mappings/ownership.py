@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from mappings.addresses import country_name, standardise
+from mappings.customers import client_phone
 from mappings.limits import fit
 from mappings.money import currency_places, quantize
 from mappings.xcart.entities import Address, Product, Profile
@@ -75,7 +76,8 @@ def _winner(owner: str, xcart_changed: bool, freshbooks_changed: bool, stamps: d
 def client_state_from_xcart(profile: Profile) -> State:
     billing, shipping = profile.address("billing"), profile.address("shipping")
     named = billing or shipping or Address()
-    return {"contact": {"first": fit(named.firstname), "last": fit(named.lastname), "phone": fit(named.phone)},
+    return {"contact": {"first": fit(named.firstname), "last": fit(named.lastname),
+                        "phone": fit(client_phone(named.phone, named.country_code))},
             "billing_address": _xcart_address(billing), "shipping_address": _xcart_address(shipping)}
 
 
@@ -87,9 +89,13 @@ def _xcart_address(address: Address | None) -> dict[str, str]:
 
 def client_state_from_freshbooks(client: dict) -> State:
     return {"contact": {"first": fit(client.get("fname")), "last": fit(client.get("lname")),
-                        "phone": fit(client.get("bus_phone"))},
+                        "phone": fit(client_phone(client.get("bus_phone"), _country_code(client, "p_")))},
             "billing_address": _freshbooks_address(client, "p_"),
             "shipping_address": _freshbooks_address(client, "s_")}
+
+
+def _country_code(client: dict, prefix: str) -> str:
+    return country_name((client.get(prefix + "country") or "").strip())[1] or ""
 
 
 def _freshbooks_address(client: dict, prefix: str) -> dict[str, str]:

@@ -72,6 +72,45 @@ class FixedRates:
 
 
 @dataclass(frozen=True)
+class AnomalyKind:
+    """What to do with one kind of anomaly, and how far out (robust standard deviations) it starts."""
+
+    action: str = "flag"  # flag: book it and keep the flag | review: hold the order for a person
+    threshold: Decimal = Decimal(8)
+
+
+ANOMALY_KINDS = {"unit_price": AnomalyKind("review", Decimal(8)), "order_total": AnomalyKind("flag", Decimal(6)),
+                 "discount": AnomalyKind("review", Decimal(8)), "quantity": AnomalyKind("review", Decimal(8)),
+                 "tax_rate": AnomalyKind("review", Decimal(0)), "refunds": AnomalyKind("flag", Decimal(3))}
+
+
+@dataclass(frozen=True)
+class AnomalySettings:
+    """The anomaly check (mappings/anomalies.py): learned per store, switchable as a step."""
+
+    enabled: bool = True
+    warm_up: int = 30  # values a metric must have seen before it flags anything
+    refund_warm_up: int = 10  # refunded orders seen before a refund spree is flagged
+    window: int = 500  # the latest values each metric learns from
+    refund_window_days: int = 30
+    refund_orders: int = 5  # a refund spree: refunded orders among the customer's latest this many
+    material_share: Decimal = Decimal("0.1")  # a discount below this share of the usual order is not flagged
+    kinds: dict[str, AnomalyKind] = field(default_factory=lambda: dict(ANOMALY_KINDS))
+
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """The data-quality check (mappings/validation.py): what to do per severity, switchable as a step."""
+
+    enabled: bool = True
+    actions: dict[str, str] = field(default_factory=lambda: {"error": "review", "warning": "flag", "info": "flag"})
+    currencies: tuple[str, ...] = ()  # the currencies the FreshBooks account invoices in; empty: any ISO 4217
+
+
+@dataclass(frozen=True)
 class Rules:
     account_currency: str = "USD"
     currency_policy: str = "keep"
@@ -100,6 +139,8 @@ class Rules:
     duplicates: DuplicateRules = field(default_factory=lambda: DuplicateRules())
     # Which system is right about each group of fields (mappings/ownership.py): xcart | freshbooks | newest.
     ownership: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OWNERSHIP))
+    anomalies: AnomalySettings = field(default_factory=AnomalySettings)
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
 
 
 DEFAULT_OWNERSHIP = {"contact": "newest", "billing_address": "newest", "shipping_address": "xcart",
@@ -115,7 +156,8 @@ class DuplicateRules:
     review: float = 0.5
 
 
-_DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates)"
+_DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates"
+                         r"|anomalies\.kinds|validation\.actions)"
                          r"\..+?)\.value(?=\.[a-z_]+$|$)")  # keys may hold dots: CDEV.STAX.1
 
 
@@ -226,6 +268,8 @@ class InvoiceSection(_Strict):
 class RefundSection(_Strict):
     refund = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
     cancelled_after_payment = fields.String(load_default="credit_note", validate=_policy(*REFUND_POLICIES))
+
+
 class DuplicatesSection(_Strict):
     auto_match = fields.Float(load_default=0.9, validate=validate.Range(min=0, max=1))
     review = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
@@ -253,6 +297,49 @@ class SyncSection(_Strict):
     ownership = fields.Nested(OwnershipSection, load_default=lambda: OwnershipSection().load({}))
 
 
+class AnomalyKindSchema(_Strict):
+    action = fields.String(required=True, validate=_policy("flag", "review"))
+    threshold = Money(load_default=None, validate=validate.Range(min=0))
+
+
+class AnomalySection(_Strict):
+    enabled = fields.Boolean(load_default=True)
+    warm_up = fields.Integer(load_default=30, validate=validate.Range(min=3))
+    refund_warm_up = fields.Integer(load_default=10, validate=validate.Range(min=3))
+    window = fields.Integer(load_default=500, validate=validate.Range(min=10, max=100_000))
+    refund_window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3650))
+    refund_orders = fields.Integer(load_default=5, validate=validate.Range(min=2, max=100))
+    material_share = Money(load_default=Decimal("0.1"), validate=validate.Range(min=0, max=1))
+    kinds = fields.Dict(keys=fields.String(validate=_policy(*ANOMALY_KINDS)), values=fields.Nested(AnomalyKindSchema),
+                        load_default=dict)
+
+    @post_load
+    def build(self, data: dict, **kwargs) -> AnomalySettings:
+        kinds = dict(ANOMALY_KINDS)
+        for name, given in data.pop("kinds").items():
+            kinds[name] = AnomalyKind(given["action"], kinds[name].threshold if given["threshold"] is None
+                                      else given["threshold"])
+        return AnomalySettings(**data, kinds=kinds)
+
+
+class ValidationSection(_Strict):
+    enabled = fields.Boolean(load_default=True)
+    actions = fields.Dict(keys=fields.String(validate=_policy(*SEVERITIES)),
+                          values=fields.String(validate=_policy("flag", "review")), load_default=dict)
+    currencies = fields.List(fields.String(), load_default=list)
+
+    @validates("currencies")
+    def known(self, value, **kwargs):
+        bad = [code for code in value if not is_known_currency(code)]
+        if bad:
+            raise ValidationError(f"unknown currency {', '.join(bad)}")
+
+    @post_load
+    def build(self, data: dict, **kwargs) -> ValidationSettings:
+        return ValidationSettings(enabled=data["enabled"], actions={**ValidationSettings().actions, **data["actions"]},
+                                  currencies=tuple(data["currencies"]))
+
+
 class RulesSchema(_Strict):
     version = fields.Integer(required=True, validate=validate.Equal(1, error="only version 1 exists"))
     currency = fields.Nested(CurrencySection, load_default=lambda: CurrencySection().load({}))
@@ -263,6 +350,8 @@ class RulesSchema(_Strict):
     refunds = fields.Nested(RefundSection, load_default=lambda: RefundSection().load({}))
     clients = fields.Nested(ClientSection, load_default=lambda: ClientSection().load({}))
     sync = fields.Nested(SyncSection, load_default=lambda: SyncSection().load({}))
+    anomalies = fields.Nested(AnomalySection, load_default=AnomalySettings)
+    validation = fields.Nested(ValidationSection, load_default=ValidationSettings)
 
     @post_load
     def build(self, data: dict, **kwargs) -> Rules:
@@ -287,6 +376,7 @@ class RulesSchema(_Strict):
             cancelled_after_payment=data["refunds"]["cancelled_after_payment"], rates_from=currency["rates_from"],
             duplicates=DuplicateRules(**data["clients"]["duplicates"]),
             ownership=dict(data["sync"]["ownership"]),
+            anomalies=data["anomalies"], validation=data["validation"],
         )
 
 

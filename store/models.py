@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -197,4 +197,71 @@ class SyncState(Base):
     freshbooks_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     xcart_id: Mapped[int | None] = mapped_column(Integer, index=True)  # profile or product id
     fields: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Observation(Base):
+    """What the anomaly check read off an order, metric by metric (mappings/anomalies.py): the store's history
+    it learns from. One row per order, metric, key and field; a check run again replaces its order's rows.
+    Values are kept as exact decimal text (the same on SQLite and PostgreSQL)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (UniqueConstraint("order_id", "metric", "key", "subject", name="uq_observations_order_metric"),
+                      Index("ix_observations_metric_key", "metric", "key", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    metric: Mapped[str] = mapped_column(String(32), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)  # currency, tax code, customer email, store
+    subject: Mapped[str] = mapped_column(String(64), nullable=False)  # the field: items[2].price
+    value: Mapped[str] = mapped_column(String(48), nullable=False)
+    anomalous: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # kept out of the baseline
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)  # the order's date
+
+
+class CataloguePrice(Base):
+    """The X-Cart catalogue's price of each SKU, as product events brought it (unit prices are checked against it)."""
+
+    __tablename__ = "catalogue_prices"
+
+    sku: Mapped[str] = mapped_column(String(255), primary_key=True)
+    price: Mapped[str] = mapped_column(String(48), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class OrderFinding(Base):
+    """A finding of the assistants about an order (anomaly or data quality), with what the rules did about it:
+    flag (booked, the finding kept here) or review (held). `accepted`: a person looked and let it be booked."""
+
+    __tablename__ = "order_findings"
+    __table_args__ = (UniqueConstraint("order_id", "source", "kind", "path", name="uq_order_findings"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)  # anomaly | validation
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    path: Mapped[str] = mapped_column(String(128), nullable=False)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False)
+    score: Mapped[str] = mapped_column(String(24), nullable=False, default="0")
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)  # flag | review
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | accepted
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class EntityFinding(Base):
+    """A data-quality finding about an X-Cart customer or product (checked as its event arrives; flagged, never
+    held: the orders that use it are checked on their own)."""
+
+    __tablename__ = "entity_findings"
+    __table_args__ = (UniqueConstraint("entity", "entity_key", "source", "kind", "path", name="uq_entity_findings"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16), nullable=False)  # customer | product
+    entity_key: Mapped[str] = mapped_column(String(255), nullable=False)  # the login, the SKU
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    path: Mapped[str] = mapped_column(String(128), nullable=False)
+    severity: Mapped[str] = mapped_column(String(16), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -6,7 +6,7 @@ import hashlib
 
 from mappings import jsonio
 from mappings.errors import PayloadInvalid
-from mappings.xcart.entities import Order, PaymentTransaction
+from mappings.xcart.entities import Order, PaymentTransaction, Product, Profile
 from mappings.xcart.envelope import event_keys, read_envelope, read_json
 from mappings.xcart.schemas import OrderSchema, load, parse_event
 from store import ledger, snapshots
@@ -14,6 +14,7 @@ from store.ledger import TERMINAL
 from store.models import Event
 from workers import two_way
 from workers.catalogue import delete_item, upsert_client, upsert_item
+from workers.checks import check_product, check_profile
 from workers.failures import OrderNotYetSeen, UnknownEvent
 from workers.ports import StepPorts
 
@@ -78,10 +79,14 @@ def handle(svc: StepPorts, event_id: str) -> int | None:
             _fetch_order(svc, data)
         return data.order_id
     if event.entity == "customer":
+        if isinstance(data, Profile):
+            check_profile(svc, data)
         upsert_client(svc, data, event_id)
     elif event.type == "product.deleted":
         delete_item(svc, int(data["id"]), event_id)
     else:
+        if isinstance(data, Product):
+            check_product(svc, data)
         upsert_item(svc, data, event_id)
     ledger.finish(svc.sessions, event_id, "synced")
     return None

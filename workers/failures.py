@@ -74,7 +74,8 @@ def classify(exc: BaseException, step: str) -> Failure:
     if isinstance(exc, PayloadInvalid):
         return Failure("invalid", False, str(exc), exc.as_dicts())
     if isinstance(exc, NeedsReview):
-        return Failure("review", False, str(exc), [{"path": "(order)", "message": r} for r in exc.reasons])
+        return Failure("review", False, str(exc), getattr(exc, "details", None)
+                       or [{"path": "(order)", "message": r} for r in exc.reasons])
     if is_transient(exc):
         return Failure("exhausted", True, describe(exc))
     if isinstance(exc, FreshBooksError):

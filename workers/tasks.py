@@ -25,7 +25,7 @@ from runtime.bootstrap import services
 from store import ledger
 from store.models import Event, utcnow
 from store.polls import record_poll
-from workers import events, fault_injection, orders, reconcile
+from workers import checks, events, fault_injection, orders, reconcile
 from workers.app import app
 from workers.catch_up import catch_up as poll_xcart
 from workers.failures import Failure, StepFailed, classify
@@ -136,7 +136,8 @@ def _alert(svc, key: str, message: str) -> None:
 
 
 def order_chain(order_id: int, event_id: str | None):
-    return chain(resolve_client.si(order_id, event_id), sync_items.si(order_id, event_id),
+    return chain(check_order.si(order_id, event_id), resolve_client.si(order_id, event_id),
+                 sync_items.si(order_id, event_id),
                  create_invoice.si(order_id, event_id), reconcile_payment.si(order_id, event_id))
 
 
@@ -159,6 +160,12 @@ def run_event(task, event_id: str) -> None:
     order_id = guarded(task, event_id, lambda svc: events.handle(svc, event_id))
     if order_id is not None:
         order_chain(order_id, event_id).apply_async()
+
+
+@app.task(name="xcfb.check_order", bind=True, max_retries=None)
+def check_order(self, order_id: int, event_id: str | None = None) -> int:
+    """Data quality and anomalies (workers/checks.py): findings kept, the order held when the rules say so."""
+    return len(guarded(self, event_id, lambda svc: checks.check_order(svc, order_id, event_id)))
 
 
 @app.task(name="xcfb.resolve_client", bind=True, max_retries=None)

@@ -64,7 +64,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect, reconcile, review, clients):
+    for command in (dlq, events, callbacks, connect, reconcile, review, clients, suggest, findings):
         group.add_command(command)
     return group
 
@@ -129,11 +129,13 @@ def dlq_show(letter_id: int) -> int:
 @dlq.command("replay")
 @click.argument("letter_id", metavar="ID", type=int)
 @click.option("--payload", metavar="FILE", help="replace the event's payload with this JSON file first")
-def dlq_replay(letter_id: int, payload: str | None) -> int:
-    """Run the event again (after fixing the rules or the payload)."""
+@click.option("--accept", is_flag=True, help="accept the order's held findings (anomalies, data quality): book it")
+def dlq_replay(letter_id: int, payload: str | None, accept: bool) -> int:
+    """Run the event again (after fixing the rules or the payload, or accepting its findings)."""
     edited = _read_text(payload) if payload else None
+    accepted = operations.accept_findings(_services(), letter_id) if accept else None
     event_id = operations.replay(_services(), letter_id, _send, edited)
-    return _print([f"event {event_id} queued again"])
+    return _print(([f"{accepted} findings accepted"] if accept else []) + [f"event {event_id} queued again"])
 
 
 def _read_text(path: str) -> str:
@@ -222,6 +224,27 @@ def clients_duplicates(minimum: float | None) -> int:
 
     svc = _services()
     return _print(list_duplicates(svc, svc.rules.duplicates.review if minimum is None else minimum))
+@click.command()
+def findings() -> int:
+    """What the data-quality and anomaly checks found: orders held or flagged, customers, products."""
+    return _print(operations.list_findings(_services()))
+
+
+@click.command()
+@click.option("--apply", "do_apply", is_flag=True, help="write the rules into a new file beside the rules in use")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="the least confidence of a rule --apply writes")
+@click.option("--days", type=click.IntRange(min=1), default=90, show_default=True, help="orders changed this recently")
+@click.option("--orders", "limit", type=click.IntRange(min=1), default=500, show_default=True,
+              help="at most this many of them (one X-Cart request each for its payments)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="where --apply writes")
+def suggest(do_apply: bool, min_confidence: float, days: int, limit: int, out: Path | None) -> int:
+    """Mapping rules proposed from the X-Cart store and the FreshBooks account, with confidence and evidence."""
+    from xcfb import suggest as suggesting
+
+    outcome = suggesting.run(_services(), min_confidence=min_confidence, do_apply=do_apply, days=days, limit=limit,
+                             out=out)
+    return _print(suggesting.report(outcome, min_confidence))
 
 
 if __name__ == "__main__":

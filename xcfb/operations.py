@@ -8,7 +8,7 @@ from collections.abc import Callable
 from mappings.errors import PayloadInvalid
 from mappings.xcart.envelope import event_keys, read_envelope
 from runtime.bootstrap import Services
-from store import binder, ledger
+from store import assistants, binder, ledger
 from store.models import as_utc
 
 
@@ -92,8 +92,50 @@ def show_order(svc: Services, reference: str) -> list[str]:
         lines.append(f"  {as_utc(event.received_at):%Y-%m-%d %H:%M:%S}  {event.id}  {event.type:<28} "
                      f"{event.status:<10} attempts {event.attempts}{took}"
                      + (f"  ({event.last_error})" if event.last_error else ""))
+    lines += findings_lines(svc, order_id)
     lines.append("changes in FreshBooks:")
     for entry in ledger.audit_for_order(svc.sessions, order_id):
         lines.append(f"  {as_utc(entry.at):%Y-%m-%d %H:%M:%S}  {entry.action:<7} {entry.object:<8} "
                      f"{entry.freshbooks_id or '':<8} {entry.detail}")
+    return lines
+
+
+def findings_lines(svc: Services, order_id: int) -> list[str]:
+    """The assistants' findings about the order (workers/checks.py): what, where, and what the rules did."""
+    found = assistants.findings_for_order(svc.sessions, order_id)
+    if not found:
+        return []
+    lines = ["findings:"]
+    for f in found:
+        what = {"flag": "booked, flagged", "review": "held for review"}[f.action]
+        if f.status == "accepted":
+            what = "accepted by a person"
+        score = f", score {f.score}" if f.source == "anomaly" else ""
+        lines.append(f"  {f.source} {f.kind} ({f.severity}{score}) {f.path}: {f.message} [{what}]")
+    return lines
+
+
+def accept_findings(svc: Services, letter_id: int) -> int:
+    """Before a replay: the order's held findings are accepted by the person replaying, so that the check lets
+    the order through this time (flags stay visible). Returns how many were accepted."""
+    letter = ledger.get_dead_letter(svc.sessions, letter_id)
+    if letter is None or letter.status != "open":
+        raise OperatorError(f"no open dead letter {letter_id}")
+    event = ledger.get_event(svc.sessions, letter.event_id)
+    if event is None or event.order_id is None:
+        raise OperatorError(f"dead letter {letter_id} is not about an order: nothing to accept")
+    return assistants.accept_findings(svc.sessions, event.order_id)
+
+
+def list_findings(svc: Services) -> list[str]:
+    """Every finding the assistants keep: orders (held or flagged), then customers and products."""
+    lines = [f"{'what':<24} {'source':<10} {'kind':<15} {'severity':<8} {'done':<9} path: message"]
+    for order_id, found in assistants.flagged_orders(svc.sessions).items():
+        for f in found:
+            done = "accepted" if f.status == "accepted" else {"flag": "flagged", "review": "held"}[f.action]
+            lines.append(f"{'order ' + str(order_id):<24} {f.source:<10} {f.kind:<15} {f.severity:<8} {done:<9} "
+                         f"{f.path}: {f.message}")
+    for f in assistants.entity_findings(svc.sessions):
+        lines.append(f"{(f.entity + ' ' + f.entity_key)[:24]:<24} {f.source:<10} {f.kind:<15} {f.severity:<8} "
+                     f"{'flagged':<9} {f.path}: {f.message}")
     return lines

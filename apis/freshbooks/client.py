@@ -135,6 +135,9 @@ class FreshBooksClient:
     def create_item(self, item: dict) -> dict:
         return self._create("items/items", "item", item)
 
+    def list_items(self) -> list[dict]:
+        return list(self._all("items/items", "items"))
+
     def update_item(self, item_id: int, changes: dict) -> dict:
         return self._update("items/items", "item", item_id, changes)
 

@@ -205,7 +205,7 @@ class StoreGenerator:
         # PHP's empty array for an address without custom fields; a company for some
         custom_fields = {"company": f"{last} {rng.choice(['GmbH', 'LLC', 'SARL'])}"} if rng.random() < 0.15 else []
         return {"address_id": self.new_id(), "firstname": first, "lastname": last,
-                "phone": f"+1-555-{rng.randint(1000, 9999)}" if rng.random() < 0.9 else None,
+                "phone": _phone(country, state, rng.randint(1000, 9999)) if rng.random() < 0.9 else None,
                 "street": street, "city": city, "zipcode": zipcode, "country_code": country, "state": state,
                 "state_name": rng.choice(["", None]), "custom_fields": custom_fields, "is_billing": billing,
                 "is_shipping": shipping}
@@ -367,6 +367,17 @@ def _decimal(value) -> Decimal:
 def _ascii(name: str) -> str:
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().replace("'", "")
     return folded or "customer"
+
+
+# How customers type their phone in each city's country: national forms mostly, valid in its numbering plan.
+PHONES = {("US", "NY"): "(212) 555-{n}", ("US", "MA"): "+1 617-555-{n}", ("CA", "ON"): "416 555 {n}",
+          ("GB", ""): "020 7946 {n}", ("DE", "BE"): "030 1234{n}", ("JP", "13"): "03-1234-{n}",
+          ("FR", ""): "+33 1 42 68 {n2} {n3}", ("AU", "NSW"): "02 9876 {n}"}
+
+
+def _phone(country: str, state: str, digits: int) -> str:
+    text = str(digits)
+    return PHONES[(country, state)].format(n=text, n2=text[:2], n3=text[2:])
 
 
 def _order_address(address: dict) -> dict:

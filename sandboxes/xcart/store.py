@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
+import random
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sandboxes.xcart import writes
-from sandboxes.xcart.generator import EPOCH, StoreGenerator, iso
+from sandboxes.xcart import anomalies, problems, writes
+from sandboxes.xcart.generator import EPOCH, OrderOptions, StoreGenerator, iso
 
 
 @dataclass
@@ -24,6 +25,9 @@ class StoreConfig:
     read_only_token: str | None = "xcart-sandbox-read-token"  # noqa: S105 - reads only: writes get 403
     live_clock: bool = False  # stamp activity with the wall clock (polling tests) instead of simulated time
     admin_token: str | None = None  # when set, /_sandbox/ wants it as a bearer token
+    anomalies: float = 0.0  # share of orders placed with a labelled anomaly (sandboxes/xcart/anomalies.py)
+    anomalies_after: int = 0  # normal orders placed before the first anomaly (a store's history)
+    data_problems: float = 0.0  # share of orders placed with a labelled data-quality problem (problems.py)
 
 
 @dataclass
@@ -41,6 +45,10 @@ class SimulatedStore:
         self.transactions: dict[int, list[dict]] = {}
         self.events: list[dict] = []
         self._next_number = 1000
+        # Ground truth for the anomaly check, never in a payload: each injected anomaly and the orders it made.
+        self.incidents: list[tuple[str, list[int]]] = []
+        self._anomaly_rng = random.Random(self.config.seed * 7919 + 1)  # the normal traffic's draws stay as they were
+        self.problems: dict[int, tuple[str, str]] = {}  # order id -> (data problem, the field it breaks)
         for profile in self.generator.customers(self.config.customers):
             self._add_profile(profile)
         for product in self.generator.products(self.config.products):
@@ -76,8 +84,18 @@ class SimulatedStore:
             for _ in range(count):
                 rng = self.generator.rng
                 customer = rng.choice(customers) if rng.random() < 0.85 else None
+                kind = self._anomaly_kind()
+                if kind == "refund_spree":
+                    self._refund_spree(customers, products)
                 self._next_number += 1
                 order = self.generator.order(self._next_number, customer, products, self._tick())
+                if kind in anomalies.ORDER_KINDS:
+                    order = anomalies.inject(self.generator, order, kind, self._anomaly_rng)
+                    self.incidents.append((kind, [order["id"]]))
+                problem = self._problem_kind()
+                if problem:
+                    order = problems.inject(order, problem, self._anomaly_rng)
+                    self.problems[order["id"]] = (problem, problems.KINDS[problem])
                 self._store_order(order)
                 self._event("order.created", order)
                 for transaction in self.generator.payments_for(order, self._tick(1)):
@@ -87,6 +105,38 @@ class SimulatedStore:
                 elif order["payment_status"]["code"] == "Q" and rng.random() < 0.3:
                     self.mark_paid(order["id"])
             return self.events[first:]
+
+    def _anomaly_kind(self) -> str | None:
+        if not self.config.anomalies or len(self.orders) < self.config.anomalies_after:
+            return None
+        rng = self._anomaly_rng
+        return rng.choice(anomalies.KINDS) if rng.random() < self.config.anomalies else None
+
+    def _problem_kind(self) -> str | None:
+        rng = self._anomaly_rng
+        if not self.config.data_problems or rng.random() >= self.config.data_problems:
+            return None
+        return rng.choice(sorted(problems.KINDS))
+
+    def _refund_spree(self, customers: list[dict], products: list[dict]) -> None:
+        """One customer's orders in a row, each paid then refunded."""
+        customer = self._anomaly_rng.choice(customers)
+        made = []
+        for _ in range(anomalies.SPREE_ORDERS):
+            self._next_number += 1
+            order = self.generator.order(self._next_number, customer, products, self._tick(),
+                                         OrderOptions(coupon=None))
+            order["payment_status"] = {"id": 8, "code": "R", "name": "Refunded", "customer_name": "Refunded"}
+            self._store_order(order)
+            self._event("order.created", order)
+            for transaction in self.generator.payments_for(order, self._tick(1)):
+                self._add_transaction(order, transaction)
+            made.append(order["id"])
+        self.incidents.append(("refund_spree", made))
+
+    def labels(self) -> dict[int, str]:
+        """Order id -> the anomaly injected into it."""
+        return {order_id: kind for kind, ids in self.incidents for order_id in ids}
 
     def edit_order(self, order_id: int) -> dict:
         with self.lock:

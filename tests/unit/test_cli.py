@@ -13,7 +13,8 @@ INSTALLED = entry_points(group=PLUGINS)
 EVERY_COMMAND = {"dlq", "dlq list", "dlq show", "dlq replay", "dlq discard", "events", "events show", "callbacks",
                  "callbacks register", "connect", "connect freshbooks", "connect status", "connect webhooks",
                  "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults",
-                 "review", "review resolve", "clients", "clients duplicates", "connect callbacks"}
+                 "review", "review resolve", "clients", "clients duplicates", "connect callbacks",
+                 "evaluate", "suggest", "findings"}
 EVERY_COMMAND |= {"reconcile", "reconcile history"}
 
 

@@ -7,7 +7,7 @@ from mappings.customers import client_from_order, client_from_profile
 from mappings.products import item_from_product
 from mappings.rules import ItemOverride, Rules, load_rules
 from mappings.xcart.entities import Address
-from mappings.xcart.schemas import parse_event
+from mappings.xcart.schemas import OrderSchema, load, parse_event
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
 
@@ -16,11 +16,19 @@ def event(name):
     return parse_event(json.loads((FIXTURES / name).read_text(), parse_float=D))
 
 
+def test_a_phone_goes_to_freshbooks_in_e164_when_its_country_knows_it_and_as_typed_otherwise():
+    order = json.loads((FIXTURES / "order_5_5.json").read_text(), parse_float=D)["data"]
+    national = {**order, "billing_address": {**order["billing_address"], "phone": "(617) 555-0199"}}
+    assert client_from_order(load(OrderSchema, national))["bus_phone"] == "+16175550199"
+    unknown = {**order, "billing_address": {**order["billing_address"], "phone": "+1-555-0100"}}
+    assert client_from_order(load(OrderSchema, unknown))["bus_phone"] == "+1-555-0100"
+
+
 def test_profile_to_client_with_billing_and_shipping():
     client = client_from_profile(event("customer.json").data)
     assert client == {
         "email": "maria.garcia@example.com", "fname": "Maria", "lname": "Garcia",
-        "organization": "Garcia Design LLC", "bus_phone": "+1 617 555 0199", "note": "X-Cart profile 311",
+        "organization": "Garcia Design LLC", "bus_phone": "+16175550199", "note": "X-Cart profile 311",
         "p_street": "12 Beacon St", "p_street2": "Suite 4", "p_city": "Boston", "p_province": "Massachusetts",
         "p_code": "02108", "p_country": "United States",
         "s_street": "77 Harbor Rd", "s_street2": "", "s_city": "Toronto", "s_province": "Ontario",

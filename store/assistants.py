@@ -1,0 +1,140 @@
+"""What the assistants keep: the anomaly check's history (observations, read through `SqlHistory`, the same
+rules as mappings.anomalies.MemoryHistory), the catalogue's prices, and the findings about each order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import sessionmaker
+
+from mappings.anomalies import Observation as Observed
+from mappings.findings import Finding
+from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, utcnow
+
+VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
+
+
+class SqlHistory:
+    """The store's history as the anomaly check of one order sees it (never that order's own values)."""
+
+    def __init__(self, sessions: sessionmaker, order_id: int, window: int):
+        self.sessions, self.order_id, self.window = sessions, order_id, window
+
+    def values(self, metric: str, key: str) -> Sequence[Decimal]:
+        with self.sessions() as session:
+            rows = session.scalars(select(Observation.value).where(
+                Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False),
+                Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
+            return [Decimal(v) for v in rows]
+
+    def customer_orders(self, customer: str, since: datetime, until: datetime) -> Sequence[Decimal]:
+        with self.sessions() as session:
+            rows = session.scalars(select(Observation.value).where(
+                Observation.metric == "customer_order", Observation.key == customer,
+                Observation.order_id != self.order_id, Observation.observed_at >= since,
+                Observation.observed_at <= until).order_by(Observation.observed_at.desc()).limit(self.window))
+            return [Decimal(v) for v in rows]
+
+
+def record_observations(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
+    """The order's observations, replacing those of an earlier check of it."""
+    with sessions.begin() as session:
+        session.execute(delete(Observation).where(Observation.order_id == order_id))
+        session.add_all(Observation(order_id=order_id, metric=o.metric, key=o.key[:255], subject=o.subject[:64],
+                                    value=str(o.value.quantize(VALUE_PLACES).normalize()), anomalous=o.anomalous,
+                                    observed_at=placed) for o in seen)
+
+
+def remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> Decimal | None:
+    """Keeps the SKU's catalogue price; returns the one it replaces."""
+    with sessions.begin() as session:
+        row = session.get(CataloguePrice, sku, with_for_update=True)
+        if row is None:
+            session.add(CataloguePrice(sku=sku, price=str(price), updated_at=utcnow()))
+            return None
+        previous = Decimal(row.price)
+        row.price, row.updated_at = str(price), utcnow()
+        return previous
+
+
+def catalogue_prices(sessions: sessionmaker, skus: Iterable[str]) -> dict[str, Decimal]:
+    with sessions() as session:
+        rows = session.execute(select(CataloguePrice.sku, CataloguePrice.price)
+                               .where(CataloguePrice.sku.in_(set(skus))))
+        return {sku: Decimal(price) for sku, price in rows}
+
+
+def record_findings(sessions: sessionmaker, order_id: int, findings: Sequence[Finding],
+                    actions: Sequence[str]) -> list[OrderFinding]:
+    """The order's findings now: new ones added, those still there updated (a person's acceptance kept),
+    those gone removed. Returns the rows."""
+    with sessions.begin() as session:
+        stored = {(f.source, f.kind, f.path): f for f in session.scalars(
+            select(OrderFinding).where(OrderFinding.order_id == order_id))}
+        kept = []
+        for finding, action in zip(findings, actions, strict=True):
+            row = stored.pop((finding.source, finding.kind, finding.path[:128]), None)
+            if row is None:
+                row = OrderFinding(order_id=order_id, source=finding.source, kind=finding.kind,
+                                   path=finding.path[:128], status="open")
+                session.add(row)
+            row.severity, row.score, row.message = finding.severity, str(finding.score), finding.message
+            row.action, row.updated_at = action, utcnow()
+            kept.append(row)
+        for gone in stored.values():
+            session.delete(gone)
+        return kept
+
+
+def findings_for_order(sessions: sessionmaker, order_id: int) -> list[OrderFinding]:
+    with sessions() as session:
+        return list(session.scalars(select(OrderFinding).where(OrderFinding.order_id == order_id)
+                                    .order_by(OrderFinding.id)))
+
+
+def accept_findings(sessions: sessionmaker, order_id: int) -> int:
+    """A person looked at the order's held findings and lets it be booked; returns how many were accepted."""
+    with sessions.begin() as session:
+        rows = list(session.scalars(select(OrderFinding).where(OrderFinding.order_id == order_id,
+                                                               OrderFinding.status == "open",
+                                                               OrderFinding.action == "review")))
+        for row in rows:
+            row.status, row.updated_at = "accepted", utcnow()
+        return len(rows)
+
+
+def flagged_orders(sessions: sessionmaker, source: str | None = None) -> dict[int, list[OrderFinding]]:
+    """Every order with findings, for the demo's summary and the evaluation."""
+    query = select(OrderFinding).order_by(OrderFinding.order_id, OrderFinding.id)
+    if source:
+        query = query.where(OrderFinding.source == source)
+    found: dict[int, list[OrderFinding]] = {}
+    with sessions() as session:
+        for row in session.scalars(query):
+            found.setdefault(row.order_id, []).append(row)
+    return found
+
+
+
+
+def record_entity_findings(sessions: sessionmaker, entity: str, key: str, findings: Sequence[Finding]) -> None:
+    """A customer's or product's findings now, replacing those of its previous version."""
+    with sessions.begin() as session:
+        session.execute(delete(EntityFinding).where(EntityFinding.entity == entity,
+                                                    EntityFinding.entity_key == key[:255]))
+        seen = set()
+        for f in findings:
+            if (f.source, f.kind, f.path) in seen:
+                continue
+            seen.add((f.source, f.kind, f.path))
+            session.add(EntityFinding(entity=entity, entity_key=key[:255], source=f.source, kind=f.kind,
+                                      path=f.path[:128], severity=f.severity, message=f.message, updated_at=utcnow()))
+
+
+def entity_findings(sessions: sessionmaker) -> list[EntityFinding]:
+    with sessions() as session:
+        return list(session.scalars(select(EntityFinding).order_by(EntityFinding.entity, EntityFinding.entity_key,
+                                                                   EntityFinding.id)))

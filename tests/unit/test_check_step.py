@@ -1,0 +1,180 @@
+"""The assistants' step (workers/checks.py) over SQLite and the fake FreshBooks: the history in the database
+learns as orders flow and flags what the in-memory evaluation flags; findings are kept, held or booked as the
+rules say, shown to the operator, and accepted by a person."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import event
+
+from mappings import jsonio
+from mappings.anomalies import MemoryHistory, examine
+from mappings.findings import HeldForReview
+from mappings.xcart.schemas import OrderSchema, load
+from sandboxes.xcart import anomalies
+from sandboxes.xcart.store import SimulatedStore, StoreConfig
+from store import assistants
+from store.db import make_engine, migrate, session_factory
+from store.models import Base
+from tests.fakes import FakePorts
+from workers import checks, events
+from workers.failures import classify
+from xcfb import operations
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('checks') / 'checks.sqlite3'}")
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=OFF"))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ports(engine) -> FakePorts:
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return FakePorts(session_factory(engine))
+
+
+def take_in(ports, event: dict) -> int | None:
+    recorded, needed = events.receive(ports, jsonio.dumps(event))
+    assert needed
+    return events.handle(ports, recorded)
+
+
+def check(ports, order_id: int, event_id: str | None = None):
+    try:
+        return checks.check_order(ports, order_id, event_id)
+    except HeldForReview as held:
+        return held
+
+
+def first_versions(store: SimulatedStore) -> list[dict]:
+    return [e for e in store.events if e["type"] in ("product.created", "order.created")]
+
+
+def test_the_database_history_flags_what_the_evaluation_flags(ports):
+    store = SimulatedStore(StoreConfig(seed=6, customers=30, products=15, anomalies=0.08, anomalies_after=50))
+    store.place_orders(150)
+    catalogue = {p["sku"]: D(str(p["price"])) for p in store.products.values()}
+    memory = MemoryHistory(ports.rules.anomalies.window)
+    from_db, from_memory = set(), set()
+    for each in first_versions(store):
+        order_id = take_in(ports, each)
+        if order_id is None:
+            continue
+        outcome = check(ports, order_id, each["id"])
+        if isinstance(outcome, HeldForReview) or outcome:
+            from_db.add(order_id)
+        order = load(OrderSchema, jsonio.loads(jsonio.dumps(each["data"])))
+        found = examine(order, [], catalogue, memory, ports.rules.anomalies)
+        memory.learn(order, found)
+        if found.findings:
+            from_memory.add(order_id)
+    assert store.incidents and from_memory  # something was injected and found
+    assert from_db == from_memory
+
+
+def warm_ports(ports, orders: int = 45) -> SimulatedStore:
+    store = SimulatedStore(StoreConfig(seed=9, customers=20, products=12))
+    store.place_orders(orders)
+    for each in first_versions(store):
+        order_id = take_in(ports, each)
+        if order_id is not None:
+            check(ports, order_id, each["id"])
+    return store
+
+
+def new_order(ports, store: SimulatedStore, kind: str | None, **changes) -> tuple[int, str]:
+    payload = store.generator.order(8800, next(iter(store.profiles.values())), list(store.products.values()),
+                                    store.clock)
+    if kind:
+        payload = anomalies.inject(store.generator, payload, kind, random.Random(1))
+    payload = {**payload, **changes}
+    event_id = f"evt_new_{kind}"
+    take_in(ports, {"id": event_id, "type": "order.created", "created_at": "2026-11-02T00:00:00Z",
+                    "store": "simulated-store", "data": payload})
+    return payload["id"], event_id
+
+
+def test_an_anomaly_the_rules_hold_goes_to_review_naming_the_field_until_a_person_accepts_it(ports):
+    store = warm_ports(ports)
+    order_id, event_id = new_order(ports, store, "price_x10")
+    held = check(ports, order_id, event_id)
+    assert isinstance(held, HeldForReview)
+    failure = classify(held, "xcfb.check_order")
+    assert failure.kind == "review"
+    assert any(d["path"].startswith("items[") and d["path"].endswith("].price")
+               and "10x above the catalogue's" in d["message"] for d in failure.details)
+    shown = "\n".join(operations.findings_lines(ports, order_id))
+    assert "anomaly unit_price" in shown and "[held for review]" in shown
+    assert assistants.accept_findings(ports.sessions, order_id) >= 1
+    findings = check(ports, order_id, event_id)
+    assert not isinstance(findings, HeldForReview) and any(f.kind == "unit_price" for f in findings)
+    assert "[accepted by a person]" in "\n".join(operations.findings_lines(ports, order_id))
+
+
+def test_a_finding_the_rules_flag_is_kept_and_the_order_goes_on(ports):
+    store = warm_ports(ports, orders=5)
+    billing = {**store.generator._address("Ana", "Núñez", True, True), "phone": "+1-555-0100"}
+    order_id, event_id = new_order(ports, store, None, billing_address=billing)
+    findings = check(ports, order_id, event_id)
+    assert not isinstance(findings, HeldForReview)
+    assert [(f.kind, f.path, f.severity) for f in findings] == [("phone", "billing_address.phone", "warning")]
+    assert "[booked, flagged]" in "\n".join(operations.findings_lines(ports, order_id))
+
+
+def test_a_data_error_holds_the_order_and_checking_again_finds_it_once(ports):
+    store = warm_ports(ports, orders=10)
+    billing = {**store.generator._address("Li", "Tanaka", True, True), "country_code": "UK"}
+    order_id, event_id = new_order(ports, store, None, billing_address=billing)
+    for _ in range(2):
+        held = check(ports, order_id, event_id)
+        assert isinstance(held, HeldForReview)
+        assert held.details == [{"path": "billing_address.country_code",
+                                 "message": "validation country: 'UK' is not an ISO 3166 country code"}]
+    assert len(assistants.findings_for_order(ports.sessions, order_id)) == 1
+
+
+def test_both_checks_switched_off_in_the_rules_do_nothing(ports):
+    store = warm_ports(ports, orders=5)
+    ports.rules = dataclasses.replace(ports.rules,
+                                      anomalies=dataclasses.replace(ports.rules.anomalies, enabled=False),
+                                      validation=dataclasses.replace(ports.rules.validation, enabled=False))
+    billing = {**store.generator._address("Li", "Tanaka", True, True), "country_code": "UK"}
+    order_id, event_id = new_order(ports, store, "quantity_1000", billing_address=billing)
+    assert checks.check_order(ports, order_id, event_id) == []
+    assert assistants.findings_for_order(ports.sessions, order_id) == []
+
+
+def test_product_events_give_the_catalogue_prices(ports):
+    store = warm_ports(ports, orders=1)
+    product = next(iter(store.products.values()))
+    assert assistants.catalogue_prices(ports.sessions, [product["sku"]]) == {product["sku"]: D(str(product["price"]))}
+
+
+def test_customers_and_products_are_checked_as_their_events_arrive(ports):
+    store = SimulatedStore(StoreConfig(seed=9, customers=3, products=3))
+    profile = next(iter(store.profiles.values()))
+    bad_profile = {**profile, "login": "ana@shop.invalid",
+                   "addresses": [{**profile["addresses"][0], "phone": "+1-555-0100"}]}
+    product = next(iter(store.products.values()))
+    envelope = {"created_at": "2026-11-02T00:00:00Z", "store": "simulated-store"}
+    take_in(ports, {**envelope, "id": "evt_customer", "type": "customer.created", "data": bad_profile})
+    take_in(ports, {**envelope, "id": "evt_product", "type": "product.created", "data": product})
+    tenfold = {**product, "price": str(D(str(product["price"])) * 10)}
+    take_in(ports, {**envelope, "id": "evt_product_2", "type": "product.updated", "data": tenfold})
+    found = {(f.entity, f.kind, f.path) for f in assistants.entity_findings(ports.sessions)}
+    assert found == {("customer", "email", "login"), ("customer", "phone", "addresses[0].phone"),
+                     ("product", "catalogue_price", "price")}
+    listed = "\n".join(operations.list_findings(ports))
+    assert f"catalogue price of {product['sku']} went from" in listed and "10x above the previous one" in listed
+    take_in(ports, {**envelope, "id": "evt_product_3", "type": "product.updated", "data": {**tenfold}})
+    assert [f.kind for f in assistants.entity_findings(ports.sessions) if f.entity == "product"] == []

@@ -1,0 +1,69 @@
+"""The assistants' step, first in the order chain: the data-quality check (mappings/validation.py) and the
+anomaly check (mappings/anomalies.py, learned from the store's history in store/assistants.py). Their
+findings are kept beside the order (`xcfb events show`); the rules say per kind or severity whether the order
+is booked with its flags or held for a person (a review dead letter naming each field). Each check is
+switched on and off in the rules (`validation.enabled`, `anomalies.enabled`)."""
+
+from __future__ import annotations
+
+from mappings import anomalies, jsonio
+from mappings.findings import Finding, HeldForReview
+from mappings.rules import Rules
+from mappings.validation import validate_order, validate_product, validate_profile
+from mappings.xcart.entities import Product, Profile
+from mappings.xcart.schemas import PaymentTransactionSchema, load
+from store import assistants, snapshots
+from workers.orders import load_order
+from workers.ports import StepPorts
+
+
+def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> list[Finding]:
+    """Checks the order, records what it found and what it observed; raises HeldForReview when a finding the
+    rules hold has not been accepted by a person. Running it again gives the same answer."""
+    rules = svc.rules
+    if not (rules.validation.enabled or rules.anomalies.enabled):
+        return []
+    order = load_order(svc, order_id, event_id)
+    findings = validate_order(order, rules) if rules.validation.enabled else []
+    with svc.locks.order(order_id):
+        if rules.anomalies.enabled:
+            transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
+                            for p in snapshots.payment_payloads(svc.sessions, order_id)]
+            catalogue = assistants.catalogue_prices(svc.sessions, (item.sku for item in order.items))
+            history = assistants.SqlHistory(svc.sessions, order_id, rules.anomalies.window)
+            examination = anomalies.examine(order, transactions, catalogue, history, rules.anomalies)
+            assistants.record_observations(svc.sessions, order_id, order.create_date, examination.observations)
+            findings += examination.findings
+        rows = assistants.record_findings(svc.sessions, order_id, findings, [action(f, rules) for f in findings])
+    held = [f for f, row in zip(findings, rows, strict=True) if row.action == "review" and row.status != "accepted"]
+    if held:
+        raise HeldForReview(held)
+    return findings
+
+
+def action(finding: Finding, rules: Rules) -> str:
+    if finding.source == "anomaly":
+        return rules.anomalies.kinds[finding.kind].action
+    return rules.validation.actions.get(finding.severity, "flag")
+
+
+def check_product(svc: StepPorts, product: Product) -> list[Finding]:
+    """Keeps the catalogue price unit prices are checked against; a product's findings (a price that jumped
+    tenfold, no name, no price) are kept beside it and flagged, never held: the orders are checked on their own."""
+    findings = []
+    if svc.rules.validation.enabled:
+        findings += validate_product(product)
+    if product.sku and product.price is not None:
+        previous = assistants.remember_price(svc.sessions, product.sku, product.price)
+        jump = anomalies.catalogue_change(product.sku, previous, product.price)
+        if jump and svc.rules.anomalies.enabled:
+            findings.append(jump)
+    assistants.record_entity_findings(svc.sessions, "product", product.sku, findings)
+    return findings
+
+
+def check_profile(svc: StepPorts, profile: Profile) -> list[Finding]:
+    """A customer's data quality, kept beside it and flagged (its orders are checked on their own)."""
+    findings = validate_profile(profile) if svc.rules.validation.enabled else []
+    assistants.record_entity_findings(svc.sessions, "customer", profile.login.strip().lower(), findings)
+    return findings
