@@ -22,6 +22,7 @@ from core.keyfile import key_from_file
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
 from runtime.alerts import AuthWatch, OutageTracker
+from runtime.pinned_rules import PinnedRules
 from runtime.webhook_secrets import CONNECTION, WebhookSecrets
 from store.connections import ConnectionStore
 from store.db import make_engine, migrate, session_factory
@@ -97,6 +98,7 @@ def database_url(settings: Settings) -> str:
 class Services:
     settings: Settings
     _xcart_client: tuple[tuple[str, str], XCartClient] | None = field(default=None, init=False, repr=False)
+    _rules_override: Rules | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def engine(self) -> Engine:
@@ -112,9 +114,22 @@ class Services:
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(redis_url(self.settings), socket_timeout=5, socket_connect_timeout=5)
 
-    @cached_property
+    @property
     def rules(self) -> Rules:
-        return load_rules(self.settings.rules_path)
+        """The rule version pinned to this process's environment (XCFB_ENVIRONMENT) in the console, re-read
+        every few seconds so that a promotion needs no restart; the rules file when nothing is pinned."""
+        if self._rules_override is not None:
+            return self._rules_override
+        return self.pinned_rules.current()
+
+    @rules.setter
+    def rules(self, replacement: Rules) -> None:  # tests and the demo set rules of their own
+        self._rules_override = replacement
+
+    @cached_property
+    def pinned_rules(self) -> PinnedRules:
+        return PinnedRules(self.sessions, self.settings.environment, lambda: load_rules(self.settings.rules_path),
+                           self.settings.rules_refresh_seconds)
 
     @cached_property
     def freshbooks(self) -> FreshBooksClient:

@@ -19,6 +19,8 @@ from core.settings import SettingsError
 from xcfb import operations
 from xcfb.connect import connect
 from xcfb.operations import OperatorError
+from xcfb.rules_cli import rules_group
+from xcfb.users_cli import users_group
 
 PLUGINS = "xcfb.commands"
 
@@ -63,7 +65,7 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect):
+    for command in (dlq, events, callbacks, connect, users_group, rules_group):
         group.add_command(command)
     return group
 

@@ -97,3 +97,8 @@ def show_order(svc: Services, reference: str) -> list[str]:
         lines.append(f"  {as_utc(entry.at):%Y-%m-%d %H:%M:%S}  {entry.action:<7} {entry.object:<8} "
                      f"{entry.freshbooks_id or '':<8} {entry.detail}")
     return lines
+
+
+def readable_payload(payload: str) -> str:
+    """A kept payload as a person reads and edits it: indented JSON, or the text as kept when unreadable."""
+    return _readable(payload)

@@ -12,7 +12,9 @@ from xcfb.cli import PLUGINS, main, xcfb
 INSTALLED = entry_points(group=PLUGINS)
 EVERY_COMMAND = {"dlq", "dlq list", "dlq show", "dlq replay", "dlq discard", "events", "events show", "callbacks",
                  "callbacks register", "connect", "connect freshbooks", "connect status", "connect webhooks",
-                 "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults"}
+                 "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults",
+                 "console", "users", "users add", "users list", "rules", "rules export", "rules import",
+                 "rules promote", "rules rollback", "rules history"}
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()):
@@ -55,7 +57,7 @@ def test_a_plugin_that_cannot_be_imported_is_named_and_the_others_still_work(cap
     listing = " ".join(capsys.readouterr().out.split())  # as one line, whatever the terminal's width
     assert ("broken UNAVAILABLE: cannot import tests.unit.no_such_plugin:command (ModuleNotFoundError: No module "
             "named 'tests.unit.no_such_plugin') callbacks FreshBooks webhook callbacks.") in listing
-    assert "odd UNAVAILABLE: xcfb.operations:replay is not a click command sandbox Run an API sandbox." in listing
+    assert "odd UNAVAILABLE: xcfb.operations:replay is not a click command rules Rule versions:" in listing
     assert "dlq The dead-letter queue" in listing
 
     assert main(["broken", "--orders", "3"], plugins) == 2

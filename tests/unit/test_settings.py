@@ -40,6 +40,7 @@ VARIABLES = {  # variable: (value in the environment, attribute, value read)
     "XCFB_CATCH_UP_OVERLAP": ("60", "catch_up_overlap", 60.0),
     "XCFB_CATCH_UP_START": ("3600", "catch_up_start", 3600.0),
     "XCART_STORE_ID": ("shop2", "store_id", "shop2"),
+    "XCFB_ENVIRONMENT": ("qa", "environment", "qa"),
 }
 DEFAULTS = {
     "redis_url": None, "database_url": None, "freshbooks_api_url": "https://api.freshbooks.com",
@@ -53,6 +54,8 @@ DEFAULTS = {
     "catch_up_start": 86400.0, "store_id": "xcart", "dedupe_ttl_seconds": 7 * 24 * 3600,
     "max_body_bytes": 1024 * 1024, "signature_tolerance_seconds": 300, "public_url": None,
     "webhook_secrets_cache_seconds": 10.0,
+    "environment": "prod", "rules_refresh_seconds": 5.0, "console_session_hours": 12.0, "console_sign_in_attempts": 5,
+    "console_sign_in_window_seconds": 900,
 }
 
 
