@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -150,8 +149,8 @@ def test_a_person_runs_the_integration_from_the_console(pipeline_factory, fb_san
         assert "data.currency" in person.text("#payload-problems")
         person.shot("dead-letter-refused", at="#payload-problems")
         repaired = json.loads(fixed_payload)
-        repaired["id"], repaired["data"] = broken["id"], {**repaired["data"], "order_number": broken["data"]["order_number"],
-                                                          "id": broken["data"]["id"]}
+        repaired["id"] = broken["id"]
+        repaired["data"].update(order_number=broken["data"]["order_number"], id=broken["data"]["id"])
         _fill(browser, "#payload", json.dumps(repaired, indent=2))
         person.press("#replay")
         person.wait_for(lambda: "replayed with the edited payload" in person.text())
@@ -183,7 +182,8 @@ def test_a_person_runs_the_integration_from_the_console(pipeline_factory, fb_san
         unpaid = unpaid_order_event(store)
         assert pipeline.sender().deliver_all([unpaid]).delivered == 1
         pipeline.settle()
-        invoice = next(i for i in fb_sandbox.books.all("invoice") if i["invoice_number"] == unpaid["data"]["order_number"])
+        number = unpaid["data"]["order_number"]
+        invoice = next(i for i in fb_sandbox.books.all("invoice") if i["invoice_number"] == number)
         assert invoice["v3_status"] == "draft"
 
         # A second version to dev, then dev rolled back to the first.
