@@ -4,7 +4,6 @@ store as the workers; a person signs in over HTTP and the session cookie is set 
 import os
 import re
 import subprocess
-import sys
 
 import requests
 
