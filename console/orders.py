@@ -10,10 +10,11 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import or_, select
 
 from console.auth import svc
-from mappings import jsonio
+from mappings import jsonio, payments
 from mappings.errors import PayloadInvalid
+from mappings.orders import InvoicePlan
 from mappings.xcart.entities import Order
-from mappings.xcart.schemas import OrderSchema, load
+from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from runtime.rule_versions import plan_or_reasons
 from store import binder, ledger, snapshots
 from store.models import DeadLetter, OrderSnapshot, as_utc
@@ -83,7 +84,8 @@ def show(reference: str):
     plan = plan_or_reasons(services, order, services.rules) if order else None
     return render_template("order.html", reference=reference, order=order, events=events, binding=binding,
                            invoice=invoice, invoice_error=invoice_error, plan=plan, held=isinstance(plan, list),
-                           timeline=timeline(events, order_id), side=side_by_side(order, invoice))
+                           timeline=timeline(events, order_id),
+                           side=side_by_side(order, invoice, _xcart_paid(order, plan, order_id)))
 
 
 def timeline(events, order_id: int | None) -> list[dict]:
@@ -115,14 +117,29 @@ def timeline(events, order_id: int | None) -> list[dict]:
     return sorted(entries, key=lambda e: e["at"])
 
 
-def side_by_side(order: Order | None, invoice: dict | None) -> list[dict]:
+def _xcart_paid(order: Order | None, plan, order_id: int | None) -> Decimal | None:
+    """What X-Cart collected, less refunds, as the payment step reads it; None when it cannot be said in the
+    order's currency (held for review, or converted into another currency)."""
+    if order is None or not isinstance(plan, InvoicePlan) or plan.conversion:
+        return None
+    try:
+        transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
+                        for p in snapshots.payment_payloads(svc().sessions, order_id)]
+    except (PayloadInvalid, ValueError):
+        return None
+    money = payments.collected_and_refunded(order, plan, transactions)
+    return money.collected - money.refunded
+
+
+def side_by_side(order: Order | None, invoice: dict | None, paid: Decimal | None = None) -> list[dict]:
     """X-Cart's figures next to FreshBooks' invoice, each row marked when they differ."""
     if order is None:
         return []
     rows = [("total", order.total, _amount(invoice, "amount")),
             ("currency", order.currency, (invoice or {}).get("currency_code")),
-            ("paid", None, _amount(invoice, "paid")),
-            ("outstanding", None, _amount(invoice, "outstanding")),
+            ("paid", paid, _amount(invoice, "paid")),
+            ("outstanding", None if paid is None else max(order.total - paid, Decimal(0)),
+             _amount(invoice, "outstanding")),
             ("invoice number", order.order_number, (invoice or {}).get("invoice_number"))]
     return [{"name": name, "xcart": xcart, "freshbooks": freshbooks,
              "differs": invoice is not None and xcart is not None and freshbooks is not None

@@ -28,14 +28,41 @@ CHOICES = {  # paths with a fixed set of values ("*": any key)
     ("invoice", "create_as"): ("draft", "sent"),
     ("invoice", "rounding"): tuple(ROUNDING),
 }
-# The order chain, each step with the settings that shape it (the flow designer draws these).
+# The order chain, each step with the sections of the rules that shape it (the flow designer draws these). An
+# optional step is drawn when the rules have its section (its `enabled` switch, when it has one, turns it off).
 STEPS = (
-    ("resolve client", "the customer's FreshBooks client, found by email or created", ()),
-    ("sync items", "a FreshBooks item per SKU", ("items",)),
-    ("create invoice", "the invoice: lines, taxes, currency", ("invoice", "taxes", "currency")),
+    ("validation", "data quality beyond the schema: totals, addresses, emails", ("validation",), True),
+    ("anomaly check", "orders unlike this store's own: flagged or held", ("anomalies",), True),
+    ("duplicate check", "a new email that looks like a known client", ("clients",), True),
+    ("resolve client", "the customer's FreshBooks client, found by email or created", (), False),
+    ("sync items", "a FreshBooks item per SKU", ("items",), False),
+    ("create invoice", "the invoice: lines, taxes, currency", ("invoice", "taxes", "currency"), False),
     ("reconcile payment", "what X-Cart collected, booked as payments; statuses decide the invoice's fate",
-     ("status",)),
+     ("status",), False),
+    ("credit notes", "refunds and cancellations after payment", ("refunds",), True),
+    ("both-way sync", "customers and catalogue: which side owns each field", ("sync",), True),
 )
+
+
+def steps(fields: list[Field]) -> list[tuple[str, str, list[Field]]]:
+    """The chain's steps with their fields; an optional step only when the rules have its section."""
+    drawn = []
+    for name, what, sections, optional in STEPS:
+        own = [f for f in fields if f.path[0] in sections]
+        if optional and not own:
+            continue
+        drawn.append((name, what, own))
+    return drawn
+
+
+def step_switches(fields: list[Field]) -> list[str]:
+    """The labels of the fields that switch a step on or off (`validation.enabled`)."""
+    return [f.label for f in fields if len(f.path) == 2 and f.path[1] == "enabled"]
+
+
+def outside_steps(fields: list[Field]) -> list[Field]:
+    sections = {section for *_, owned, _ in STEPS for section in owned}
+    return [f for f in fields if f.path[0] not in sections]
 
 
 @dataclass(frozen=True)

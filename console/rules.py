@@ -64,11 +64,11 @@ def edit():
 def _designer(document, parent_id, errors, preview, comment, chosen_order):
     fields = rule_forms.fields_of(document)
     by_error = {e.path: e.message for e in errors}
-    steps = [(name, what, [f for f in fields if f.path[0] in sections]) for name, what, sections in rule_forms.STEPS]
     orders = rule_versions.recent_orders(svc(), PREVIEW_ORDERS)
-    return render_template("flow.html", steps=steps, errors=errors, by_error=by_error, parent_id=parent_id,
-                           preview=preview, comment=comment, orders=orders, chosen_order=chosen_order,
-                           other=[f for f in fields if f.path[0] not in {s for *_, ss in rule_forms.STEPS for s in ss}])
+    return render_template("flow.html", steps=rule_forms.steps(fields), switches=rule_forms.step_switches,
+                           other=rule_forms.outside_steps(fields), errors=errors, by_error=by_error,
+                           parent_id=parent_id, preview=preview, comment=comment, orders=orders,
+                           chosen_order=chosen_order)
 
 
 def _problems(text: str) -> list:

@@ -50,6 +50,21 @@ def test_the_form_gives_back_the_rules_it_was_made_from():
         is False  # an unticked switch is not sent: off
 
 
+def test_the_designer_draws_an_optional_step_only_when_the_rules_have_it():
+    document = rule_forms.read_yaml(DEFAULT_RULES.read_text())
+    names = [name for name, _, _ in rule_forms.steps(rule_forms.fields_of(document))]
+    assert names == ["resolve client", "sync items", "create invoice", "reconcile payment"]
+    document["validation"] = {"enabled": True, "actions": {"error": "review"}}  # a section another step brings
+    fields = rule_forms.fields_of(document)
+    drawn = {name: own for name, _, own in rule_forms.steps(fields)}
+    assert list(drawn)[0] == "validation"
+    assert [f.label for f in drawn["validation"]] == ["validation.enabled", "validation.actions.error"]
+    assert rule_forms.step_switches(drawn["validation"]) == ["validation.enabled"]
+    assert drawn["validation"][0].switch
+    switched_off = rule_forms.document_from_form(document, {f.name: f.value for f in fields if f.value != "true"})
+    assert switched_off["validation"]["enabled"] is False
+
+
 def test_a_bad_setting_is_named_by_its_path_beside_its_field_and_nothing_is_saved(svc):
     client = console_app(svc).test_client()
     token = sign_in(client, "operator")
