@@ -144,7 +144,39 @@ def document_from_form(base: dict, form) -> dict:
     for path, field in originals.items():  # an unticked switch is not sent at all
         if field.switch and field.name not in form:
             _put(document, path, False)
+    return add_entries(document, form)
+
+
+# Entries a form can add to the rules' maps (more by YAML import): per step, the map, its key and the fields.
+ADDITIONS = {
+    "sync items": ("items", "sku_overrides", "SKU", ("name", "description")),
+    "create invoice": ("taxes", "map", "X-Cart tax code", ("name", "percent")),
+    "reconcile payment": ("status", "payment", "X-Cart payment status", ("action",)),
+}
+
+
+def add_entries(document: dict, form) -> dict:
+    """Puts the form's new map entries (`add:taxes.map:key`, `add:taxes.map:name`...) into the document; an
+    existing key is replaced: that is how a tax gets a fixed percent."""
+    for section, name, _, parts in ADDITIONS.values():
+        prefix = f"add:{section}.{name}:"
+        key = (form.get(prefix + "key") or "").strip()
+        if not key:
+            continue
+        values = {part: (form.get(prefix + part) or "").strip() for part in parts}
+        entries = document.setdefault(section, {}).setdefault(name, {})
+        if parts == ("action",):
+            entries[key] = values["action"]
+        else:
+            entries[key] = {part: _number_or_text(value) for part, value in values.items() if value}
     return document
+
+
+def _number_or_text(text: str):
+    try:
+        return Decimal(text) if any(c.isdigit() for c in text) and not any(c.isalpha() for c in text) else text
+    except InvalidOperation:
+        return text
 
 
 def _get(document: dict, path: tuple[str, ...]):

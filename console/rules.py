@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 
 from console import rule_forms
 from console.auth import actor, requires, svc
-from mappings.rules import RulesInvalid, parse_rules
+from mappings.rules import ACTIONS, RulesInvalid, parse_rules
 from runtime import rule_versions
 from runtime.rule_versions import PromotionRefused
 from store import ledger, rulebook
@@ -66,6 +66,7 @@ def _designer(document, parent_id, errors, preview, comment, chosen_order):
     by_error = {e.path: e.message for e in errors}
     orders = rule_versions.recent_orders(svc(), PREVIEW_ORDERS)
     return render_template("flow.html", steps=rule_forms.steps(fields), switches=rule_forms.step_switches,
+                           additions=rule_forms.ADDITIONS, actions=ACTIONS,
                            other=rule_forms.outside_steps(fields), errors=errors, by_error=by_error,
                            parent_id=parent_id, preview=preview, comment=comment, orders=orders,
                            chosen_order=chosen_order)

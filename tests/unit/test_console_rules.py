@@ -5,12 +5,13 @@ the pin of their environment without a restart; `xcfb rules` and `xcfb users` do
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 
 from console import rule_forms
 from mappings import jsonio
-from mappings.rules import DEFAULT_RULES, load_rules, parse_rules
+from mappings.rules import DEFAULT_RULES, RulesInvalid, load_rules, parse_rules
 from mappings.xcart.schemas import OrderSchema, load
 from runtime import bootstrap, rule_versions
 from runtime.rule_versions import PromotionRefused
@@ -63,6 +64,20 @@ def test_the_designer_draws_an_optional_step_only_when_the_rules_have_it():
     assert drawn["validation"][0].switch
     switched_off = rule_forms.document_from_form(document, {f.name: f.value for f in fields if f.value != "true"})
     assert switched_off["validation"]["enabled"] is False
+
+
+def test_the_form_adds_a_tax_override_a_sku_override_and_a_status():
+    document = rule_forms.read_yaml(DEFAULT_RULES.read_text())
+    form = {f.name: f.value for f in rule_forms.fields_of(document) if f.value != "false"}
+    form.update({"add:taxes.map:key": "CDEV.STAX.1", "add:taxes.map:name": "State Tax", "add:taxes.map:percent": "7.25",
+                 "add:items.sku_overrides:key": "SKU-1", "add:items.sku_overrides:name": "Gift card",
+                 "add:status.payment:key": "X", "add:status.payment:action": "review"})
+    rules = parse_rules(rule_forms.to_yaml(rule_forms.document_from_form(document, form)))
+    assert (rules.taxes["CDEV.STAX.1"].name, rules.taxes["CDEV.STAX.1"].percent) == ("State Tax", Decimal("7.25"))
+    assert rules.sku_overrides["SKU-1"].name == "Gift card" and rules.payment_status["X"] == "review"
+    form["add:taxes.map:percent"] = "seven"
+    with pytest.raises(RulesInvalid, match="taxes.map.CDEV.STAX.1.percent"):
+        parse_rules(rule_forms.to_yaml(rule_forms.document_from_form(document, form)))
 
 
 def test_a_bad_setting_is_named_by_its_path_beside_its_field_and_nothing_is_saved(svc):
