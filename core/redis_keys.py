@@ -13,3 +13,4 @@ ALERT = "xcfb:alert:{key}"
 OUTAGE_SINCE = "xcfb:outage:{service}:since"
 METRICS = "xcfb:metrics"
 CATCH_UP_POLLS = "xcfb:catch-up:polls"  # the last catch-up polls, newest first (`xcfb connect status`)
+CONSOLE_SIGN_IN_FAILURES = "xcfb:console:sign-in-failures:{who}"  # failed sign-ins by email or address, expire

@@ -9,7 +9,7 @@ child processes are started with. A value that cannot be used raises SettingsErr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
@@ -65,11 +65,17 @@ class Settings(BaseSettings):
     reconcile_interval: float = _env("XCFB_RECONCILE_INTERVAL", 86400.0)  # beat reconciles the books this often
     reconcile_overlap: float = _env("XCFB_RECONCILE_OVERLAP", 86400.0)  # and looks this much further back
     rates_interval: float = _env("XCFB_RATES_INTERVAL", 21600.0)  # beat fetches the ECB's daily rates this often
+    # The rule version this process runs: the one pinned to this environment in the console (else the file).
+    environment: Literal["dev", "qa", "prod"] = _env("XCFB_ENVIRONMENT", "prod")
     # Fixed limits, not read from the environment (no alias): tests set them by keyword.
     dedupe_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024
     signature_tolerance_seconds: int = 300
     webhook_secrets_cache_seconds: float = 10.0  # a secret made or retired by `xcfb connect webhooks` holds within this
+    rules_refresh_seconds: float = 5.0  # a rule version promoted to this environment is running within this
+    console_session_hours: float = 12.0  # a console sign-in lasts this long
+    console_sign_in_attempts: int = 5  # failed sign-ins per email, and per address, before a pause
+    console_sign_in_window_seconds: int = 900  # ... within this window
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -23,6 +23,7 @@ from core.settings import Settings
 from mappings.rules import Rules, load_rules
 from runtime import exchange_rates
 from runtime.alerts import AuthWatch, OutageTracker
+from runtime.pinned_rules import PinnedRules
 from runtime.webhook_secrets import CONNECTION, WebhookSecrets
 from store.connections import ConnectionStore
 from store.db import make_engine, migrate, session_factory
@@ -113,9 +114,22 @@ class Services:
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(redis_url(self.settings), socket_timeout=5, socket_connect_timeout=5)
 
-    @cached_property
+    @property
     def rules(self) -> Rules:
-        return exchange_rates.with_rates(load_rules(self.settings.rules_path), self.sessions)
+        """The rule version pinned to this process's environment (XCFB_ENVIRONMENT) in the console, re-read
+        every few seconds so that a promotion needs no restart; the rules file when nothing is pinned; with the
+        ECB's exchange rates behind their fixed table when they ask for them (runtime/exchange_rates.py)."""
+        fixed = self.__dict__.get("rules")  # rules set by hand (tests, the demo) win, as before
+        return exchange_rates.with_rates(fixed if fixed is not None else self.pinned_rules.current(), self.sessions)
+
+    @rules.setter
+    def rules(self, replacement: Rules) -> None:
+        self.__dict__["rules"] = replacement
+
+    @cached_property
+    def pinned_rules(self) -> PinnedRules:
+        return PinnedRules(self.sessions, self.settings.environment, lambda: load_rules(self.settings.rules_path),
+                           self.settings.rules_refresh_seconds)
 
     @cached_property
     def freshbooks(self) -> FreshBooksClient:

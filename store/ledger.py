@@ -198,13 +198,22 @@ def dead_letter_counts(sessions: sessionmaker) -> dict[tuple[str, str], int]:
 # -- audit --------------------------------------------------------------------------------------------------
 
 def audit(sessions: sessionmaker, action: str, obj: str, freshbooks_id: int | None, detail: str = "",
-          event_id: str | None = None, order_id: int | None = None) -> None:
+          event_id: str | None = None, order_id: int | None = None, actor: str | None = None) -> None:
+    """`actor`: the person, for an action taken in the console or with `xcfb rules` (None: the service)."""
     with sessions.begin() as session:
         session.add(AuditEntry(at=utcnow(), action=action, object=obj, freshbooks_id=freshbooks_id,
-                               detail=detail, event_id=event_id, order_id=order_id))
+                               detail=detail, event_id=event_id, order_id=order_id, actor=actor))
 
 
 def audit_for_order(sessions: sessionmaker, order_id: int) -> list[AuditEntry]:
     with sessions() as session:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.order_id == order_id)
                                     .order_by(AuditEntry.id)))
+
+
+def recent_audit(sessions: sessionmaker, limit: int = 100, people_only: bool = False) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if people_only:
+        query = query.where(AuditEntry.actor.is_not(None))
+    with sessions() as session:
+        return list(session.scalars(query))

@@ -130,6 +130,7 @@ class AuditEntry(Base):
     object: Mapped[str] = mapped_column(String(16), nullable=False)
     freshbooks_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    actor: Mapped[str | None] = mapped_column(String(254))  # who, for a person's action in the console
 
 
 class ReconcileRun(Base):
@@ -265,3 +266,71 @@ class EntityFinding(Base):
     severity: Mapped[str] = mapped_column(String(16), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+# -- the web console (console/): its users and sessions, the versions of the rules and where each is pinned -----
+
+class User(Base):
+    """A person who signs in to the console. The password is kept as a scrypt hash (store/users.py)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)  # viewer | operator | admin
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept here."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class RuleVersion(Base):
+    """One saved version of the mapping rules (the YAML text), never changed once written."""
+
+    __tablename__ = "rule_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    author: Mapped[str] = mapped_column(String(254), nullable=False)
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    parent_id: Mapped[int | None] = mapped_column(Integer)  # the version it was edited from
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class RulePin(Base):
+    """Which rule version an environment (dev, qa, prod) runs: every pin ever made, the newest one current."""
+
+    __tablename__ = "rule_pins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)  # promote | rollback
+    actor: Mapped[str] = mapped_column(String(254), nullable=False)
+    report_id: Mapped[int | None] = mapped_column(Integer)  # the dry run the promotion relied on
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class DryRunReport(Base):
+    """A rule version run over recent real orders next to the rules an environment runs now: what would
+    be booked differently, order by order. Kept, so that a promotion can point at the report it relied on."""
+
+    __tablename__ = "rule_dry_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    environment: Mapped[str] = mapped_column(String(16), nullable=False)
+    baseline: Mapped[str] = mapped_column(String(64), nullable=False)  # "version 3" or "the rules file"
+    orders: Mapped[int] = mapped_column(Integer, nullable=False)
+    differences: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    actor: Mapped[str] = mapped_column(String(254), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

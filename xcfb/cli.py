@@ -20,6 +20,8 @@ from xcfb import operations
 from xcfb.connect import connect
 from xcfb.operations import OperatorError
 from xcfb.reconcile import reconcile
+from xcfb.rules_cli import rules_group
+from xcfb.users_cli import users_group
 
 PLUGINS = "xcfb.commands"
 
@@ -64,7 +66,8 @@ def unavailable(name: str, reason: str) -> click.Command:
 
 def xcfb(plugins: Iterable[EntryPoint]) -> Commands:
     group = Commands(plugins, name="xcfb", help="X-Cart <-> FreshBooks integration service.")
-    for command in (dlq, events, callbacks, connect, reconcile, review, clients, suggest, findings):
+    for command in (dlq, events, callbacks, connect, reconcile, review, clients, suggest, findings, users_group,
+                    rules_group):
         group.add_command(command)
     return group
 

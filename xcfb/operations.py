@@ -139,3 +139,8 @@ def list_findings(svc: Services) -> list[str]:
         lines.append(f"{(f.entity + ' ' + f.entity_key)[:24]:<24} {f.source:<10} {f.kind:<15} {f.severity:<8} "
                      f"{'flagged':<9} {f.path}: {f.message}")
     return lines
+
+
+def readable_payload(payload: str) -> str:
+    """A kept payload as a person reads and edits it: indented JSON, or the text as kept when unreadable."""
+    return _readable(payload)

@@ -14,7 +14,9 @@ EVERY_COMMAND = {"dlq", "dlq list", "dlq show", "dlq replay", "dlq discard", "ev
                  "callbacks register", "connect", "connect freshbooks", "connect status", "connect webhooks",
                  "connect xcart", "sandbox", "sandbox freshbooks", "sandbox xcart", "demo", "faults",
                  "review", "review resolve", "clients", "clients duplicates", "connect callbacks",
-                 "evaluate", "suggest", "findings"}
+                 "evaluate", "suggest", "findings",
+                 "console", "users", "users add", "users list", "rules", "rules export", "rules import",
+                 "rules promote", "rules rollback", "rules history"}
 EVERY_COMMAND |= {"reconcile", "reconcile history"}
 
 
@@ -59,7 +61,7 @@ def test_a_plugin_that_cannot_be_imported_is_named_and_the_others_still_work(cap
     assert ("broken UNAVAILABLE: cannot import tests.unit.no_such_plugin:command (ModuleNotFoundError: No module "
             "named 'tests.unit.no_such_plugin') callbacks FreshBooks webhook callbacks.") in listing
     assert "odd UNAVAILABLE: xcfb.operations:replay is not a click command " in listing
-    assert "sandbox Run an API sandbox." in listing
+    assert "sandbox Run an API sandbox." in listing and "rules Rule versions:" in listing
     assert "dlq The dead-letter queue" in listing
 
     assert main(["broken", "--orders", "3"], plugins) == 2

@@ -43,6 +43,7 @@ VARIABLES = {  # variable: (value in the environment, attribute, value read)
     "XCFB_RECONCILE_INTERVAL": ("3600", "reconcile_interval", 3600.0),
     "XCFB_RECONCILE_OVERLAP": ("0", "reconcile_overlap", 0.0),
     "XCFB_RATES_INTERVAL": ("3600", "rates_interval", 3600.0),
+    "XCFB_ENVIRONMENT": ("qa", "environment", "qa"),
 }
 DEFAULTS = {
     "redis_url": None, "database_url": None, "freshbooks_api_url": "https://api.freshbooks.com",
@@ -57,6 +58,8 @@ DEFAULTS = {
     "max_body_bytes": 1024 * 1024, "signature_tolerance_seconds": 300, "public_url": None,
     "webhook_secrets_cache_seconds": 10.0,
     "reconcile_interval": 86400.0, "reconcile_overlap": 86400.0, "rates_interval": 21600.0,
+    "environment": "prod", "rules_refresh_seconds": 5.0, "console_session_hours": 12.0, "console_sign_in_attempts": 5,
+    "console_sign_in_window_seconds": 900,
 }
 
 

@@ -1,0 +1,1 @@
+"""The web console: sign-in, dashboard, orders, dead letters, the flow designer and rule versions."""
