@@ -13,7 +13,6 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from apis.freshbooks.client import FreshBooksClient
 from apis.freshbooks.errors import RateLimited, Unavailable
@@ -22,9 +21,8 @@ from mappings import jsonio
 from mappings.orders import NeedsReview
 from runtime.bootstrap import Services
 from store import binder, ledger
-from store.db import make_engine, migrate, session_factory
 from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
-from store.models import Base, Binding, utcnow
+from store.models import Binding, utcnow
 from tests.fakes import FakeFreshBooks, FakePorts
 from workers import events, orders
 from workers.exporter import ensure
@@ -36,24 +34,6 @@ ORDER = json.loads((FIXTURES / "order_5_5.json").read_text(), parse_float=D)
 PAYMENT = json.loads((FIXTURES / "payment.json").read_text(), parse_float=D)
 ORDER_ID, EMAIL = 48213, "maria.garcia@example.com"  # order 10457: 72.00 of tea and a kettle, 76.54 in all
 CHAIN = (orders.resolve_client, orders.sync_items, orders.create_invoice, orders.reconcile_payment)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    """Always SQLite (the unit tier needs no server), migrated once for the file."""
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('chain') / 'chain.sqlite3'}")
-    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=OFF"))  # no fsync
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def ports(engine) -> FakePorts:
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    return FakePorts(session_factory(engine))
 
 
 def deliver(ports, event_id: str, event_type: str = "order.updated", envelope: dict = ORDER, **changes) -> int | None:

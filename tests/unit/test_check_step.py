@@ -8,9 +8,6 @@ import dataclasses
 import random
 from decimal import Decimal as D
 
-import pytest
-from sqlalchemy import event
-
 from mappings import jsonio
 from mappings.anomalies import MemoryHistory, examine
 from mappings.findings import HeldForReview
@@ -18,29 +15,9 @@ from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart import anomalies
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
 from store import assistants
-from store.db import make_engine, migrate, session_factory
-from store.models import Base
-from tests.fakes import FakePorts
 from workers import checks, events
 from workers.failures import classify
 from xcfb import operations
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('checks') / 'checks.sqlite3'}")
-    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=OFF"))
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def ports(engine) -> FakePorts:
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    return FakePorts(session_factory(engine))
 
 
 def take_in(ports, event: dict) -> int | None:

@@ -9,31 +9,12 @@ import pytest
 from mappings import jsonio
 from mappings.orders import NeedsReview
 from store import ledger, matches
-from store.db import make_engine, migrate, session_factory
-from store.models import AuditEntry, Base
-from tests.fakes import FakePorts
+from store.models import AuditEntry
 from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, run_chain
 from workers import events, orders
 from workers.failures import classify
 from xcfb.clients import list_duplicates, resolve_review
 from xcfb.operations import OperatorError
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('dupes') / 'dupes.sqlite3'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def ports(engine) -> FakePorts:
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    return FakePorts(session_factory(engine))
-
 
 SAME_PERSON = {"fname": "María", "lname": "García", "email": "mgarcia@oldmail.net", "bus_phone": "(617) 555-0199",
                "p_street": "12 Beacon Street", "p_city": "Boston", "p_code": "02108"}

@@ -11,15 +11,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from apis.freshbooks.errors import Unavailable
 from mappings import jsonio
 from mappings.orders import NeedsReview
 from store import ledger
-from store.db import make_engine, migrate, session_factory
-from store.models import Base
-from tests.fakes import FakePorts
 from workers import events, orders
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
@@ -28,23 +24,6 @@ PAYMENT = json.loads((FIXTURES / "payment.json").read_text(), parse_float=D)  # 
 ORDER_ID = 48213
 CANCELLED = {"id": 3, "code": "C", "name": "Cancelled", "customer_name": "Cancelled"}
 REFUNDED = {"id": 5, "code": "R", "name": "Refunded", "customer_name": "Refunded"}
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('refunds') / 'refunds.sqlite3'}")
-    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous=OFF"))
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def ports(engine) -> FakePorts:
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    return FakePorts(session_factory(engine))
 
 
 def deliver(ports, event_id: str, event_type: str = "order.updated", envelope: dict = ORDER, **changes) -> int:
