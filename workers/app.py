@@ -1,11 +1,16 @@
 import logging
 
+import kombu.transport
 from celery import Celery, signals
 
 from runtime.bootstrap import BrokerUnavailable, BrokerUnusable, check_broker
-from workers import broker  # noqa: F401 - registers the workers' Redis transport before the first connection
 
 log = logging.getLogger(__name__)
+
+# kombu's Redis transport with one failure mode fixed (workers/broker.py), by name: kombu imports it when the first
+# connection needs it, so that a transport that cannot load is reported by refuse_an_unusable_broker below.
+for _scheme in ("redis", "rediss"):
+    kombu.transport.TRANSPORT_ALIASES[_scheme] = "workers.broker:Transport"
 
 app = Celery("xcfb", include=["workers.tasks"])
 app.config_from_object("celeryconfig")

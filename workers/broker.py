@@ -9,11 +9,10 @@ consuming nothing (issue 9, seen over TCP under load). Raised as the connection 
 restarts and reconnects as after any outage. The messages it held stay in Redis's unacked set and come
 back after the visibility timeout; their events are in the database, and beat re-runs stuck ones sooner.
 
-Registered under kombu's `redis` and `rediss` names, so every spelling of the URL (`redis://`, `rediss://`,
-`redis+socket://`) uses it.
+workers/app.py registers it under kombu's `redis` and `rediss` names, so every spelling of the URL (`redis://`,
+`rediss://`, `redis+socket://`) uses it.
 """
 
-from kombu import transport as _transports
 from kombu.transport import redis as _redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -27,7 +26,3 @@ class Channel(_redis.Channel):
 
 class Transport(_redis.Transport):
     Channel = Channel
-
-
-for _scheme in ("redis", "rediss"):
-    _transports.TRANSPORT_ALIASES[_scheme] = f"{__name__}:Transport"

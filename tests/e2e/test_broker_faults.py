@@ -63,6 +63,8 @@ def test_a_transport_that_cannot_be_imported_is_unusable(monkeypatch, locked_red
     for module in ("packaging", "packaging.version"):
         monkeypatch.setitem(sys.modules, module, None)
     monkeypatch.delitem(sys.modules, "kombu.transport.redis", raising=False)
+    monkeypatch.delattr(kombu.transport, "redis", raising=False)  # as in a new process: imported anew
+    monkeypatch.delitem(sys.modules, "workers.broker", raising=False)  # the workers' transport builds on it
     monkeypatch.setattr(kombu.transport, "_transport_cache", {})
     with pytest.raises(BrokerUnusable, match="cannot be loaded: .*packaging"):
         check_broker(f"redis+socket://:{PASSWORD}@{locked_redis[0]}")

@@ -11,7 +11,7 @@ from kombu.common import ignore_errors
 
 from core.settings import Settings
 from runtime.bootstrap import broker_url
-from workers import broker
+from workers import app, broker  # noqa: F401 - workers.app registers the transport
 
 
 def test_closing_a_detached_connection_is_a_connection_error_and_keeps_the_message(tmp_path, redis_url,
