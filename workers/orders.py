@@ -187,11 +187,16 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     whatever may be booked is."""
     order, version = load_versioned_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
-    invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
+    binding = binder.lookup(svc.sessions, "invoice", str(order_id))
+    invoice_id = binding.freshbooks_id if binding else None
     if invoice_id is None:
         if plan.action == "void":
             return Decimal(0)
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
+    if binding.version != version:
+        # A newer version of the order came in after this chain's create_invoice (its own chain is on its way):
+        # the invoice is brought up to it first, so the payment is decided against the invoice of this plan.
+        create_invoice(svc, order_id, event_id)
     transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
                     for p in snapshots.payment_payloads(svc.sessions, order_id)]
     money = payments.collected_and_refunded(order, plan, transactions)
