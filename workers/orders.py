@@ -195,8 +195,9 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
     if binding.version != version:
         # A newer version of the order came in after this chain's create_invoice (its own chain is on its way):
-        # the invoice is brought up to it first, so the payment is decided against the invoice of this plan.
+        # the invoice is brought up to it first, then the payment decided afresh against that invoice.
         create_invoice(svc, order_id, event_id)
+        return reconcile_payment(svc, order_id, event_id)
     transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
                     for p in snapshots.payment_payloads(svc.sessions, order_id)]
     money = payments.collected_and_refunded(order, plan, transactions)
