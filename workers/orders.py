@@ -43,7 +43,7 @@ def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) ->
 
 @lru_cache(maxsize=64)  # the steps of one order version read the same text: parsed once per worker process
 def _read_order(payload: str) -> Order:
-    return load(OrderSchema, jsonio.loads(payload))  # Order is a frozen dataclass of tuples: safe to share
+    return load(OrderSchema, jsonio.loads(payload))  # frozen, and no step writes to it: safe to share
 
 
 def order_version(svc: StepPorts, order: Order) -> str:
