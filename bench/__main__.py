@@ -109,7 +109,8 @@ def table(results: dict) -> str:
                  "yes" if row["met"] else "no"]
         lines.append(f"| {' | '.join(cells)} |")
     m, client = results["machine"], results["measured"]["ingest"]["bare Flask"]["client_cores"]
-    lines.append(f"\nMedians of {len(results['measured']['chain']['chain']['rounds'])} rounds. "
+    lines.append(f"\nMedians of {len(results['measured']['chain']['chain']['rounds'])} rounds (ingest, chain; the "
+                 "latency, pool and RSS rows are one run each). "
                  f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {results['when']}. The load generator "
                  f"(wrk) used {client:.2f} of a core at the bare-Flask ceiling.")
     return "\n".join(lines)
