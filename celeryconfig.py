@@ -22,9 +22,10 @@ Order of one order's events: they all wait in the one FIFO events queue, and an 
 after the event is recorded and the order's snapshot kept (newest wins, never going back: store/snapshots.py),
 so a later event never starts before an earlier one; the steps read the newest snapshot, so two chains of
 one order (threads, retries) converge on the same invoice. Retries go back to the queue they came from.
-Separate queues rather than Redis message priorities (kombu emulates them with 4 lists per queue,
-a list per priority step): the same BRPOP in order either way, but a queue per kind shows in Flower and `LLEN`,
-and one can give the chain its own workers (`--queues xcfb.chain`); bench/ measures the policy.
+Separate queues rather than Redis message priorities (kombu emulates them with a list per priority step):
+the same BRPOP in order in principle, but priorities measured worse (README, "Real time under a burst"), need
+a priority on every task sent by name, and hide the lists from `LLEN`; a queue per kind shows in Flower, and
+the chain can get workers of its own (`--queues xcfb.chain`). bench/latency_load.py measures the policy.
 """
 
 from kombu import Queue as _Queue

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=600, help="no-op chains of the reference, each round")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each figure and reference, in turn")
     parser.add_argument("--burst", type=int, default=600, help="events of the burst new orders arrive during")
-    parser.add_argument("--pool-orders", type=int, default=60, help="orders per pool size at 200 ms latency")
+    parser.add_argument("--pool-orders", type=int, default=40, help="orders per pool size at 200 ms latency")
     options = parser.parse_args()
     if os.environ.get("REDIS_URL") or os.environ.get("DATABASE_URL"):
         raise SystemExit("bench: unset REDIS_URL and DATABASE_URL (the bench runs on the embedded defaults)")
@@ -109,7 +109,8 @@ def table(results: dict) -> str:
                  "yes" if row["met"] else "no"]
         lines.append(f"| {' | '.join(cells)} |")
     m, client = results["machine"], results["measured"]["ingest"]["bare Flask"]["client_cores"]
-    lines.append(f"\nMedians of {len(results['measured']['chain']['chain']['rounds'])} rounds. "
+    lines.append(f"\nMedians of {len(results['measured']['chain']['chain']['rounds'])} rounds (ingest, chain; the "
+                 "latency, pool and RSS rows are one run each). "
                  f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {results['when']}. The load generator "
                  f"(wrk) used {client:.2f} of a core at the bare-Flask ceiling.")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from harness.stage import Stage
 POOLS = (8, 32, 64)
 
 
-def measure(home: Path, orders: int = 60, latency_ms: int = 200, pools: tuple[int, ...] = POOLS,
+def measure(home: Path, orders: int = 40, latency_ms: int = 200, pools: tuple[int, ...] = POOLS,
             timeout: float = 240) -> dict[str, dict]:
     return {f"threads {threads}": _one_pool(home / f"threads-{threads}", threads, orders, latency_ms, timeout)
             for threads in pools}

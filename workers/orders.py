@@ -46,7 +46,7 @@ def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) ->
 
 @lru_cache(maxsize=64)  # the steps of one order version read the same text: parsed once per worker process
 def _read_order(payload: str) -> Order:
-    return load(OrderSchema, jsonio.loads(payload))  # Order is a frozen dataclass of tuples: safe to share
+    return load(OrderSchema, jsonio.loads(payload))  # frozen, and no step writes to it: safe to share
 
 
 def order_version(svc: StepPorts, order: Order) -> str:
@@ -203,18 +203,25 @@ def _figures(invoice: dict) -> dict:
     return {"amount": str(invoice["amount"]["amount"]), "paid": str(invoice["paid"]["amount"]), "deleted": False}
 
 
-def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None) -> Decimal:
+def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None, *,
+                      invoice_brought_up: bool = False) -> Decimal:
     """Books what X-Cart collected and FreshBooks does not have yet (mappings/payments.py decides), then what it
     gave back as credit notes (mappings/refunds.py); returns the amount of payment booked. What needs a person
     (more collected than invoiced, a refund beyond what was paid...) goes to review after whatever may be
     booked is."""
     order, version = load_versioned_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
-    invoice_id = binder.bound_id(svc.sessions, "invoice", str(order_id))
+    binding = binder.lookup(svc.sessions, "invoice", str(order_id))
+    invoice_id = binding.freshbooks_id if binding else None
     if invoice_id is None:
         if plan.action == "void":
             return Decimal(0)
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
+    if binding.version != version and not invoice_brought_up:
+        # A newer version of the order came in after this chain's create_invoice (its own chain is on its way):
+        # the invoice is brought up to it first, then the payment decided afresh against that invoice.
+        create_invoice(svc, order_id, event_id)
+        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True)
     transactions = _transactions(svc, order_id)
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone: the credit notes go to the invoice's client

@@ -31,7 +31,8 @@ def test_orders_become_invoices(pipeline_factory, fb_sandbox):
     # Refunds are credit notes: the only orders held are customers that look like another one (the store makes
     # near-duplicates), waiting for a person to say who they are
     assert {letter.kind for letter in open_letters} <= {"review"}
-    assert all("possible duplicate of client" in letter.reason for letter in open_letters), open_letters
+    assert all("possible duplicate of client" in letter.reason for letter in open_letters), \
+        [letter.reason for letter in open_letters]
     held_orders = {ledger.get_event(pipeline.services.sessions, letter.event_id).order_number
                    for letter in open_letters}
     assert held_orders - {None} == set(books.held_as_duplicates)

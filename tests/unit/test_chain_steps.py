@@ -186,6 +186,25 @@ def test_an_edit_updates_the_same_invoice(ports):
     assert (len(books(ports).all("invoice")), len(books(ports).all("payment"))) == (1, 1)
 
 
+def test_an_edit_arriving_mid_chain_is_booked_by_the_payment_step_not_sent_to_review(ports):
+    """The chain queue runs an order's steps as soon as its event is in, so an edit can be taken in between the
+    first chain's create_invoice and its reconcile_payment: the payment is decided against the edited invoice."""
+    order_id = deliver(ports, "evt-1", "order.created")
+    orders.resolve_client(ports, order_id, "evt-1")
+    orders.sync_items(ports, order_id, "evt-1")
+    invoice_id = orders.create_invoice(ports, order_id, "evt-1")  # the order as placed: 76.54
+    tax = [dict(s, value=D("6.64")) if s["type"] == "tax" else s for s in ORDER["data"]["surcharges"]]
+    cup = {"id": 90213, "product_id": 31, "sku": "KETTLE-GL", "name": "Kettle", "price": D("10.00"), "amount": 1}
+    deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000",
+            items=ORDER["data"]["items"] + [cup], sub_total=D("82.00"), total=D("87.43"), surcharges=tax)
+
+    assert orders.reconcile_payment(ports, order_id, "evt-1") == D("87.43")  # was: review, "invoice differs"
+    assert run_chain(ports, order_id, "evt-2") == (invoice_id, D(0))  # the edit's own chain: nothing left to do
+    edited = invoice(ports, invoice_id)
+    assert (money(edited, "amount"), money(edited, "paid")) == (D("87.43"), D("87.43"))
+    assert (len(books(ports).all("invoice")), len(books(ports).all("payment"))) == (1, 1)
+
+
 def test_a_second_order_shares_the_client_and_the_items(ports):
     first = deliver(ports, "evt-1", "order.created")
     first_invoice, _ = run_chain(ports, first, "evt-1")
