@@ -40,6 +40,8 @@ XCART_TOKEN = "xcart-sandbox-token"  # noqa: S105 - the store simulator's publis
 QUEUE_KEYS = ("xcfb", "unacked", "unacked_index", "unacked_mutex")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
+AFTER_SALES = 0.2  # the share of paid orders the store later refunds or cancels
+
 
 class Stage:
     def __init__(self, home: Path, *, seed: int = 1, customers: int = 40, products: int = 25, workers: int = 1,
@@ -58,7 +60,9 @@ class Stage:
         os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
         self.freshbooks_server = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(
             static_tokens=(ACCESS_TOKEN,)))))
-        self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products))
+        # a fifth of paid orders give money back later (refunds, several, cancellations): credit notes in the books
+        self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products,
+                                                  after_sales=AFTER_SALES))
         self.store = store_of(self.store_app)
         self.xcart_server = BackgroundServer(self.store_app)
         self.alert_server = BackgroundServer(self._alert_receiver())

@@ -192,11 +192,12 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         if plan.action == "void":
             return Decimal(0)
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
-    transactions = _transactions(svc, order_id)
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone: the credit notes go to the invoice's client
         client_id = resolve_client(svc, order_id, event_id)
     with svc.locks.order(order_id):
+        # Read under the lock: a sale stored by a concurrent chain is seen, not a refund without its sale.
+        transactions = _transactions(svc, order_id)
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
         # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
         invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), order_version(svc, order), ANSWER_FRESH)
