@@ -50,6 +50,7 @@ class BooksReport:
     duplicate_items: list[str] = field(default_factory=list)
     refunds_for_review: int = 0  # orders with a refund (booked as credit notes unless the rules hold them)
     credit_notes: int = 0
+    orders_credited: int = 0  # orders whose money went back (refunded, or cancelled after payment)
     duplicate_credit_notes: list[str] = field(default_factory=list)
     lost_refunds: list[str] = field(default_factory=list)  # credited less than X-Cart gave back
     wrong_credits: list[str] = field(default_factory=list)  # credited more, or for no order
@@ -161,6 +162,7 @@ def _check_credit_notes(sandbox: Sandbox, expected: dict[str, Expected], report:
     once, and each order's add up to what X-Cart gave back."""
     notes = [c for c in sandbox.books.all("credit_note") if c["vis_state"] == 0]
     report.credit_notes = len(notes)
+    report.orders_credited = sum(1 for want in expected.values() if want.credited)
     numbers = Counter(c["credit_number"] for c in notes)
     report.duplicate_credit_notes = sorted(number for number, count in numbers.items() if count > 1)
     credited: dict[str, Decimal] = {}

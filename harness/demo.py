@@ -19,8 +19,10 @@ from statistics import quantiles
 from core.settings import SettingsError
 from harness import two_way_demo
 from harness.stage import Interrupted, Stage, stopping_on_signals
+from mappings.xcart.fields import FlexibleDateTime
 from runtime.bootstrap import BrokerUnusable
 from store import assistants, ledger
+from workers.reconcile import reconcile
 
 INVALID = 6
 BURST_SECONDS = 10
@@ -123,6 +125,7 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float,
     latencies = sorted(ledger.latencies(sessions, limit=100_000))
     objects = sandbox.books.counts()
     report = sender.report()
+    reconciled = _reconcile(stage)
     p50, p95 = (quantiles(latencies, n=100)[49], quantiles(latencies, n=100)[94]) if len(latencies) > 1 else (0, 0)
     lines = [
         "",
@@ -135,9 +138,11 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float,
         f" wrong payments {len(books.wrong_payments)})",
         f"  clients / items         {objects['client']} / {objects['item']}",
         f"  payments                {objects['payment']}",
-        f"  credit notes            {objects.get('credit_note', 0)} for {books.refunds_for_review} orders with refunds"
-        f" (refunds lost {len(books.lost_refunds)}, credited twice {len(books.duplicate_credit_notes)},"
-        f" credited wrongly {len(books.wrong_credits)})",
+        f"  credit notes            {objects.get('credit_note', 0)} ({_credit_kinds(sandbox)}) for"
+        f" {books.orders_credited} orders giving money back (refunds lost {len(books.lost_refunds)}, credited twice"
+        f" {len(books.duplicate_credit_notes)}, credited wrongly {len(books.wrong_credits)})",
+        f"  reconciliation          {reconciled.as_table().splitlines()[-2]} (xcfb reconcile --since"
+        f" {reconciled.since} --until {reconciled.until})",
         "  dead letters            " + (", ".join(f"{kind} {n}" for (kind, status), n in sorted(letters.items())
                                               if status == "open") or "none"),
         f"  retries                 {retries} (FreshBooks answered 429 {sandbox.faults.injected['rate_limited']} "
@@ -152,9 +157,10 @@ def _summary(stage: Stage, sender, settled: bool, elapsed: float,
         "xcfb events show ORDER_NUMBER",
     ]
     print("\n".join(lines))
-    ok = settled and books.correct and two_way is not None and two_way.correct
+    ok = settled and books.correct and two_way is not None and two_way.correct and reconciled.matched
     print("RESULT: every order booked exactly once; both systems agree" if ok
-          else f"RESULT: FAILED {books}" + (f" {two_way}" if two_way else ""))
+          else f"RESULT: FAILED {books}" + (f" {two_way}" if two_way else "")
+          + ("" if reconciled.matched else " (xcfb reconcile: not every order matches)"))
     return 0 if ok else 1
 
 
@@ -170,6 +176,18 @@ def _anomaly_lines(stage: Stage) -> list[str]:
     return [f"  anomalies injected      {len(incidents)}" + (f" ({_by_status(kinds)})" if kinds else ""),
             f"  anomalies flagged       {len(found)} of them ({len(held)} orders held for review, the others booked "
             f"with a flag); normal orders flagged {len(normal & set(flagged))} of {len(normal)}"]
+
+
+def _reconcile(stage: Stage):
+    """`xcfb reconcile` over the days the store's orders were placed on: X-Cart's REST API against the books."""
+    placed = [FlexibleDateTime().deserialize(o["create_date"]).date() for o in stage.store.orders.values()]
+    return reconcile(stage.services, min(placed), max(placed)).report
+
+
+def _credit_kinds(sandbox) -> str:
+    numbers = [c["credit_number"] for c in sandbox.books.all("credit_note") if c["vis_state"] == 0]
+    cancellations = sum(1 for number in numbers if number.endswith("-C"))
+    return f"refunds {len(numbers) - cancellations}, cancellations after payment {cancellations}"
 
 
 def _by_status(counts: dict[str, int]) -> str:

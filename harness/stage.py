@@ -41,6 +41,8 @@ WORK_QUEUES = ("xcfb", "xcfb.chain")  # celeryconfig.task_queues: the events que
 QUEUE_KEYS = (*WORK_QUEUES, "unacked", "unacked_index", "unacked_mutex")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
+AFTER_SALES = 0.2  # the share of paid orders the store later refunds or cancels
+
 
 class Stage:
     def __init__(self, home: Path, *, seed: int = 1, customers: int = 40, products: int = 25, workers: int = 1,
@@ -60,8 +62,10 @@ class Stage:
         os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
         self.freshbooks_server = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(
             static_tokens=(ACCESS_TOKEN,)))))
+        # a fifth of paid orders give money back later (refunds, several, cancellations): credit notes in the books
         self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products,
-                                                  anomalies=anomalies, anomalies_after=anomalies_after))
+                                                  anomalies=anomalies, anomalies_after=anomalies_after,
+                                                  after_sales=AFTER_SALES))
         self.store = store_of(self.store_app)
         self.xcart_server = BackgroundServer(self.store_app)
         self.alert_server = BackgroundServer(self._alert_receiver())

@@ -9,6 +9,7 @@ service books correctly is `matched`; what differs is named, and only what is th
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from mappings import payments, refunds
+from mappings.money import currency_places, quantize
 from mappings.orders import NeedsReview, map_order
 from mappings.rules import Rules
 from mappings.xcart.entities import Order, PaymentTransaction
@@ -72,17 +74,20 @@ def store_order(order: Order, transactions: list[PaymentTransaction], rules: Rul
                 paid_in_books: Decimal | None = None) -> StoreOrder:
     """`paid_in_books`: what the order's invoice shows paid, if there is one (a cancelled order without
     transactions collected what the books show, as the chain reads it)."""
+    places = currency_places(order.currency)
     try:
         plan = map_order(order, rules)
     except NeedsReview as held:
-        return StoreOrder(order.id, order.order_number, order.currency, order.total, ZERO, ZERO, True, str(held))
+        return StoreOrder(order.id, order.order_number, order.currency, quantize(order.total, places), ZERO, ZERO,
+                          True, str(held))
+    places = currency_places(plan.currency)  # X-Cart writes "19.9900": compared and shown to the currency's places
     money = payments.collected_and_refunded(order, plan, transactions, paid_in_books)
-    collected = min(money.collected, plan.total)
+    collected = quantize(min(money.collected, plan.total), places)
     owed = refunds.plan_credit_notes(order, plan, transactions, collected, rules)
-    given_back = sum((note.amount for note in owed.credit_notes), ZERO)
+    given_back = quantize(sum((note.amount for note in owed.credit_notes), ZERO), places)
     invoiced = not (plan.action == "void" and not collected)
-    return StoreOrder(order.id, order.order_number, plan.currency, plan.total, collected, given_back, invoiced,
-                      "; ".join(owed.reasons) or None)
+    return StoreOrder(order.id, order.order_number, plan.currency, quantize(plan.total, places), collected,
+                      given_back, invoiced, "; ".join(owed.reasons) or None)
 
 
 def classify(order: StoreOrder, invoices: list[BookedInvoice], credited: Decimal, deleted_clients: set[int],
@@ -103,8 +108,9 @@ def classify(order: StoreOrder, invoices: list[BookedInvoice], credited: Decimal
         return line("duplicate_number", f"{len(invoices)} invoices numbered {order.order_number}: "
                     + ", ".join(str(i.invoice_id) for i in invoices))
     if not invoices:
-        if not order.invoiced:
-            return line("matched", "cancelled before payment: no invoice")
+        if not order.invoiced:  # nothing to invoice: out of the totals
+            return dataclasses.replace(line("matched", f"cancelled before payment: no invoice (X-Cart total "
+                                                       f"{order.total})"), xcart_total=ZERO)
         gone = f" (invoice {', '.join(map(str, deleted_invoices))} deleted in FreshBooks)" if deleted_invoices else ""
         return line("missing", f"no invoice in FreshBooks for {order.total} {order.currency}{gone}", True)
     invoice = invoices[0]

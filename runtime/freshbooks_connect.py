@@ -39,6 +39,8 @@ NEEDED_SCOPES: dict[str, str] = {
     "user:invoices:write": "create the invoice, mark it sent",
     "user:payments:read": "list an invoice's payments before booking one",
     "user:payments:write": "book the payment",
+    "user:credit_notes:read": "look a credit note up by its number before creating it, so no refund is booked twice",
+    "user:credit_notes:write": "book a refund, or a cancellation after payment, as a credit note",
 }
 # The FreshBooks events the service subscribes to: it keeps every change to its invoices and payments made in
 # FreshBooks in the audit trail (workers/tasks.freshbooks_event), and carries changes to clients and items back to

@@ -222,11 +222,12 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         # the invoice is brought up to it first, then the payment decided afresh against that invoice.
         create_invoice(svc, order_id, event_id)
         return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True)
-    transactions = _transactions(svc, order_id)
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone: the credit notes go to the invoice's client
         client_id = resolve_client(svc, order_id, event_id)
     with svc.locks.order(order_id):
+        # Read under the lock: a sale stored by a concurrent chain is seen, not a refund without its sale.
+        transactions = _transactions(svc, order_id)
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
         # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
         invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), version, ANSWER_FRESH)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 APP_SCOPES = ("user:profile:read", "user:clients:read", "user:clients:write", "user:invoices:read",
               "user:invoices:write", "user:billable_items:read", "user:billable_items:write", "user:payments:read",
-              "user:payments:write", "user:taxes:read", "user:taxes:write")
+              "user:payments:write", "user:taxes:read", "user:taxes:write", "user:credit_notes:read",
+              "user:credit_notes:write")
 
 
 @dataclass

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from mappings.xcart.fields import FlexibleDateTime
 from sandboxes.xcart import anomalies, problems, writes
-from sandboxes.xcart.generator import EPOCH, OrderOptions, StoreGenerator, iso
+from sandboxes.xcart.generator import EPOCH, OrderOptions, StoreGenerator, iso, money
 
 
 @dataclass
@@ -24,6 +25,9 @@ class StoreConfig:
     api_token: str = "xcart-sandbox-token"  # noqa: S105 - the simulator's published full-access test token
     read_only_token: str | None = "xcart-sandbox-read-token"  # noqa: S105 - reads only: writes get 403
     live_clock: bool = False  # stamp activity with the wall clock (polling tests) instead of simulated time
+    # The share of paid orders that later give money back: a partial refund, several, a full refund (status R) or
+    # a cancellation after payment. Drawn from a stream of its own, so a seed's orders stay the same either way.
+    after_sales: float = 0.0
     admin_token: str | None = None  # when set, /_sandbox/ wants it as a bearer token
     anomalies: float = 0.0  # share of orders placed with a labelled anomaly (sandboxes/xcart/anomalies.py)
     anomalies_after: int = 0  # normal orders placed before the first anomaly (a store's history)
@@ -37,6 +41,8 @@ class SimulatedStore:
     def __post_init__(self):
         self.lock = threading.RLock()
         self.generator = StoreGenerator(self.config.seed, self.config.currency)
+        self.after_sales_rng = random.Random(f"after-sales:{self.config.seed}")
+        self._next_refund_id = 900_000_000  # apart from the generator's ids, which stay as the seed makes them
         self.clock = EPOCH
         self.api_requests = 0  # REST API calls served (what catch-up sync costs the store)
         self.profiles: dict[int, dict] = {}
@@ -62,8 +68,8 @@ class SimulatedStore:
             self.clock += timedelta(minutes=minutes)
         return self.clock
 
-    def _event(self, event_type: str, data: dict) -> dict:
-        event = {"id": f"evt_{uuid.UUID(int=self.generator.rng.getrandbits(128), version=4).hex}",
+    def _event(self, event_type: str, data: dict, rng: random.Random | None = None) -> dict:
+        event = {"id": f"evt_{uuid.UUID(int=(rng or self.generator.rng).getrandbits(128), version=4).hex}",
                  "type": event_type, "created_at": iso(self.clock).replace("+0000", "Z"),
                  "store": self.config.store_id, "data": copy.deepcopy(data)}
         self.events.append(event)
@@ -104,6 +110,8 @@ class SimulatedStore:
                     self.edit_order(order["id"])
                 elif order["payment_status"]["code"] == "Q" and rng.random() < 0.3:
                     self.mark_paid(order["id"])
+                elif self.after_sales_rng.random() < self.config.after_sales:
+                    self._after_sale(order)
             return self.events[first:]
 
     def _anomaly_kind(self) -> str | None:
@@ -137,6 +145,31 @@ class SimulatedStore:
     def labels(self) -> dict[int, str]:
         """Order id -> the anomaly injected into it."""
         return {order_id: kind for kind, ids in self.incidents for order_id in ids}
+    def _after_sale(self, order: dict) -> None:
+        """Money given back once the order was paid, as X-Cart records it: refund transactions (and the status
+        they leave: PP after a partial refund, R after a full one), or the order cancelled after payment."""
+        sales = [t for t in self.transactions[order["id"]] if t["type"] == "sale"]
+        if order["payment_status"]["code"] != "P" or not sales:
+            return
+        total, rng = Decimal(str(order["total"])), self.after_sales_rng
+        kind = rng.choice(["partial", "several", "full", "cancelled"])
+        parts = {"partial": [Decimal("0.3")], "several": [Decimal("0.2"), Decimal("0.15"), Decimal("0.1")],
+                 "full": [Decimal(1)], "cancelled": []}[kind]
+        when = FlexibleDateTime().deserialize(order["update_date"])
+        for n, share in enumerate(parts, start=1):
+            value = total if share == 1 else money(total * share, order["currency"])
+            self._next_refund_id += 1
+            refund = {**sales[0], "transaction_id": self._next_refund_id, "value": str(value),
+                      "type": "refund" if share == 1 else ("refundPart", "refundMulti")[(n + 1) % 2],
+                      "date": iso(when + timedelta(days=n)), "public_id": f"RF{self._next_refund_id}"}
+            self.transactions[order["id"]].append(refund)
+            self._event("payment.created", refund, rng)
+        code, name = {"partial": ("PP", "Partially paid"), "several": ("PP", "Partially paid"),
+                      "full": ("R", "Refunded"), "cancelled": ("C", "Cancelled")}[kind]
+        order.update(payment_status={"id": {"PP": 6, "R": 8, "C": 7}[code], "code": code, "name": name,
+                                     "customer_name": name},
+                     update_date=iso(when + timedelta(days=len(parts) + 1)))
+        self._event("order.payment_status_changed", order, rng)
 
     def edit_order(self, order_id: int) -> dict:
         with self.lock:

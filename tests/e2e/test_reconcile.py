@@ -88,6 +88,11 @@ def test_edits_behind_the_services_back_are_named_and_repaired_when_they_are_the
     lines = {line["order_number"]: line for line in report["orders"]}
     assert f"totals {edited['amount']['amount']}" not in lines[unpaid]["detail"]  # the edited amount is shown
     assert "deleted in FreshBooks" in lines[paid[1]]["detail"]
+    assert main(["reconcile", *WINDOW], plugins=[]) == 1
+    table = capsys.readouterr().out
+    with capsys.disabled():
+        print(table)  # pytest -s shows the report (README: how money flows)
+    assert "RESULT: 5 differ (3 repairable with --repair)" in table
 
     status, report = reconcile(capsys, "--repair", "--wait", "90")
     found = classes(report)

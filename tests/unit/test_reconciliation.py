@@ -10,6 +10,7 @@ from celeryconfig import beat_schedule_for
 from core.settings import Settings
 from mappings.reconciliation import BookedInvoice, Report, StoreOrder, classify, unexplained
 from workers.reconcile import beat_window
+from xcfb.cli import main
 
 ORDER = StoreOrder(7, "1007", "USD", D("76.54"), D("76.54"), D("10.00"), True)
 
@@ -71,3 +72,11 @@ def test_beat_reconciles_the_previous_day_plus_the_overlap_daily():
     assert beat_window(datetime(2026, 12, 2, 3, 0, tzinfo=UTC), 600, 0) == (date(2026, 12, 1), date(2026, 12, 1))
     schedule = beat_schedule_for(Settings(reconcile_interval=3600))
     assert schedule["reconcile"] == {"task": "xcfb.reconcile", "schedule": 3600}
+
+
+def test_the_command_names_a_bad_window(capsys):
+    assert main(["reconcile", "--since", "2026-11-05", "--until", "2026-11-01"], plugins=[]) == 2
+    assert "xcfb: --since 2026-11-05 is after --until 2026-11-01" in capsys.readouterr().err
+    assert main(["reconcile", "--since", "05/11/2026"], plugins=[]) == 2
+    assert "'05/11/2026' does not match the format '%Y-%m-%d'" in capsys.readouterr().err
+    assert main(["reconcile", "--format", "xml"], plugins=[]) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from apis.freshbooks.errors import Unavailable
 from mappings import jsonio
+from mappings.exchange_rates import EcbDay, EcbRates
 from mappings.orders import NeedsReview
 from store import ledger
 from workers import events, orders
@@ -213,3 +215,15 @@ def test_an_order_keeps_one_open_review_which_later_events_update_and_its_sync_s
     assert ledger.settle_reviews(ports.sessions, ORDER_ID, "evt-3") == 3  # the letter, the two events
     assert ledger.dead_letters(ports.sessions) == []
     assert {ledger.get_event(ports.sessions, e).status for e in ("evt-1", "evt-2")} == {"synced"}
+
+
+def test_a_converted_invoice_names_its_ecb_rate_and_day_in_the_notes_and_the_audit(ports):
+    ecb = EcbRates(lambda: [EcbDay(date(2026, 11, 19), {"USD": D("1.0500"), "CHF": D("0.9400")})])
+    ports.rules = dataclasses.replace(ports.rules, currency_policy="convert", account_currency="CHF", rates=ecb)
+    deliver(ports, "evt-1", "order.created")  # placed 2026-11-20: the ECB's rates of the 19th are the latest
+    invoice_id, _ = run_chain(ports, "evt-1")
+    invoice = ports.freshbooks.books.read("invoice", invoice_id)
+    said = "ECB euro reference rates of 2026-11-19 (ecb.europa.eu)"
+    assert invoice["currency_code"] == "CHF" and f"at 0.8952380952 CHF per USD (source: {said})" in invoice["notes"]
+    (created,) = [e for e in ledger.audit_for_order(ports.sessions, ORDER_ID) if e.object == "invoice"]
+    assert said in created.detail and "converted from 76.54 USD" in created.detail
