@@ -148,7 +148,8 @@ def _count_failure(email: str) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this console: never another site (an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or urlsplit(target).netloc:  # a browser reads /\host as //host
         return url_for("dashboard.index")
     return target
 

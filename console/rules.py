@@ -130,12 +130,17 @@ def version(version_id: int):
     found = rulebook.get_version(svc().sessions, version_id) or abort(404)
     parent = rulebook.get_version(svc().sessions, found.parent_id) if found.parent_id else None
     before = parent.text if parent else rule_versions.file_text(svc())
-    diff = list(difflib.unified_diff(before.splitlines(), found.text.splitlines(),
+    # Settings against settings: comments and layout (a form's save writes none) are not changes.
+    diff = list(difflib.unified_diff(_normal(before).splitlines(), _normal(found.text).splitlines(),
                                      f"version {parent.id}" if parent else "the rules file",
                                      f"version {found.id}", lineterm="", n=2))
     where = [env for env in ENVIRONMENTS if rulebook.pinned_version_id(svc().sessions, env) == version_id]
     return render_template("rule_version.html", version=found, parent=parent, diff=diff, where=where,
                            reports=rulebook.reports(svc().sessions, version_id), environments=ENVIRONMENTS)
+
+
+def _normal(text: str) -> str:
+    return rule_forms.to_yaml(rule_forms.read_yaml(text))
 
 
 @bp.route("/rules/versions/<int:version_id>.yaml")

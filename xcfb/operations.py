@@ -96,7 +96,7 @@ def show_order(svc: Services, reference: str) -> list[str]:
     lines.append("changes in FreshBooks:")
     for entry in ledger.audit_for_order(svc.sessions, order_id):
         lines.append(f"  {as_utc(entry.at):%Y-%m-%d %H:%M:%S}  {entry.action:<7} {entry.object:<8} "
-                     f"{entry.freshbooks_id or '':<8} {entry.detail}")
+                     f"{entry.freshbooks_id or '':<8} {entry.detail}" + (f" (by {entry.actor})" if entry.actor else ""))
     return lines
 
 

@@ -144,12 +144,14 @@ def test_failed_sign_ins_are_limited_per_email(app, svc):
     assert len(failures) == svc.settings.console_sign_in_attempts
 
 
-def test_sign_in_goes_back_only_to_a_page_of_the_console(app):
+@pytest.mark.parametrize("target, goes_to", [("//evil.example/steal", "/"), ("/\\evil.example", "/"),
+                                             ("https://evil.example/", "/"), ("/orders?q=1001", "/orders?q=1001")])
+def test_sign_in_goes_back_only_to_a_page_of_the_console(app, target, goes_to):
     client = app.test_client()
     token = csrf_of(client.get("/sign-in").get_data(as_text=True))
     answer = client.post("/sign-in", data={"email": EMAILS["viewer"], "password": PASSWORD, "csrf_token": token,
-                                           "next": "//evil.example/steal"})
-    assert answer.headers["Location"] == "/"
+                                           "next": target})
+    assert answer.headers["Location"] == goes_to
 
 
 def test_no_secret_is_rendered_in_any_page(app, svc):
