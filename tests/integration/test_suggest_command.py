@@ -37,11 +37,11 @@ def servers():
 
 
 @pytest.fixture
-def services(servers, tmp_path, database_url):
+def services(servers, tmp_path, database_url, redis_url):
     fb, xc = servers
     rules = tmp_path / "rules.yaml"
     rules.write_text("version: 1\nstatus:\n  payment:\n    P: sent   # a person's choice\n", encoding="utf-8")
-    svc = Services(Settings(home=tmp_path, database_url=database_url, freshbooks_api_url=fb.url,
+    svc = Services(Settings(home=tmp_path, database_url=database_url, redis_url=redis_url, freshbooks_api_url=fb.url,
                             freshbooks_access_token=TOKEN, freshbooks_account_id="SANDBOX1",
                             xcart_api_url=f"{xc.url}/api", xcart_api_token="xcart-sandbox-token", rules_path=rules))
     bootstrap.use(svc)
