@@ -173,6 +173,9 @@ def _anomaly_lines(stage: Stage) -> list[str]:
     held = stage.held_anomalies()
     normal = set(stage.store.orders) - set(labels)
     kinds = Counter(kind for kind, _ in incidents)
+    if not incidents:
+        return [f"  anomalies injected      none (they come after {stage.store.config.anomalies_after} normal orders, "
+                f"the store's history); normal orders flagged {len(normal & set(flagged))} of {len(normal)}"]
     return [f"  anomalies injected      {len(incidents)}" + (f" ({_by_status(kinds)})" if kinds else ""),
             f"  anomalies flagged       {len(found)} of them ({len(held)} orders held for review, the others booked "
             f"with a flag); normal orders flagged {len(normal & set(flagged))} of {len(normal)}"]

@@ -8,7 +8,8 @@ like a discount of 0, would otherwise have a spread of 0). A metric says nothing
 values, so a new store is not flooded.
 
     unit_price   ln(unit price / catalogue price), per order currency (its median is the currency's rate
-                 against the catalogue: 0 for the catalogue's own); a typo x10 is ln 10 = 2.3 away
+                 against the catalogue: 0 for the catalogue's own); a typo x10 is ln 10 = 2.3 away. Lines agree
+                 with the catalogue to the cent, so a currency is warm after a third of `warm_up` lines
     order_total  ln(1 + total in catalogue units), upward only
     discount     discounts / sub-total, upward only; only a discount worth `material_share` of the usual
                  order counts (a 5.00 coupon on a 0.33 order is 100 % of nothing)

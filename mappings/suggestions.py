@@ -8,8 +8,8 @@ orders, transactions and catalogue and the FreshBooks items, taxes and clients c
 - taxes: each tax code -> the FreshBooks name: an existing FreshBooks tax of a like name (the service names its
   taxes "<name> <rate>%"), else X-Cart's own name (cold start: created at first use), with the rates observed.
 - items: each catalogue SKU -> the FreshBooks item with that SKU, else one of a like name without a SKU (an
-  account with history: map to what exists instead of duplicating it), else created at first use. Reported: the
-  rules have no key binding an item by name.
+  account with history: map to what exists instead of duplicating it), else created at first use. Not a rule:
+  `--apply` binds the SKU to that item (the service then updates it, SKU included, instead of creating another).
 - payment methods: each X-Cart method -> a FreshBooks payment type. Reported (the service's table decides).
 - clients: an X-Cart customer whose name is a FreshBooks client's under another email. Reported.
 
@@ -60,6 +60,7 @@ class Suggestion:
     changes_booking: bool
     path: tuple[str, ...] = ()  # where it goes in the rules document; () when it is reported only
     value: object = None
+    binding: tuple[str, str, int] | None = None  # (kind, X-Cart id, FreshBooks id) --apply binds, where unbound
 
     @property
     def applicable(self) -> bool:
@@ -211,11 +212,11 @@ def _items(store: StoreData, books: BooksData) -> list[Suggestion]:
             price = (item.get("unit_cost") or {}).get("amount")
             same_price = price is not None and Decimal(str(price)) == product.price
             made.append(Suggestion(
-                "item", product.sku, f"{product.sku} -> FreshBooks item {item.get('id')} {item.get('name')!r} "
-                "(give it the SKU in FreshBooks, or it is created again)",
+                "item", product.sku, f"{product.sku} -> FreshBooks item {item.get('id')} {item.get('name')!r}",
                 round(score / 100 * (1.0 if same_price else 0.75), 2),
                 f"name {product.name!r} ~ {item.get('name')!r} ({score:.0f}/100)"
-                + (", same price" if same_price else f", price {price} vs {product.price}") + on, True))
+                + (", same price" if same_price else f", price {price} vs {product.price}") + on, True,
+                binding=("item", product.sku, int(item["id"]))))
         else:
             made.append(Suggestion("item", product.sku, f"{product.sku} -> a new FreshBooks item {product.name!r}",
                                    0.95, "no FreshBooks item with this SKU or a like name" + on, False))

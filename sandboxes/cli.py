@@ -97,9 +97,16 @@ def freshbooks(ctx: click.Context, host, port, account_id, currency, tokens, cli
 @click.option("--orders", type=int, default=0, help="place this many orders at start-up")
 @click.option("--duplicates", type=float, default=0.0, metavar="RATE", help="share of webhook events sent twice")
 @click.option("--reorder", type=int, default=0, metavar="N", help="shuffle webhook deliveries within N events")
+@click.option("--anomalies", type=click.FloatRange(0, 1), default=0.0, metavar="SHARE",
+              help="share of orders with a labelled anomaly (GET /_sandbox/labels lists them)")
+@click.option("--anomalies-after", type=click.IntRange(min=0), default=0, metavar="N",
+              help="normal orders placed before the first anomaly")
+@click.option("--data-problems", type=click.FloatRange(0, 1), default=0.0, metavar="SHARE",
+              help="share of orders with a labelled data-quality problem")
 @click.pass_context
 def xcart(ctx: click.Context, host, port, seed, customers, products, currency, api_token, read_only_token,
-          live_clock, admin_token, target, secrets, orders, duplicates, reorder) -> int:
+          live_clock, admin_token, target, secrets, orders, duplicates, reorder, anomalies, anomalies_after,
+          data_problems) -> int:
     """The X-Cart store simulator (REST API and signed webhooks)."""
     from sandboxes.serve import serve_forever
     from sandboxes.xcart.app import create_app, store_of
@@ -112,7 +119,8 @@ def xcart(ctx: click.Context, host, port, seed, customers, products, currency, a
     sender = WebhookSender(target, list(secrets), DeliveryOptions(duplicate_rate=duplicates, reorder_window=reorder),
                            seed=seed) if target else None
     config = StoreConfig(seed=seed, customers=customers, products=products, currency=currency, api_token=api_token,
-                         read_only_token=read_only_token, live_clock=live_clock, admin_token=admin_token)
+                         read_only_token=read_only_token, live_clock=live_clock, admin_token=admin_token,
+                         anomalies=anomalies, anomalies_after=anomalies_after, data_problems=data_problems)
     app = create_app(config, sender)
     store = store_of(app)
     if orders:

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from mappings.anomalies import Observation as Observed
@@ -48,8 +49,21 @@ def record_observations(sessions: sessionmaker, order_id: int, placed: datetime,
                                     observed_at=placed) for o in seen)
 
 
+def _twice(write):
+    """Runs a write again when a concurrent first insert of the same key (two events of one product or customer
+    in two workers) beat it: the second run finds the row and updates it."""
+    try:
+        return write()
+    except IntegrityError:
+        return write()
+
+
 def remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> Decimal | None:
     """Keeps the SKU's catalogue price; returns the one it replaces."""
+    return _twice(lambda: _remember_price(sessions, sku, price))
+
+
+def _remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> Decimal | None:
     with sessions.begin() as session:
         row = session.get(CataloguePrice, sku, with_for_update=True)
         if row is None:
@@ -122,6 +136,10 @@ def flagged_orders(sessions: sessionmaker, source: str | None = None) -> dict[in
 
 def record_entity_findings(sessions: sessionmaker, entity: str, key: str, findings: Sequence[Finding]) -> None:
     """A customer's or product's findings now, replacing those of its previous version."""
+    _twice(lambda: _record_entity_findings(sessions, entity, key, findings))
+
+
+def _record_entity_findings(sessions: sessionmaker, entity: str, key: str, findings: Sequence[Finding]) -> None:
     with sessions.begin() as session:
         session.execute(delete(EntityFinding).where(EntityFinding.entity == entity,
                                                     EntityFinding.entity_key == key[:255]))

@@ -5,7 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from mappings.rules import DEFAULT_RULES, parse_rules
 from mappings.suggestions import BooksData, StoreData, Suggestion, apply, suggest
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, ProductSchema, load
 from runtime.bootstrap import Services
+from store import binder, ledger
 from xcfb.operations import OperatorError
 
 EVERYTHING = datetime(2000, 1, 1, tzinfo=UTC)
@@ -25,6 +26,7 @@ class Outcome:
     suggestions: list[Suggestion]
     applied: list[Suggestion]
     written: Path | None
+    bound: list[Suggestion] = field(default_factory=list)
 
 
 def run(svc: Services, *, min_confidence: float, do_apply: bool, days: int, limit: int, out: Path | None,
@@ -47,7 +49,22 @@ def run(svc: Services, *, min_confidence: float, do_apply: bool, days: int, limi
     written = _header(source, min_confidence, applied) + yaml.safe_dump(new, sort_keys=False, allow_unicode=True)
     parse_rules(written, str(target))  # what is written is a valid rules file, or nothing is
     target.write_text(written, encoding="utf-8")
-    return Outcome(suggestions, applied, target)
+    return Outcome(suggestions, applied, target, bind(svc, suggestions, min_confidence))
+
+
+def bind(svc: Services, suggestions: list[Suggestion], min_confidence: float) -> list[Suggestion]:
+    """X-Cart objects bound to the existing FreshBooks object suggested for them, where nothing is bound yet (a
+    binding the service made, or a person's, is never changed)."""
+    bound = []
+    for s in suggestions:
+        if s.binding is None or s.confidence < min_confidence:
+            continue
+        kind, external_id, freshbooks_id = s.binding
+        if binder.lookup(svc.sessions, kind, external_id) is None:
+            binder.bind(svc.sessions, kind, external_id, freshbooks_id)
+            ledger.audit(svc.sessions, "bind", kind, freshbooks_id, f"xcfb suggest --apply: {s.proposal}")
+            bound.append(s)
+    return bound
 
 
 def read_store(xcart, since: datetime, limit: int) -> StoreData:
@@ -72,10 +89,11 @@ def report(outcome: Outcome, min_confidence: float) -> list[str]:
     rows = [f"{'conf':>5}  {'kind':<12} {'changes':<7}  proposal / evidence"]
     for s in sorted(outcome.suggestions, key=lambda s: (s.kind, -s.confidence, s.subject)):
         mark = "" if s.confidence >= min_confidence else "  (below --min-confidence)"
-        how = "" if s.applicable else "  (reported: no rule for it)"
+        how = "" if s.applicable or s.binding else "  (reported: no rule for it)"
         rows.append(f"{s.confidence:>5.2f}  {s.kind:<12} {'yes' if s.changes_booking else 'no':<7}  "
                     f"{s.proposal}{mark}{how}")
         rows.append(f"{'':>5}  {'':<12} {'':<7}    {s.evidence}")
     if outcome.written:
         rows.append(f"wrote {outcome.written}: {len(outcome.applied)} rules added; point XCFB_RULES at it to use it")
+        rows += [f"bound {s.binding[1]} to FreshBooks {s.binding[0]} {s.binding[2]}" for s in outcome.bound]
     return rows

@@ -164,6 +164,14 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
             sender.enqueue(events)
         return _json({"events": len(events), "orders": len(store.orders)})
 
+    @app.get("/_sandbox/labels")
+    def labels():
+        """The ground truth of the labelled anomalies and data problems injected (never in a payload)."""
+        with store.lock:
+            return _json({"anomalies": [{"kind": kind, "orders": ids} for kind, ids in store.incidents],
+                          "data_problems": [{"order": order_id, "kind": kind, "field": path}
+                                            for order_id, (kind, path) in sorted(store.problems.items())]})
+
     @app.get("/_sandbox/stats")
     def stats():
         return _json({"orders": len(store.orders), "profiles": len(store.profiles), "products": len(store.products),

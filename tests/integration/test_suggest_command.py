@@ -17,6 +17,7 @@ from sandboxes.freshbooks.oauth import OAuthSettings
 from sandboxes.serve import BackgroundServer
 from sandboxes.xcart.app import create_app as create_store
 from sandboxes.xcart.store import StoreConfig
+from store import binder
 from xcfb.cli import xcfb
 
 TOKEN = "suggest-test-token"
@@ -25,19 +26,22 @@ TOKEN = "suggest-test-token"
 @pytest.fixture
 def servers():
     freshbooks = create_freshbooks(SandboxConfig(oauth=OAuthSettings(static_tokens=(TOKEN,))))
-    sandbox_of(freshbooks).books.create_tax({"name": "Sales Tax 8.875%", "amount": "8.875"})
+    books = sandbox_of(freshbooks).books
+    books.create_tax({"name": "Sales Tax 8.875%", "amount": "8.875"})
     store = create_store(StoreConfig(seed=4, customers=10, products=8))
+    mug = next(p for p in store.extensions["xcart_store"].products.values() if p["name"] == "Coffee Mug")
+    books.create_item({"name": "coffee mug", "unit_cost": {"amount": str(mug["price"]), "code": "USD"}})  # by hand
     store.extensions["xcart_store"].place_orders(40)
     with BackgroundServer(freshbooks) as fb, BackgroundServer(store) as xc:
         yield fb, xc
 
 
 @pytest.fixture
-def services(servers, tmp_path, database_url):
+def services(servers, tmp_path, database_url, redis_url):
     fb, xc = servers
     rules = tmp_path / "rules.yaml"
     rules.write_text("version: 1\nstatus:\n  payment:\n    P: sent   # a person's choice\n", encoding="utf-8")
-    svc = Services(Settings(home=tmp_path, database_url=database_url, freshbooks_api_url=fb.url,
+    svc = Services(Settings(home=tmp_path, database_url=database_url, redis_url=redis_url, freshbooks_api_url=fb.url,
                             freshbooks_access_token=TOKEN, freshbooks_account_id="SANDBOX1",
                             xcart_api_url=f"{xc.url}/api", xcart_api_token="xcart-sandbox-token", rules_path=rules))
     bootstrap.use(svc)
@@ -55,7 +59,7 @@ def test_suggest_lists_proposals_with_confidence_and_evidence(services):
     assert not (services.settings.rules_path.parent / "rules.suggested.yaml").exists()
 
 
-def test_apply_writes_a_new_rules_file_beside_the_old_one(services):
+def test_apply_writes_a_new_rules_file_beside_the_old_one(services, servers):
     shown = CliRunner().invoke(xcfb([]), ["suggest", "--apply", "--min-confidence", "0.9"])
     assert shown.exit_code == 0, shown.output
     written = services.settings.rules_path.parent / "rules.suggested.yaml"
@@ -64,3 +68,13 @@ def test_apply_writes_a_new_rules_file_beside_the_old_one(services):
     assert rules.payment_status["P"] == "sent"  # the person's rule, kept
     assert rules.payment_status.get("R") == "credit" and rules.taxes["CDEV.STAX.1"].name == "Sales Tax"
     assert services.settings.rules_path.read_text(encoding="utf-8").count("\n") == 4  # the old file untouched
+    item = next(i for i in sandbox_of(servers[0].app).books.all("item") if i["name"] == "coffee mug")
+    assert binder.bound_id(services.sessions, "item", "SKU-1000") == int(item["id"])  # not created again
+    assert f"bound SKU-1000 to FreshBooks item {item['id']}" in shown.output
+
+
+def test_apply_never_changes_a_binding(services, servers):
+    binder.bind(services.sessions, "item", "SKU-1000", 4242)
+    shown = CliRunner().invoke(xcfb([]), ["suggest", "--apply"])
+    assert shown.exit_code == 0, shown.output
+    assert binder.bound_id(services.sessions, "item", "SKU-1000") == 4242 and "bound SKU-1000" not in shown.output

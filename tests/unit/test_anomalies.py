@@ -14,6 +14,7 @@ from mappings.anomalies import MemoryHistory, baseline, examine, median
 from mappings.rules import load_rules
 from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart import anomalies
+from sandboxes.xcart.app import create_app, store_of
 from sandboxes.xcart.generator import OrderOptions
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
 
@@ -137,3 +138,13 @@ def test_thresholds_and_actions_come_from_the_rules(warm):
         SETTINGS.kinds["unit_price"], threshold=D(1000))})
     order = one_order(store, "price_x10")
     assert not [f for f in examine(order, [], catalogue, history, lenient).findings if f.kind == "unit_price"]
+
+
+def test_the_simulator_serves_its_labels_and_keeps_them_out_of_the_payloads():
+    app = create_app(StoreConfig(seed=3, customers=10, products=8, anomalies=0.3, anomalies_after=5,
+                                 data_problems=0.2))
+    store_of(app).place_orders(40)
+    labels = app.test_client().get("/_sandbox/labels").get_json()
+    assert labels["anomalies"] and labels["data_problems"]
+    assert {a["kind"] for a in labels["anomalies"]} <= set(anomalies.KINDS)
+    assert all("anomal" not in jsonio.dumps(order) for order in store_of(app).orders.values())

@@ -8,6 +8,8 @@ import dataclasses
 import random
 from decimal import Decimal as D
 
+from sqlalchemy.exc import IntegrityError
+
 from mappings import jsonio
 from mappings.anomalies import MemoryHistory, examine
 from mappings.findings import HeldForReview
@@ -155,3 +157,19 @@ def test_customers_and_products_are_checked_as_their_events_arrive(ports):
     assert f"catalogue price of {product['sku']} went from" in listed and "10x above the previous one" in listed
     take_in(ports, {**envelope, "id": "evt_product_3", "type": "product.updated", "data": {**tenfold}})
     assert [f.kind for f in assistants.entity_findings(ports.sessions) if f.entity == "product"] == []
+
+
+def test_a_concurrent_first_insert_of_a_catalogue_price_is_taken_over_not_failed(ports, monkeypatch):
+    real = assistants._remember_price
+    calls = []
+
+    def beaten_once(sessions, sku, price):
+        calls.append(sku)
+        if len(calls) == 1:  # another worker inserts the same SKU first
+            real(sessions, sku, D("1.00"))
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed: catalogue_prices.sku"))
+        return real(sessions, sku, price)
+
+    monkeypatch.setattr(assistants, "_remember_price", beaten_once)
+    assert assistants.remember_price(ports.sessions, "SKU-X", D("2.50")) == D("1.00")
+    assert assistants.catalogue_prices(ports.sessions, ["SKU-X"]) == {"SKU-X": D("2.50")}

@@ -82,3 +82,33 @@ def test_inverse_rates_are_derived_and_said_so():
     assert rules.rates.rate("USD", "EUR") == (D("0.8"), "fixed table (inverse)")
     with pytest.raises(LookupError):
         rules.rates.rate("GBP", "EUR")
+
+
+def test_the_assistants_are_switched_and_tuned_in_the_rules():
+    shipped = load_rules(DEFAULT_RULES)
+    assert shipped.anomalies.enabled and shipped.validation.enabled
+    kinds = shipped.anomalies.kinds
+    assert kinds["unit_price"].action == "review" and kinds["refunds"].action == "flag"
+    assert shipped.validation.actions == {"error": "review", "warning": "flag", "info": "flag"}
+    rules = parse_rules("version: 1\nanomalies: {enabled: false, kinds: {order_total: {action: review}}}\n"
+                        "validation: {enabled: false, actions: {warning: review}, currencies: [EUR]}")
+    assert not rules.anomalies.enabled and not rules.validation.enabled
+    assert rules.anomalies.kinds["order_total"].action == "review"
+    assert rules.anomalies.kinds["order_total"].threshold == shipped.anomalies.kinds["order_total"].threshold
+    assert rules.validation.actions["warning"] == "review" and rules.validation.actions["error"] == "review"
+    assert rules.validation.currencies == ("EUR",)
+
+
+def test_assistant_mistakes_are_named_by_path():
+    assert errors("""
+version: 1
+anomalies: {warm_up: 1, kinds: {quantity: {action: hold}, colour: {action: flag}}}
+validation: {actions: {warning: ignore}, currencies: [ABC]}
+""") == {
+        "anomalies.warm_up": "must be greater than or equal to 3",
+        "anomalies.kinds.quantity.action": "must be one of: flag, review",
+        "anomalies.kinds.colour.key": ("must be one of: unit_price, order_total, discount, quantity, tax_rate, "
+                                       "refunds"),
+        "validation.actions.warning": "must be one of: flag, review",
+        "validation.currencies": "unknown currency ABC",
+    }
