@@ -17,6 +17,8 @@ def existing_client(svc: StepPorts, email: str, client: dict, *, event_id: str |
                     order_id: int | None = None) -> dict | None:
     """The client `client` (the body we would create for `email`) already is, or None to create it. Raises
     NeedsReview when a candidate is likely but not certain: "possible duplicate of client 123 (0.87: name, ...)"."""
+    if not svc.rules.duplicates.enabled:
+        return None
     known = matches.decision(svc.sessions, email)
     if known is not None and known.decision in ("auto", "use"):
         return {"id": known.client_id}
