@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 
 from apis.xcart.client import XCartClient
 from harness.stage import XCART_TOKEN, Stage
+from mappings import jsonio
 from mappings.ownership import client_state_from_freshbooks, client_state_from_xcart, item_state_from_freshbooks
 from mappings.xcart.schemas import ProductSchema, ProfileSchema, load
 from runtime import callbacks
-from store.models import AuditEntry, ClientMatch, DeadLetter, Event, SyncState, utcnow
+from store import binder
+from store.models import AuditEntry, DeadLetter, Event, SyncState, utcnow
 from workers.two_way import HANDLED, item_state
 
 CLIENT_EDITS = ("freshbooks contact", "xcart billing", "both at once")
@@ -31,8 +33,10 @@ class TwoWayReport:
     echoes_dropped: int = 0
     groups: int = 0
     disagreements: list[str] = field(default_factory=list)
-    duplicates_bound: int = 0
+    duplicates: int = 0  # near-duplicate customers the store made (ground truth: the same person, a new email)
+    duplicates_bound: int = 0  # bound to the client of the person they duplicate
     duplicates_in_review: int = 0
+    duplicates_apart: int = 0  # given a client of their own (missed: a duplicate client, never a wrong one)
 
     @property
     def echo_writes(self) -> int:
@@ -124,11 +128,9 @@ def measure(stage: Stage, edits: int, since: datetime) -> TwoWayReport:
         report.echoes_dropped = session.scalar(select(func.count()).select_from(Event).where(
             Event.type.like("freshbooks.%"), Event.last_error.like("%echo of the last sync%")))
         states = list(session.scalars(select(SyncState)))
-        matches = list(session.scalars(select(ClientMatch)))
         open_reviews = {letter.event_id for letter in session.scalars(select(DeadLetter).where(
             DeadLetter.status == "open", DeadLetter.reason.like("%possible duplicate of client%")))}
-    report.duplicates_bound = sum(1 for m in matches if m.decision in ("auto", "use"))
-    report.duplicates_in_review = len(open_reviews)
+    _duplicates(stage, report, open_reviews)
     for state in states:
         sides = _client_sides(stage, state) if state.kind == "client" else _item_sides(stage, state)
         for group, (xcart, freshbooks) in sides.items():
@@ -137,6 +139,25 @@ def measure(stage: Stage, edits: int, since: datetime) -> TwoWayReport:
                 report.disagreements.append(f"{state.kind} {state.freshbooks_id} {group}: X-Cart {xcart} != "
                                             f"FreshBooks {freshbooks}")
     return report
+
+
+def _duplicates(stage: Stage, report: TwoWayReport, open_reviews: set[str]) -> None:
+    """Each near-duplicate customer of the store: bound to its person's client, held for review, or apart."""
+    sessions, held_emails = stage.services.sessions, set()
+    for event_id in open_reviews:
+        with sessions() as session:
+            event = session.get(Event, event_id)
+        data = (jsonio.loads(event.payload).get("data") or {}) if event else {}
+        held_emails.add(str(data.get("email") or data.get("login") or "").lower())
+    for login, original in stage.store.generator.person_of.items():
+        report.duplicates += 1
+        client, theirs = binder.bound_id(sessions, "client", login), binder.bound_id(sessions, "client", original)
+        if login in held_emails:
+            report.duplicates_in_review += 1
+        elif client is not None and client == theirs:
+            report.duplicates_bound += 1
+        else:
+            report.duplicates_apart += 1
 
 
 def _client_sides(stage: Stage, state: SyncState) -> dict[str, tuple]:
@@ -159,8 +180,9 @@ def summary(report: TwoWayReport) -> list[str]:
         f"{report.echoes_dropped}",
         f"  both sides agree        {report.groups - len(report.disagreements)} of {report.groups} field groups "
         "(per the ownership rules)",
-        f"  duplicate customers     {report.duplicates_bound} bound to their existing client, "
-        f"{report.duplicates_in_review} held for review",
+        f"  duplicate customers     {report.duplicates} (same person, new email): {report.duplicates_bound} bound to "
+        f"their client, {report.duplicates_in_review} held for review, {report.duplicates_apart} given a client of "
+        "their own",
     ]
     lines += [f"    disagrees: {d}" for d in report.disagreements[:10]]
     return lines

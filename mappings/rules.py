@@ -154,6 +154,7 @@ class DuplicateRules:
 
     auto_match: float = 0.9
     review: float = 0.5
+    enabled: bool = True  # false: an email no client has is a new client, as before duplicates were looked for
 
 
 _DICT_VALUE = re.compile(r"^((?:status\.payment|status\.fulfilment|taxes\.map|items\.sku_overrides|currency\.rates"
@@ -271,6 +272,7 @@ class RefundSection(_Strict):
 
 
 class DuplicatesSection(_Strict):
+    enabled = fields.Boolean(load_default=True)
     auto_match = fields.Float(load_default=0.9, validate=validate.Range(min=0, max=1))
     review = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
 

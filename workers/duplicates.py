@@ -7,16 +7,28 @@ Every decision is kept per email (store/matches.py), so a person's choice is nev
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
 from mappings.duplicates import Match, person, score
 from mappings.orders import NeedsReview
-from store import ledger, matches
+from store import binder, ledger, matches
 from workers.ports import StepPorts
+
+
+def new_clients_one_at_a_time(svc: StepPorts, email: str) -> AbstractContextManager:
+    """Held around the look-up and create of a client for an email not bound yet: two customers who are one person,
+    arriving at once, would otherwise both find no client and both create one. Only new emails take it."""
+    if binder.bound_id(svc.sessions, "client", email) is not None:
+        return nullcontext()
+    return svc.locks.binding("new-client", "*")
 
 
 def existing_client(svc: StepPorts, email: str, client: dict, *, event_id: str | None = None,
                     order_id: int | None = None) -> dict | None:
     """The client `client` (the body we would create for `email`) already is, or None to create it. Raises
     NeedsReview when a candidate is likely but not certain: "possible duplicate of client 123 (0.87: name, ...)"."""
+    if not svc.rules.duplicates.enabled:
+        return None
     known = matches.decision(svc.sessions, email)
     if known is not None and known.decision in ("auto", "use"):
         return {"id": known.client_id}

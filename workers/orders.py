@@ -17,7 +17,7 @@ from mappings.taxes import percent_label
 from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
-from workers.duplicates import existing_client
+from workers.duplicates import existing_client, new_clients_one_at_a_time
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
 from workers.ports import StepPorts
@@ -64,7 +64,7 @@ def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -
     email = order.email.strip().lower()
     fb = svc.freshbooks
     body = client_from_order(order)
-    with svc.locks.order(order_id):
+    with svc.locks.order(order_id), new_clients_one_at_a_time(svc, email):
         # No client with the email: perhaps the same customer under another one (workers/duplicates.py)
         client_id, _ = ensure(svc, "client", email,
                               lambda: fb.find_client_by_email(email)

@@ -253,7 +253,10 @@ class StoreGenerator:
                                "weight": 1000})
         payment = rng.choice(PAYMENT_STATUSES)
         fulfilment = rng.choice(SHIPPING_STATUSES)
-        addresses = customer["addresses"] if customer else [self._address("Guest", "Buyer", True, True)]
+        # A guest checks out under their own name, as at a real store, not one name shared by every guest (taken
+        # from the order number, so that the seeded sequence of everything else stays as it was)
+        guest = (FIRST[number % len(FIRST)], LAST[number * 7 % len(LAST)])
+        addresses = customer["addresses"] if customer else [self._address(*guest, True, True)]
         billing = next(a for a in addresses if a["is_billing"]) if any(a["is_billing"] for a in addresses) \
             else addresses[0]
         shipping = next((a for a in addresses if a["is_shipping"]), billing)

@@ -4,10 +4,13 @@ settles a held one and `xcfb clients duplicates` lists likely pairs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mappings import jsonio
 from mappings.orders import NeedsReview
+from mappings.rules import DuplicateRules
 from store import ledger, matches
 from store.models import AuditEntry
 from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, run_chain
@@ -128,6 +131,14 @@ def test_resolve_refuses_what_it_cannot_settle(ports):
         resolve_review(ports, other, "create-new", None, lambda name, args: None)
     with pytest.raises(OperatorError, match="no open review entry 12345"):
         resolve_review(ports, 12345, "create-new", None, lambda name, args: None)
+
+
+def test_with_duplicate_detection_off_a_new_email_is_a_new_client(ports):
+    existing(ports)
+    ports.rules = dataclasses.replace(ports.rules, duplicates=DuplicateRules(enabled=False))
+    calls = len(ports.freshbooks.calls)
+    orders.resolve_client(ports, deliver(ports, "e1"), "e1")
+    assert len(clients(ports)) == 2 and "search_clients" not in ports.freshbooks.calls[calls:]
 
 
 def test_someone_else_with_the_same_name_gets_a_new_client(ports):
