@@ -22,6 +22,8 @@ import phonenumbers
 from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import ratio
 
+from mappings.addresses import country_name
+
 # Common English given-name variants -> one canonical form (both sides are mapped before comparing).
 NICKNAMES = {
     "bob": "robert", "bobby": "robert", "rob": "robert", "robbie": "robert", "bert": "robert",
@@ -136,7 +138,9 @@ def street(text: str | None) -> str:
 
 
 def person(client: dict, country_code: str = "") -> Person:
-    """A FreshBooks client (its API fields) as compared. `country_code` reads national phone numbers."""
+    """A FreshBooks client (its API fields) as compared. National phone numbers are read in `country_code`, else
+    in the billing country's."""
+    country_code = country_code or country_name(client.get("p_country") or "")[1]
     email = (client.get("email") or "").strip().lower()
     local, _, domain = email.partition("@")
     phone = next((client[k] for k in ("bus_phone", "mob_phone", "home_phone") if client.get(k)), "")

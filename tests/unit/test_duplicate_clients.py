@@ -5,6 +5,7 @@ settles a held one and `xcfb clients duplicates` lists likely pairs."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 
@@ -176,3 +177,25 @@ def test_clients_duplicates_lists_likely_pairs_with_scores_and_evidence(ports):
     lines = list_duplicates(ports, 0.5)
     assert len(lines) == 3 and lines[-1] == "1 likely duplicate pairs scoring 0.5 or more"
     assert f"{a:>7}  {b:>7}  name, phone, address" in lines[1]
+
+
+def test_one_person_arriving_twice_at_once_under_two_emails_gets_one_client(ports):
+    """Two orders of one customer, with two emails, resolved by two workers at the same moment: without the new-client
+    lock both would find no client and both create one."""
+    ports.freshbooks.faults.configure({"latency_ms": 20})  # each FreshBooks call takes a while: the window is wide
+    second = ORDER_ID + 1
+    deliver(ports, "e1")
+    deliver(ports, "e2", id=second, order_number="10458", email="maria.g@newmail.example")
+    barrier, results = threading.Barrier(2), []
+
+    def worker(order_id: int, event_id: str):
+        barrier.wait()
+        results.append(orders.resolve_client(ports, order_id, event_id))
+
+    threads = [threading.Thread(target=worker, args=args) for args in ((ORDER_ID, "e1"), (second, "e2"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 2 and results[0] == results[1]
+    assert len(clients(ports)) == 1

@@ -112,6 +112,7 @@ def test_phones_compare_in_e164_whatever_their_writing():
     assert e164("(415) 555-0134") == e164("+1 415.555.0134") == "+14155550134"
     assert e164("030 1234567", "DE") == "+49301234567"
     assert e164("12") == ""
+    assert person({"bus_phone": "030 1234567", "p_country": "Germany"}).phone == "+49301234567"  # its own country
 
 
 def test_clients_sharing_no_blocking_key_are_never_compared():
