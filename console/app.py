@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from console import auth, dashboard, dead_letters, orders, rules
+from console import auth, dashboard, dead_letters, orders, reviews, rules
 from runtime.bootstrap import Services
 
 Send = Callable[[str, list], None]  # sends a task by name: replays go to the workers
@@ -23,7 +23,7 @@ def create_app(services: Services, send: Send, secure_cookies: bool = True) -> F
                       SESSION_COOKIE_NAME="xcfb_console_messages", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_SECURE=secure_cookies)
     auth.install(app)
-    for blueprint in (auth.bp, dashboard.bp, orders.bp, dead_letters.bp, rules.bp):
+    for blueprint in (auth.bp, dashboard.bp, orders.bp, dead_letters.bp, reviews.bp, rules.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(HTTPException)

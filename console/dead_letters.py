@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from console.auth import actor, requires, svc
+from console.reviews import review_of
 from mappings.errors import PayloadInvalid
 from mappings.xcart.envelope import read_envelope
 from mappings.xcart.schemas import parse_event
@@ -37,7 +38,13 @@ def show(letter_id: int):
     letter = ledger.get_dead_letter(svc().sessions, letter_id) or abort(404)
     event = ledger.get_event(svc().sessions, letter.event_id)
     payload = operations.readable_payload(event.payload) if event else ""
-    return render_template("dead_letter.html", letter=letter, event=event, payload=payload, problems=None)
+    return _page(letter, event, payload, None)
+
+
+def _page(letter, event, payload: str, problems: list[dict] | None):
+    """The dead letter's page; with what it takes to settle it when it is a review (console/reviews.py)."""
+    return render_template("dead_letter.html", letter=letter, event=event, payload=payload, problems=problems,
+                           review=review_of(letter, event))
 
 
 def payload_problems(text: str) -> list[dict]:
@@ -63,13 +70,11 @@ def replay(letter_id: int):
     if edited is not None:
         problems = payload_problems(edited)
         if problems:
-            return render_template("dead_letter.html", letter=letter, event=event, payload=edited,
-                                   problems=problems), 422
+            return _page(letter, event, edited, problems), 422
     try:
         _replay(letter_id, edited)
     except OperatorError as exc:
-        return render_template("dead_letter.html", letter=letter, event=event, payload=edited or "",
-                               problems=[{"path": "(payload)", "message": str(exc)}]), 422
+        return _page(letter, event, edited or "", [{"path": "(payload)", "message": str(exc)}]), 422
     flash(f"Dead letter {letter_id} replayed" + (" with the edited payload" if edited else ""))
     return redirect(url_for("dead_letters.show", letter_id=letter_id))
 

@@ -37,12 +37,13 @@ def index():
 def search(query: str, day: date | None) -> list[Order]:
     statement = select(OrderSnapshot.payload).order_by(OrderSnapshot.update_date.desc())
     if query and "@" not in query:
-        conditions = [OrderSnapshot.order_number.like(f"{query}%")]
+        conditions = [OrderSnapshot.order_number.istartswith(query, autoescape=True)]
         if query.isdigit():
             conditions.append(OrderSnapshot.order_id == int(query))
         statement = statement.where(or_(*conditions))
     elif query:
-        statement = statement.where(OrderSnapshot.payload.contains(query.split("@")[0]))  # narrowed, then exact
+        # narrowed, then exact; in any case (PostgreSQL's LIKE minds it, SQLite's does not)
+        statement = statement.where(OrderSnapshot.payload.icontains(query.split("@")[0], autoescape=True))
     if day:
         start = datetime.combine(day, time.min, tzinfo=UTC)
         statement = statement.where(OrderSnapshot.update_date >= start,

@@ -30,6 +30,7 @@ from workers.app import app
 from workers.catch_up import catch_up as poll_xcart
 from workers.failures import Failure, StepFailed, classify
 from workers.retry import retry_delay
+from workers.task_services import OneRuleVersion
 from workers.two_way import HANDLED as TWO_WAY_EVENTS
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def guarded(task, event_id: str | None, work: Callable):
     svc = services()
     try:
         _inject_fault(svc, task, event_id)
-        result = work(svc)
+        result = work(OneRuleVersion(svc))  # one rule version for the whole step (workers/task_services.py)
     except (Ignore, Retry):
         raise
     except Exception as exc:  # noqa: BLE001 - every exception is classified below, none is swallowed

@@ -9,6 +9,7 @@ from apis.freshbooks.errors import NotFound
 from mappings.duplicates import likely_duplicates
 from runtime.bootstrap import Services
 from store import ledger, matches
+from store.models import ClientMatch
 from xcfb.operations import OperatorError, replay
 
 
@@ -50,6 +51,17 @@ def resolve_review(svc: Services, letter_id: int, choice: str, client_id: int | 
     for other in _held_for(svc, match.email, letter_id):  # the customer's other events waiting on the same question
         replay(svc, other, send)
     return replay(svc, letter_id, send)
+
+
+def duplicate_under_review(svc: Services, letter_id: int) -> ClientMatch | None:
+    """What an open "possible duplicate" review entry asks (the candidate client, its score and evidence), or None
+    when the entry is not such a question (any more)."""
+    letter = ledger.get_dead_letter(svc.sessions, letter_id)
+    if letter is None or letter.status != "open" or letter.kind != "review" \
+            or "possible duplicate of client" not in letter.reason:
+        return None
+    match = matches.decision(svc.sessions, _email_of(svc, letter.event_id))
+    return match if match is not None and match.decision == "review" else None
 
 
 def _held_for(svc: Services, email: str, but: int) -> list[int]:

@@ -1,7 +1,8 @@
 """The console as a person uses it, in a real headless Chromium (Debian's chromium and chromedriver, driven
 by Selenium) over the whole running service: sign in, watch the dashboard move while orders flow, open an
 order, fix a dead letter's payload and replay it, change a rule in the flow designer and preview an order,
-save a version, promote it dev -> qa -> prod (a worker then books with it, without a restart), roll back.
+save a version, promote it dev -> qa -> prod (a worker then books with it, without a restart), roll back; and
+settle a possible duplicate client (use that client).
 
 Screenshots of each page go to tests/e2e/artefacts/ (XCFB_E2E_ARTEFACTS overrides), printed at the end."""
 
@@ -20,7 +21,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from console.app import create_app
 from sandboxes.serve import BackgroundServer
-from store import ledger, users
+from store import binder, ledger, matches, users
 from tests.e2e.pipeline import simulated_store
 from workers.app import app as celery_app
 
@@ -206,6 +207,57 @@ def test_a_person_runs_the_integration_from_the_console(pipeline_factory, fb_san
     finally:
         console.stop()
         print("\nscreenshots:\n" + "\n".join(str(path) for path in person.shots))
+
+
+def held_duplicate(pipeline, store):
+    """An open review dead letter asking whether a new customer is a known client (the simulator places
+    near-duplicate customers among its orders: place batches until the running worker holds one)."""
+    for _ in range(6):
+        assert pipeline.sender().deliver_all(store.place_orders(10)).delivered > 0
+        pipeline.settle()
+        for letter in ledger.dead_letters(pipeline.services.sessions, "open"):
+            if letter.kind == "review" and "possible duplicate of client" in letter.reason:
+                return letter
+    raise AssertionError("the simulator placed no near-duplicate customer the rules held for review")
+
+
+def test_a_person_settles_a_possible_duplicate_client_from_the_console(pipeline_factory, fb_sandbox, browser):
+    pipeline = pipeline_factory()
+    svc = pipeline.services
+    users.add_user(svc.sessions, ADMIN, "operator", PASSWORD)
+    _, store = simulated_store(seed=35)  # its first held order is booked (paid or sent)
+    letter = held_duplicate(pipeline, store)
+    event = ledger.get_event(svc.sessions, letter.event_id)
+    console = BackgroundServer(create_app(svc, lambda name, args: celery_app.send_task(name, args=args))).start()
+    person = Person(browser, console.url)
+    try:
+        person.go(f"/dead-letters/{letter.id}")
+        person.find("input[name=email]").send_keys(ADMIN)
+        person.find("input[name=password]").send_keys(PASSWORD)
+        person.press("form button[type=submit]")
+        person.wait_for(lambda: "Possible duplicate client" in person.text(), what="the review's page")
+        candidate = int(letter.reason.removeprefix("possible duplicate of client ").split()[0])
+        assert person.text("#candidate-score") == f"{float(letter.reason.split('(')[1].split(':')[0]):.2f}"
+        assert person.text("#candidate-evidence") and str(candidate) in person.text("#duplicate-review")
+        person.shot("duplicate-review", at="#duplicate-review")
+        person.press("#use-client")
+        person.wait_for(lambda: "use that client" in person.text(), what="the review settled")
+        pipeline.settle()
+        assert ledger.get_event(svc.sessions, letter.event_id).status == "synced"
+        email = json.loads(event.payload)["data"]["email"].strip().lower()
+        assert (matches.decision(svc.sessions, email).decision, matches.decision(svc.sessions, email).client_id) \
+            == ("use", candidate)
+        assert not [c for c in fb_sandbox.books.all("client") if (c.get("email") or "").lower() == email]  # none new
+        assert binder.bound_id(svc.sessions, "client", email) == candidate  # the chain resolved it to that client
+        if event.order_number:  # an order's event (else the customer's profile): its invoice is the chosen client's
+            invoice = [i for i in fb_sandbox.books.all("invoice") if i.get("po_number") == f"X-Cart {event.order_id}"]
+            status = json.loads(event.payload)["data"]["payment_status"]["code"]
+            booked = svc.rules.payment_status.get(status) != "void"  # a void order (cancelled...) gets no invoice
+            assert [i["customerid"] for i in invoice] == ([candidate] if booked else [])
+        actions = [(a.actor, a.action) for a in ledger.recent_audit(svc.sessions, people_only=True)]
+        assert (ADMIN, "resolve-duplicate") in actions
+    finally:
+        console.stop()
 
 
 def _fill(driver, css: str, text: str) -> None:

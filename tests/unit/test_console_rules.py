@@ -140,7 +140,7 @@ def test_promotion_goes_dev_qa_prod_and_wants_every_difference_expected(svc):
     assert rulebook.pinned_version_id(svc.sessions, "dev") is None
     rule_versions.promote(svc, version.id, "dev", report.id, changed, "a@example.com")
     assert rulebook.pinned_version_id(svc.sessions, "dev") == version.id
-    with pytest.raises(PromotionRefused, match="runs version 1 already"):
+    with pytest.raises(PromotionRefused, match=f"runs version {version.id} already"):
         rule_versions.promote(svc, version.id, "dev", report.id, changed, "a@example.com")
     qa_report = rule_versions.dry_run(svc, version.id, "qa", "a@example.com")
     svc.rules = load_rules()  # (the worker's own environment is prod: untouched so far)
