@@ -50,6 +50,18 @@ def credit_number(order_number: str, kind: str, index: int = 0) -> str:
     return f"{order_number}-R{index}" if kind == "refund" else f"{order_number}-C"
 
 
+def refunded_before_its_transactions(order: Order, plan: InvoicePlan, transactions: list[PaymentTransaction],
+                                     paid: Decimal, rules: Rules) -> str | None:
+    """X-Cart says the order was refunded, yet none of its payment transactions has arrived and nothing is paid
+    on the invoice: how much was collected and given back is unknown (the total may have been edited after the
+    payment), so nothing is booked from the status alone. The reason to hold the order; its payment events,
+    delivered late, run the chain again and settle it."""
+    if plan.action != "credit" or transactions or paid or rules.refund_policy != "credit_note":
+        return None
+    return (f"order {order.order_number} is refunded in X-Cart but none of its payment transactions has arrived: "
+            "what was collected and given back is booked when they come (a replay books them once they have)")
+
+
 def plan_credit_notes(order: Order, plan: InvoicePlan, transactions: list[PaymentTransaction], paid: Decimal,
                       rules: Rules) -> RefundDecision:
     """The credit notes an order calls for, given `paid`: what its invoice shows paid (in the invoice's currency)."""

@@ -235,6 +235,9 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         if invoice["deleted"]:
             return Decimal(0)  # a cancelled order's invoice was deleted
         paid = Decimal(invoice["paid"])
+        waiting = refunds.refunded_before_its_transactions(order, plan, transactions, paid, svc.rules)
+        if waiting:
+            raise NeedsReview([waiting])
         money = payments.collected_and_refunded(order, plan, transactions, paid)
         decision = payments.decide(plan, money, Decimal(invoice["amount"]), paid, invoice_id, order.order_number)
         if decision.book:
