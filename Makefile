@@ -36,6 +36,7 @@ demo-prod:
 
 bench: $(BIN)/.installed
 	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk || sudo apt-get install -y -q wrk; }
+	$(BIN)/pip install -q -e '.[test,bench]'
 	env -u REDIS_URL -u DATABASE_URL $(BIN)/python -m bench
 
 lint: $(BIN)/.installed

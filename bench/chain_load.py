@@ -50,6 +50,10 @@ def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
             "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains}}
 
 
+class NotSettled(RuntimeError):
+    """The worker did not finish the events it was sent in time (hung, or far slower than expected)."""
+
+
 def _send_and_wait(stage: Stage, events: list[dict], settled: int, timeout: float) -> float:
     bodies = [to_json(event) for event in events]
     started = time.monotonic()
@@ -57,7 +61,7 @@ def _send_and_wait(stage: Stage, events: list[dict], settled: int, timeout: floa
         stage.send("xcfb.process_event", [body])
     while sum(ledger.counts_by_status(stage.services.sessions).get(s, 0) for s in ledger.TERMINAL) < settled:
         if time.monotonic() - started > timeout:
-            raise RuntimeError(f"the chain did not settle {settled} events within {timeout} s")
+            raise NotSettled(f"the chain did not settle {settled} events within {timeout} s")
         time.sleep(0.2)  # seldom: a read of SQLite can hold up the worker's commits
     return time.monotonic() - started
 

@@ -47,11 +47,12 @@ AFTER_SALES = 0.2  # the share of paid orders the store later refunds or cancels
 class Stage:
     def __init__(self, home: Path, *, seed: int = 1, customers: int = 40, products: int = 25, workers: int = 1,
                  concurrency: int = 8, beat: bool = False, proxy_database: bool = False, tuning: dict | None = None,
-                 anomalies: float = 0.0, anomalies_after: int = 0):
+                 anomalies: float = 0.0, anomalies_after: int = 0, pool: str = "threads"):
         self.home = home
         self.seed = seed
         self._worker_count, self._concurrency, self._with_beat = workers, concurrency, beat
         self._tuning = tuning or {}
+        self._pool = pool  # Celery's --pool: threads, or gevent (bench/pool_load.py compares them)
         self.worker_env: dict[str, str] = {}  # added to the environment of the processes started from now on
         self.alerts: list[dict] = []
         self.workers: list[subprocess.Popen] = []
@@ -224,7 +225,7 @@ class Stage:
             r.delete(key)
 
     def _start_worker(self, index: int) -> subprocess.Popen:
-        return self._spawn(["worker", "--pool", "threads", "--concurrency", str(self._concurrency), "--hostname",
+        return self._spawn(["worker", "--pool", self._pool, "--concurrency", str(self._concurrency), "--hostname",
                             f"worker{index}@%h", "--without-gossip", "--without-mingle"], f"worker{index}.log")
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:

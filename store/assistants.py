@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.anomalies import Observation as Observed
 from mappings.findings import Finding
@@ -19,25 +19,39 @@ VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
 
 class SqlHistory:
-    """The store's history as the anomaly check of one order sees it (never that order's own values)."""
+    """The store's history as the anomaly check of one order sees it (never that order's own values). A check
+    asks it one question per metric and key (about eight): they are read through one session, opened at the
+    first and closed with the `with` block, rather than a session (a connection and a transaction) each."""
 
     def __init__(self, sessions: sessionmaker, order_id: int, window: int):
         self.sessions, self.order_id, self.window = sessions, order_id, window
+        self._session: Session | None = None
+
+    def __enter__(self) -> SqlHistory:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _reading(self) -> Session:
+        if self._session is None:
+            self._session = self.sessions()
+        return self._session
 
     def values(self, metric: str, key: str) -> Sequence[Decimal]:
-        with self.sessions() as session:
-            rows = session.scalars(select(Observation.value).where(
-                Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False),
-                Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
-            return [Decimal(v) for v in rows]
+        rows = self._reading().scalars(select(Observation.value).where(
+            Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False),
+            Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
+        return [Decimal(v) for v in rows]
 
     def customer_orders(self, customer: str, since: datetime, until: datetime) -> Sequence[Decimal]:
-        with self.sessions() as session:
-            rows = session.scalars(select(Observation.value).where(
-                Observation.metric == "customer_order", Observation.key == customer,
-                Observation.order_id != self.order_id, Observation.observed_at >= since,
-                Observation.observed_at <= until).order_by(Observation.observed_at.desc()).limit(self.window))
-            return [Decimal(v) for v in rows]
+        rows = self._reading().scalars(select(Observation.value).where(
+            Observation.metric == "customer_order", Observation.key == customer,
+            Observation.order_id != self.order_id, Observation.observed_at >= since,
+            Observation.observed_at <= until).order_by(Observation.observed_at.desc()).limit(self.window))
+        return [Decimal(v) for v in rows]
 
 
 def record_observations(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:

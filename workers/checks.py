@@ -30,8 +30,8 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
             transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
                             for p in snapshots.payment_payloads(svc.sessions, order_id)]
             catalogue = assistants.catalogue_prices(svc.sessions, (item.sku for item in order.items))
-            history = assistants.SqlHistory(svc.sessions, order_id, rules.anomalies.window)
-            examination = anomalies.examine(order, transactions, catalogue, history, rules.anomalies)
+            with assistants.SqlHistory(svc.sessions, order_id, rules.anomalies.window) as history:
+                examination = anomalies.examine(order, transactions, catalogue, history, rules.anomalies)
             assistants.record_observations(svc.sessions, order_id, order.create_date, examination.observations)
             findings += examination.findings
         rows = assistants.record_findings(svc.sessions, order_id, findings, [action(f, rules) for f in findings])

@@ -7,7 +7,7 @@ import hashlib
 from mappings import jsonio
 from mappings.errors import PayloadInvalid
 from mappings.xcart.entities import Order, PaymentTransaction, Product, Profile
-from mappings.xcart.envelope import event_keys, read_envelope, read_json
+from mappings.xcart.envelope import envelope_of, event_keys, read_json
 from mappings.xcart.schemas import OrderSchema, load, parse_event
 from store import ledger, snapshots
 from store.ledger import TERMINAL
@@ -24,16 +24,24 @@ FRESHBOOKS = "freshbooks."  # the type prefix of recorded FreshBooks callbacks
 def receive(svc: StepPorts, raw: str) -> tuple[str, bool]:
     """Records the raw event before anything else; returns its id and whether it still needs processing
     (False: a redelivery of an event already dealt with, or a body that cannot be read)."""
+    event_id, needed, _ = take_in(svc, raw)
+    return event_id, needed
+
+
+def take_in(svc: StepPorts, raw: str) -> tuple[str, bool, dict | None]:
+    """receive, also giving the body it read when it has just recorded it, so that `handle` need not read the
+    event back and parse it again (None: a redelivery, or unreadable; the recorded text is then the one read)."""
     try:
-        envelope = read_envelope(raw)  # the reader ingest checked the body with
+        body = read_json(raw)
+        envelope = envelope_of(body)  # the reader ingest checked the body with
     except PayloadInvalid as exc:
-        return _record_unreadable(svc, raw, exc), False
+        return _record_unreadable(svc, raw, exc), False, None
     event_id, event_type = envelope["id"], envelope["type"]
     entity_key, order_id, order_number = event_keys(event_type, envelope["data"])
     if ledger.record_event(svc.sessions, event_id, event_type, entity_key, raw, order_id, order_number):
-        return event_id, True
+        return event_id, True, body
     known = ledger.get_event(svc.sessions, event_id)
-    return event_id, known.status not in TERMINAL
+    return event_id, known.status not in TERMINAL, None
 
 
 def recorded(svc: StepPorts, event_id: str) -> Event:
@@ -57,12 +65,14 @@ def _record_unreadable(svc: StepPorts, raw: str, problem: PayloadInvalid) -> str
     return event_id
 
 
-def handle(svc: StepPorts, event_id: str) -> int | None:
-    """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done."""
-    kept = recorded(svc, event_id)
-    if kept.type.startswith(FRESHBOOKS):
-        return _freshbooks_changed(svc, kept)
-    body = read_json(kept.payload)
+def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | None:
+    """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done.
+    `body`: the X-Cart event take_in has just recorded and read (else it is read back from the database)."""
+    if body is None:
+        kept = recorded(svc, event_id)
+        if kept.type.startswith(FRESHBOOKS):
+            return _freshbooks_changed(svc, kept)
+        body = read_json(kept.payload)
     ledger.start_attempt(svc.sessions, event_id)
     event = parse_event(body)
     data = event.data

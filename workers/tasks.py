@@ -145,9 +145,9 @@ def order_chain(order_id: int, event_id: str | None):
 @app.task(name="xcfb.process_event", bind=True, max_retries=None)
 def process_event(self, raw: str) -> None:
     """An X-Cart event as the ingest endpoint received it (the raw JSON body)."""
-    event_id, needed = guarded(self, None, lambda svc: events.receive(svc, raw))
+    event_id, needed, body = guarded(self, None, lambda svc: events.take_in(svc, raw))
     if needed:
-        run_event(self, event_id)
+        run_event(self, event_id, body)
 
 
 @app.task(name="xcfb.handle_event", bind=True, max_retries=None)
@@ -157,8 +157,8 @@ def handle_event(self, event_id: str) -> None:
     run_event(self, event_id)
 
 
-def run_event(task, event_id: str) -> None:
-    order_id = guarded(task, event_id, lambda svc: events.handle(svc, event_id))
+def run_event(task, event_id: str, body: dict | None = None) -> None:
+    order_id = guarded(task, event_id, lambda svc: events.handle(svc, event_id, body))
     if order_id is not None:
         order_chain(order_id, event_id).apply_async()
 

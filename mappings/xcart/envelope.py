@@ -71,8 +71,13 @@ def read_json(raw: str | bytes) -> dict:
 
 def read_envelope(raw: str | bytes) -> dict:
     """The checked envelope (`id`, `type`, `created_at` as a UTC datetime, `store`, `data`) of a body."""
+    return envelope_of(read_json(raw))
+
+
+def envelope_of(body: dict) -> dict:
+    """The checked envelope of a body read_json has read already (the body itself is left as it is)."""
     try:
-        return EnvelopeSchema().load(read_json(raw))
+        return EnvelopeSchema().load(body)
     except ValidationError as exc:
         raise PayloadInvalid(flatten_messages(exc.messages), "event") from None
 

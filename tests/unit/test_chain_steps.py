@@ -37,11 +37,12 @@ CHAIN = (orders.resolve_client, orders.sync_items, orders.create_invoice, orders
 
 
 def deliver(ports, event_id: str, event_type: str = "order.updated", envelope: dict = ORDER, **changes) -> int | None:
-    """An X-Cart event taken in as workers.tasks does: recorded, then handled; the order id whose chain must run."""
+    """An X-Cart event taken in as workers.tasks does: recorded, then handled with the body take_in read; the
+    order id whose chain must run."""
     raw = jsonio.dumps(envelope | {"id": event_id, "type": event_type, "data": envelope["data"] | changes})
-    recorded_id, needed = events.receive(ports, raw)
-    assert needed
-    return events.handle(ports, recorded_id)
+    recorded_id, needed, body = events.take_in(ports, raw)
+    assert needed and body is not None
+    return events.handle(ports, recorded_id, body)
 
 
 def pay(ports, event_id: str, transaction_id: int, value: str, order_id: int = ORDER_ID) -> int | None:
@@ -152,6 +153,19 @@ def test_a_rate_limit_is_the_clients_retryable_error_and_the_step_runs_again(por
     ports.freshbooks.faults.reset()
     run_chain(ports, order_id, "evt-1")
     assert books(ports).counts()["client"] == 1
+
+
+def test_a_redelivered_event_is_handled_from_what_was_recorded(ports):
+    """take_in hands on the body only when it has just recorded it; a redelivery of an event not finished (its
+    worker died after recording it) is read back from the database and gives the same chain."""
+    raw = jsonio.dumps(ORDER | {"id": "evt-1", "type": "order.created"})
+    first = events.take_in(ports, raw)
+    assert first[:2] == ("evt-1", True) and first[2]["data"]["id"] == ORDER_ID
+    assert events.take_in(ports, raw) == ("evt-1", True, None)  # recorded, not yet handled: needed, read back
+    assert events.handle(ports, "evt-1") == ORDER_ID
+    assert run_chain(ports, ORDER_ID, "evt-1")[1] == D("76.54")
+    ledger.finish(ports.sessions, "evt-1", "synced")  # as the payment task does
+    assert events.take_in(ports, raw) == ("evt-1", False, None)  # finished: nothing to do
 
 
 def test_an_older_version_arriving_after_a_newer_one_changes_nothing(ports):
