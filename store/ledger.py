@@ -138,6 +138,14 @@ def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, rea
 EARLIER_EVENT = "(earlier event)"  # the path under which a review names the order's events it holds besides its own
 
 
+def open_review_reason(sessions: sessionmaker, order_id: int) -> str | None:
+    """Why the order is held for a person now (its open review entry), or None."""
+    with sessions() as session:
+        return session.scalar(select(DeadLetter.reason).join(Event, Event.id == DeadLetter.event_id)
+                              .where(Event.order_id == order_id, DeadLetter.kind == "review",
+                                     DeadLetter.status == "open").order_by(DeadLetter.id).limit(1))
+
+
 def _open_review_of_order(session, event_id: str) -> DeadLetter | None:
     order_id = session.scalar(select(Event.order_id).where(Event.id == event_id))
     if order_id is None:

@@ -5,6 +5,7 @@ forgetting the bindings of objects someone deleted in FreshBooks."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -17,7 +18,7 @@ from mappings.reconciliation import BookedInvoice, Line, Report, classify, store
 from mappings.xcart.aliases import field as aliased
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from runtime.alerts import clear_alert, raise_alert
-from store import binder, reconcile_runs, snapshots
+from store import binder, ledger, reconcile_runs, snapshots
 from store.models import utcnow
 from workers.ports import ReconcilePorts
 
@@ -75,6 +76,9 @@ def _order_line(svc: ReconcilePorts, raw: dict, invoices: dict[str, list[BookedI
         return Line(number, None, "held", "", detail=f"X-Cart's order cannot be read: {exc}")
     mine = invoices.pop(order.order_number, [])
     expected = store_order(order, transactions, svc.rules, mine[0].paid if len(mine) == 1 else None)
+    if not mine and not expected.held:  # held before its invoice (an anomaly, a possible duplicate client)
+        held = ledger.open_review_reason(svc.sessions, order.id)
+        expected = dataclasses.replace(expected, held=held) if held else expected
     return classify(expected, mine, credited.get(order.order_number, Decimal(0)), deleted_clients,
                     [i.invoice_id for i in deleted.get(order.order_number, [])])
 

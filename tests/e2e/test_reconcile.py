@@ -5,11 +5,13 @@ the service's to book, and leaves what a person changed for a person."""
 import json
 
 import pytest
+from sqlalchemy import select
 
 from harness.books_check import check_books
 from runtime.metrics import ServiceCollector
 from sandboxes.serve import BackgroundServer
-from store import reconcile_runs
+from store import ledger, reconcile_runs
+from store.models import Event
 from tests.e2e.pipeline import simulated_store
 from workers.app import app as celery_app
 from workers.tasks import reconcile_books
@@ -112,3 +114,20 @@ def test_edits_behind_the_services_back_are_named_and_repaired_when_they_are_the
               if family.name == "xcfb_reconcile_orders" for s in family.samples}
     assert (gauges["amount_differs"], gauges["freshbooks_only"], gauges["missing"]) == (1, 1, 0)
     assert pipeline.services.redis.get("xcfb:alert:reconcile") is not None
+
+
+def test_an_order_held_for_review_before_its_invoice_is_held_not_missing(booked, capsys, fb_sandbox):
+    pipeline, store = booked
+    sessions = pipeline.services.sessions
+    invoices = {i["invoice_number"]: i for i in fb_sandbox.books.all("invoice")}
+    order = next(o for o in store.orders.values() if o["payment_status"]["code"] == "Q"
+                 and o["order_number"] in invoices)
+    # as if the anomaly check had held the order before any invoice: no invoice, an open review entry
+    fb_sandbox.books.delete_invoice(invoices[order["order_number"]]["id"])
+    with sessions() as session:
+        event_id = session.scalars(select(Event.id).where(Event.order_id == order["id"])).first()
+    ledger.dead_letter(sessions, event_id, "review", "xcfb.check_order", "anomaly: quantity 1000 of SKU-1 is 400x")
+    status, report = reconcile(capsys)
+    line = next(line for line in report["orders"] if line["order_number"] == order["order_number"])
+    assert status == 1 and line["klass"] == "held"  # a person must look; not booked, not lost
+    assert "anomaly: quantity 1000" in line["detail"]
