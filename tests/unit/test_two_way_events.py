@@ -12,8 +12,6 @@ import pytest
 from mappings import jsonio
 from mappings.orders import NeedsReview
 from store import ledger, sync_state
-from store.db import make_engine, migrate, session_factory
-from store.models import Base
 from tests.fakes import FakePorts
 from workers import events
 
@@ -40,20 +38,9 @@ class FakeXCart:
         return address
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('two_way') / 'two_way.sqlite3'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
-def ports(engine) -> FakePorts:
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    ports = FakePorts(session_factory(engine))
+def ports(ports) -> FakePorts:
+    """tests/unit/conftest.py's ports, with the customer's profile taken in."""
     raw = jsonio.dumps(CUSTOMER)
     event_id, _ = events.receive(ports, raw)
     events.handle(ports, event_id)  # the client made from the profile, and the first fingerprint
