@@ -68,18 +68,19 @@ def _run(stage: Stage, orders: int, timeout: float) -> int:
     started = time.monotonic()
     delivery = threading.Thread(target=sender.deliver_all, args=(events + broken,), daemon=True)
     delivery.start()
-    settled = _watch(stage.services, sender, delivery, len(events) + len(broken), started, timeout, sandbox)
-    two_way = _both_sides(stage) if settled else None
+    # People edit clients and items on both sides while the orders are being booked, from when enough are bound.
+    people = two_way_demo.People(stage, say=_say, in_flight=lambda: stage.unfinished(sender))
+    people.start()
+    settled = _watch(stage, sender, delivery, len(events) + len(broken), started, timeout)
+    two_way = _both_sides(stage, people) if settled else None
     return _summary(stage, sender, settled, time.monotonic() - started, two_way)
 
 
-def _both_sides(stage: Stage) -> two_way_demo.TwoWayReport:
-    """People change clients and items on both sides once the orders are in; both systems must end agreeing."""
+def _both_sides(stage: Stage, people: two_way_demo.People) -> two_way_demo.TwoWayReport:
+    """Both systems must end agreeing once every change, the people's and the orders', has settled."""
+    edits = people.finish()  # a demo too small to still be booking orders once clients are bound edits now
     two_way_demo.wait_quiet(stage)
-    edits, began = two_way_demo.change_both_sides(stage, stage.seed)
-    _say(f"two-way: {edits} changes made in FreshBooks and in X-Cart at once; waiting for both sides to settle")
-    two_way_demo.wait_quiet(stage)
-    return two_way_demo.measure(stage, edits, began)
+    return two_way_demo.measure(stage, edits)
 
 
 def _invalid_copies(events: list[dict], count: int) -> list[dict]:
@@ -96,15 +97,14 @@ def _invalid_copies(events: list[dict], count: int) -> list[dict]:
     return broken
 
 
-def _watch(services, sender, delivery, total, started, timeout, sandbox) -> bool:
-    sessions = services.sessions
+def _watch(stage: Stage, sender, delivery, total, started, timeout) -> bool:
+    sessions, sandbox = stage.services.sessions, stage.sandbox
     while True:
         time.sleep(1)
         counts = ledger.counts_by_status(sessions)
         report = sender.report()
         unique = report["delivered"] - report["answers"].get(200, 0)
-        not_yet_recorded = report["answers"].get(202, 0) - sum(counts.values())  # accepted, still in the queue
-        open_work = counts.get("received", 0) + counts.get("processing", 0) + max(not_yet_recorded, 0)
+        open_work = stage.unfinished(sender, counts)
         _say(f"{time.monotonic() - started:5.0f}s  sent {unique:>4}/{total} (+{report['duplicates_sent']}"
              f" duplicates)  synced {counts.get('synced', 0):>4}  review {counts.get('review', 0):>3}  "
              f"dead {counts.get('dead', 0):>3}  in flight {open_work:>3}  invoices {sandbox.books.counts()['invoice']}")

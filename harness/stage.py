@@ -142,6 +142,13 @@ class Stage:
         return WebhookSender(f"{self.ingest_server.url}/webhooks/xcart", [self.secret],
                              DeliveryOptions(**{"backoff": 0.2, **options}), seed=self.seed)
 
+    def send_store_webhooks(self) -> WebhookSender:
+        """From now on every save through the store's REST API is sent to ingest as a webhook, as X-Cart's add-on
+        sends each one: a person's edits, and the service's own writes (whose echo it must recognise)."""
+        live = self.store_app.extensions.get("xcart_sender") or self.sender()
+        self.store_app.extensions["xcart_sender"] = live
+        return live
+
     def events(self, orders: int) -> list[dict]:
         return list(self.store.events) + self.store.place_orders(orders)
 
@@ -186,6 +193,13 @@ class Stage:
     def in_flight(self) -> int:
         counts = ledger.counts_by_status(self.services.sessions)
         return counts.get("received", 0) + counts.get("processing", 0)
+
+    def unfinished(self, sender: WebhookSender, counts: dict[str, int] | None = None) -> int:
+        """Events accepted by ingest and not yet finished: recorded and in flight, or still in the broker's queue
+        (those `sender` had accepted and no event row yet stands for)."""
+        counts = ledger.counts_by_status(self.services.sessions) if counts is None else counts
+        not_yet_recorded = sender.report()["answers"].get(202, 0) - sum(counts.values())
+        return counts.get("received", 0) + counts.get("processing", 0) + max(not_yet_recorded, 0)
 
     def books(self) -> BooksReport:
         return check_books(self.store, self.sandbox, self.services.rules, held_as_duplicates(self.services.sessions),

@@ -1,17 +1,21 @@
 """The demo's two-way part: FreshBooks callbacks subscribed through ingest, then people changing clients and items on
-both sides at once (a FreshBooks user through its API, a store admin through X-Cart's REST API, whose changes the
-store's add-on sends as webhooks), and the measure of the outcome: both systems agreeing field group by field group
-per the ownership rules, each change carried (or undone) by exactly one write, so no write answering an echo."""
+both sides at once while orders are being booked (a FreshBooks user through its API, a store admin through X-Cart's
+REST API, whose changes the store's add-on sends as webhooks), and the measure of the outcome: both systems
+agreeing field group by field group per the ownership rules, each change carried (or undone) by exactly one write,
+so no write answering an echo of ours, whether of a sync or of an order's booking."""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from apis.freshbooks.errors import RateLimited
 from apis.xcart.client import XCartClient
 from harness.stage import XCART_TOKEN, Stage
 from mappings import jsonio
@@ -27,10 +31,19 @@ ITEM_EDITS = ("freshbooks name", "xcart stock", "xcart price")
 
 
 @dataclass
+class Edits:
+    count: int
+    began: datetime
+    in_flight: int  # events accepted and not yet finished when the people began: their changes raced the orders'
+
+
+@dataclass
 class TwoWayReport:
     edits: int = 0
+    in_flight_at_edits: int = 0
     sync_writes: int = 0
-    echoes_dropped: int = 0
+    echoes_dropped: int = 0  # FreshBooks callbacks that only reported our own write
+    xcart_echoes_dropped: int = 0  # X-Cart webhooks that did
     groups: int = 0
     disagreements: list[str] = field(default_factory=list)
     duplicates: int = 0  # near-duplicate customers the store made (ground truth: the same person, a new email)
@@ -49,7 +62,9 @@ class TwoWayReport:
 
 
 def subscribe(stage: Stage, timeout: float = 60) -> list[str]:
-    """Registers FreshBooks callbacks for client and item changes to ingest; waits until each is verified."""
+    """Registers FreshBooks callbacks for client and item changes to ingest; waits until each is verified. The
+    store sends a webhook for every save through its API from now on (X-Cart's side of the same contract)."""
+    stage.send_store_webhooks()
     uri = f"{stage.ingest_server.url}/webhooks/freshbooks"
     ids = [str(callbacks.register(stage.services, event, uri)["id"]) for event in HANDLED]
     deadline = time.monotonic() + timeout
@@ -60,17 +75,64 @@ def subscribe(stage: Stage, timeout: float = 60) -> list[str]:
     return ids
 
 
+class People(threading.Thread):
+    """A bookkeeper in FreshBooks and a store admin in X-Cart, who start editing as soon as `clients` clients and
+    `items` items are bound, while the worker is still booking the orders (`in_flight` says how many events)."""
+
+    def __init__(self, stage: Stage, say: Callable[[str], None], in_flight: Callable[[], int],
+                 clients: int = 6, items: int = 3):
+        super().__init__(name="people-editing", daemon=True)
+        self.stage, self.say, self.in_flight = stage, say, in_flight
+        self.clients, self.items = clients, items
+        self.edits: Edits | None = None
+        self.error: BaseException | None = None
+        self._finishing = threading.Event()
+
+    def run(self) -> None:
+        try:
+            if self._wait_for_bindings():
+                self.edits = self._edit()
+        except BaseException as exc:  # reported by finish(), in the demo's own thread
+            self.error = exc
+
+    def finish(self) -> Edits:
+        """Their edits; made now, after the orders, if the orders were booked before the clients were bound."""
+        self._finishing.set()
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.edits or self._edit()
+
+    def _wait_for_bindings(self) -> bool:
+        while not self._finishing.wait(0.2):
+            if _bound(self.stage, "client") >= self.clients and _bound(self.stage, "item") >= self.items:
+                return True
+        return False
+
+    def _edit(self) -> Edits:
+        in_flight = self.in_flight()
+        count, began = change_both_sides(self.stage, self.stage.seed, self.clients, self.items)
+        self.say(f"two-way: {count} changes made in FreshBooks and in X-Cart at once, while {in_flight} events were "
+                 "still being booked")
+        return Edits(count, began, in_flight)
+
+
+def _bound(stage: Stage, kind: str) -> int:
+    with stage.services.sessions() as session:
+        return session.scalar(select(func.count()).select_from(SyncState).where(SyncState.kind == kind))
+
+
 def change_both_sides(stage: Stage, seed: int, clients: int = 6, items: int = 3) -> tuple[int, datetime]:
     """People change synced clients and items on both sides; returns how many changes, and when they began."""
     rng = random.Random(seed)
     fb, store = stage.services.freshbooks, stage.store
     xcart = XCartClient(f"{stage.xcart_server.url}/api", XCART_TOKEN)
-    began, first_event, edits = utcnow(), len(store.events), 0
+    began, edits = utcnow(), 0
     for n, state in enumerate(_states(stage, "client", clients, rng)):
         kind = CLIENT_EDITS[n % len(CLIENT_EDITS)]
         billing = state.fields["addresses"]["billing"]
         if kind != "xcart billing":
-            fb.update_client(state.freshbooks_id, {"bus_phone": f"+1 555 01{rng.randint(10, 99)} {n:04d}"})
+            _patiently(fb.update_client, state.freshbooks_id, {"bus_phone": f"+1 555 01{rng.randint(10, 99)} {n:04d}"})
             edits += 1
         if kind != "freshbooks contact":
             current = next(a["city"] for a in store.profiles[state.xcart_id]["addresses"] if a["address_id"] == billing)
@@ -80,7 +142,7 @@ def change_both_sides(stage: Stage, seed: int, clients: int = 6, items: int = 3)
     for n, state in enumerate(_states(stage, "item", items, rng)):
         kind = ITEM_EDITS[n % len(ITEM_EDITS)]
         if kind == "freshbooks name":  # X-Cart owns item text: this one is undone
-            fb.update_item(state.freshbooks_id, {"name": f"Renamed in FreshBooks {n}"})
+            _patiently(fb.update_item, state.freshbooks_id, {"name": f"Renamed in FreshBooks {n}"})
         elif kind == "xcart stock":
             amount = store.products[state.xcart_id].get("amount") or 0
             xcart.update_product(state.xcart_id, {"amount": amount + rng.randint(1, 50), "inventory_traceable": True})
@@ -90,8 +152,19 @@ def change_both_sides(stage: Stage, seed: int, clients: int = 6, items: int = 3)
                 price = "1.01"
             xcart.update_product(state.xcart_id, {"price": price})
         edits += 1
-    stage.sender().deliver_all(store.events[first_event:])  # the store add-on sends its changes as webhooks
-    return edits, began
+    return edits, began  # the store's add-on sends the X-Cart edits as webhooks (Stage.send_store_webhooks)
+
+
+def _patiently(call: Callable, *args, attempts: int = 30):
+    """A person whom FreshBooks answers 429 (the demo's rate-limit burst) waits and saves again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call(*args)
+        except RateLimited as exc:
+            if attempt == attempts:
+                raise
+            time.sleep(exc.retry_after or 1.0)
+    return None
 
 
 def _states(stage: Stage, kind: str, count: int, rng: random.Random) -> list[SyncState]:
@@ -106,6 +179,7 @@ def wait_quiet(stage: Stage, quiet_for: float = 3.0, timeout: float = 120) -> bo
     deadline, last, calm_since = time.monotonic() + timeout, None, time.monotonic()
     while time.monotonic() < deadline:
         stage.sandbox.webhooks.drain(timeout=5)
+        stage.send_store_webhooks().drain(timeout=5)
         seen = (_event_count(stage), stage.in_flight())
         if seen != last or seen[1]:
             last, calm_since = seen, time.monotonic()
@@ -120,13 +194,17 @@ def _event_count(stage: Stage) -> int:
         return session.scalar(select(func.count()).select_from(Event))
 
 
-def measure(stage: Stage, edits: int, since: datetime) -> TwoWayReport:
-    report = TwoWayReport(edits=edits)
+def measure(stage: Stage, edits: Edits) -> TwoWayReport:
+    """Every sync write since the people began counts, whatever caused it: the orders booked meanwhile must cause
+    none (an order's client and items are created or bound, never synced), so a write beyond one per change is
+    the answer to an echo."""
+    report = TwoWayReport(edits=edits.count, in_flight_at_edits=edits.in_flight)
     with stage.services.sessions() as session:
         report.sync_writes = session.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "sync", AuditEntry.at >= since))
-        report.echoes_dropped = session.scalar(select(func.count()).select_from(Event).where(
-            Event.type.like("freshbooks.%"), Event.last_error.like("%echo of the last sync%")))
+            AuditEntry.action == "sync", AuditEntry.at >= edits.began))
+        echoes = select(func.count()).select_from(Event).where(Event.last_error.like("%echo of the last sync%"))
+        report.echoes_dropped = session.scalar(echoes.where(Event.type.like("freshbooks.%")))
+        report.xcart_echoes_dropped = session.scalar(echoes.where(Event.type.not_like("freshbooks.%")))
         states = list(session.scalars(select(SyncState)))
         open_reviews = {letter.event_id for letter in session.scalars(select(DeadLetter).where(
             DeadLetter.status == "open", DeadLetter.reason.like("%possible duplicate of client%")))}
@@ -175,9 +253,10 @@ def _item_sides(stage: Stage, state: SyncState) -> dict[str, tuple]:
 
 def summary(report: TwoWayReport) -> list[str]:
     lines = [
-        f"  two-way changes         {report.edits} made by people on both sides; {report.sync_writes} writes carried "
-        f"or undid them; echo writes {report.echo_writes}; FreshBooks callbacks dropped as echoes "
-        f"{report.echoes_dropped}",
+        f"  two-way changes         {report.edits} made by people on both sides while {report.in_flight_at_edits} "
+        f"events were being booked; {report.sync_writes} writes carried or undid them; echo writes "
+        f"{report.echo_writes}; dropped as echoes of our writes: FreshBooks callbacks {report.echoes_dropped}, "
+        f"X-Cart webhooks {report.xcart_echoes_dropped}",
         f"  both sides agree        {report.groups - len(report.disagreements)} of {report.groups} field groups "
         "(per the ownership rules)",
         f"  duplicate customers     {report.duplicates} (same person, new email): {report.duplicates_bound} bound to "

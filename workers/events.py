@@ -88,17 +88,18 @@ def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | Non
         if snapshots.order_payload(svc.sessions, data.order_id) is None:
             _fetch_order(svc, data)
         return data.order_id
+    outcome = None
     if event.entity == "customer":
         if isinstance(data, Profile):
             check_profile(svc, data)
-        upsert_client(svc, data, event_id)
+        outcome = upsert_client(svc, data, event_id).outcome
     elif event.type == "product.deleted":
         delete_item(svc, int(data["id"]), event_id)
     else:
         if isinstance(data, Product):
             check_product(svc, data)
-        upsert_item(svc, data, event_id)
-    ledger.finish(svc.sessions, event_id, "synced")
+        outcome = upsert_item(svc, data, event_id).outcome
+    ledger.finish(svc.sessions, event_id, "synced", outcome)
     return None
 
 

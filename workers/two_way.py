@@ -184,9 +184,14 @@ def freshbooks_changed(svc: StepPorts, name: str, object_id: int, event_id: str 
     plan = handler(svc, object_id, event_id)
     if plan is None:
         return f"{name} {object_id}: bound to nothing in X-Cart"
+    return outcome(f"{name} {object_id}", plan)
+
+
+def outcome(subject: str, plan: Plan) -> str:
+    """What a notification did, for its event's row (`xcfb events show`; the demo counts the echoes)."""
     if plan.echo:
-        return f"{name} {object_id}: echo of the last sync, nothing to write"
-    return (f"{name} {object_id}: to X-Cart {_groups(plan.to_xcart) or 'nothing'}, "
+        return f"{subject}: echo of the last sync, nothing to write"
+    return (f"{subject}: to X-Cart {_groups(plan.to_xcart) or 'nothing'}, "
             f"to FreshBooks {_groups(plan.to_freshbooks) or 'nothing'}")
 
 

@@ -34,6 +34,14 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     app.extensions["xcart_sender"] = sender
     guard_admin(app, store.config.admin_token)
 
+    def _sender() -> WebhookSender | None:
+        """Read per request: a harness may plug the add-on's sender in once its receiver is up."""
+        return app.extensions["xcart_sender"]
+
+    def _send(events: list[dict]) -> None:
+        if _sender() is not None:
+            _sender().enqueue(events)
+
     @app.before_request
     def authenticate():
         if not request.path.startswith("/api/"):
@@ -119,8 +127,7 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
             abort(404)
         except writes.Violations as exc:
             return _json({"message": "Validation failed", "violations": exc.violations}, 422)
-        if sender is not None:
-            sender.enqueue([event])
+        _send([event])
         return _json(obj)
 
     @app.put("/api/profiles/<int:profile_id>")
@@ -160,8 +167,7 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     def place_orders():
         count = int((request.get_json(silent=True) or {}).get("count", 1))
         events = store.place_orders(count)
-        if sender is not None:
-            sender.enqueue(events)
+        _send(events)
         return _json({"events": len(events), "orders": len(store.orders)})
 
     @app.get("/_sandbox/labels")
@@ -176,7 +182,7 @@ def create_app(config: StoreConfig | None = None, sender: WebhookSender | None =
     def stats():
         return _json({"orders": len(store.orders), "profiles": len(store.profiles), "products": len(store.products),
                       "events": len(store.events), "api_requests": store.api_requests,
-                      "webhooks": sender.report() if sender else None})
+                      "webhooks": _sender().report() if _sender() else None})
 
     return app
 
