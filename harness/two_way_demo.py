@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -146,11 +147,11 @@ def change_both_sides(stage: Stage, seed: int, clients: int = 6, items: int = 3)
         elif kind == "xcart stock":
             amount = store.products[state.xcart_id].get("amount") or 0
             xcart.update_product(state.xcart_id, {"amount": amount + rng.randint(1, 50), "inventory_traceable": True})
-        else:
-            price = f"{rng.randint(100, 9999) / 100:.2f}"
-            if price == str(store.products[state.xcart_id]["price"]):
-                price = "1.01"
-            xcart.update_product(state.xcart_id, {"price": price})
+        else:  # a new price as shops set one: 5 to 25 % up or down (a 55x jump is an anomaly check's business)
+            current = Decimal(str(store.products[state.xcart_id]["price"]))
+            change = Decimal(rng.choice([-1, 1]) * rng.randint(5, 25)) / 100
+            price = max((current * (1 + change)).quantize(Decimal("0.01")), Decimal("0.01"))
+            xcart.update_product(state.xcart_id, {"price": str(price if price != current else current + 1)})
         edits += 1
     return edits, began  # the store's add-on sends the X-Cart edits as webhooks (Stage.send_store_webhooks)
 
