@@ -68,7 +68,20 @@ def rows(http: dict, orders: dict) -> list[dict]:
          "ratio": f"{chain_ratio:.2f}x",
          "target": ">= 0.35x the no-op chain",
          "met": chain_ratio >= 0.35},
+        calls_row(orders["freshbooks calls"]),
     ]
+
+
+def calls_row(calls: dict) -> dict:
+    unpaid, paid = calls["unpaid"], calls["paid"]
+    return {"figure": "FreshBooks calls per order, client and items bound (default rules, the sandbox's counter)",
+            "now": f"{unpaid['calls_per_order']:.2f} unpaid, {paid['calls_per_order']:.2f} paid "
+                   f"({unpaid['orders']} + {paid['orders']} orders)",
+            "reference": f"the minimum: {unpaid['minimum']} and {paid['minimum']}",
+            "ratio": f"{unpaid['calls_per_order'] / unpaid['minimum']:.2f}x, "
+                     f"{paid['calls_per_order'] / paid['minimum']:.2f}x",
+            "target": "<= 1.1 and <= 2.1",
+            "met": unpaid["calls_per_order"] <= 1.1 and paid["calls_per_order"] <= 2.1}
 
 
 def latency_rows(latency: dict) -> list[dict]:
