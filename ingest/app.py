@@ -273,4 +273,7 @@ def _select_one(svc: Services) -> None:
 
 def _celery_sender() -> Callable[[str, list], None]:
     celery_app = task_sender_app()
+    # No task-sent event: it is a second publish to Redis in every request, for Flower to show an event between
+    # its 202 and a worker taking it (milliseconds); Flower shows it from the worker's task-received event on.
+    celery_app.conf.task_send_sent_event = False
     return lambda name, args: celery_app.send_task(name, args=args)

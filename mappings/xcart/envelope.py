@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from decimal import Decimal
 from typing import Any
@@ -51,6 +52,7 @@ class EnvelopeSchema(Schema):
     data = Map(required=True)  # `[]` is PHP's empty object: the entity's own schema names what it lacks
 
 
+_RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")  # may decode to a NUL or a (lone) surrogate
 _ENVELOPE = EnvelopeSchema()  # one instance: building a schema costs more than loading an envelope with it
 
 
@@ -81,9 +83,10 @@ def read_json(raw: str | bytes) -> dict:
 
 def _plainly_clean(text: str) -> bool:
     """True when no value of the document can hold what `_problems` looks for, seen from the text alone (in C):
-    a NUL or a lone surrogate in a string comes from a `\\u` escape (json refuses raw control characters) or
-    from the text itself; nesting deeper than MAX_DEPTH needs more than MAX_DEPTH brackets."""
-    if "\\u" in text or "\x00" in text or text.count("[") + text.count("{") > MAX_DEPTH:
+    a NUL or a lone surrogate in a string comes from a `\\u0000` or `\\ud800`-`\\udfff` escape (json refuses raw
+    control characters; `\\u00e8`, as PHP's json_encode writes è, is harmless) or from the text itself; nesting
+    deeper than MAX_DEPTH needs more than MAX_DEPTH brackets. Anything else: the walk decides, as before."""
+    if _RISKY_ESCAPE.search(text) or "\x00" in text or text.count("[") + text.count("{") > MAX_DEPTH:
         return False
     try:
         text.encode("utf-8")  # a str given by a caller may carry lone surrogates; decoded bytes cannot
