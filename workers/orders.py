@@ -123,7 +123,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
         first_attempt = binder.record_intent(svc.sessions, "invoice", str(order_id))  # committed before the create
         # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then, whatever
         # the rules; and, when the rules ask to look for invoices with the number booked another way, when an
-        # invoice FreshBooks held at the cut-over may carry the number (workers/cut_over.py).
+        # invoice FreshBooks held at the cut-over, or another order's, may carry the number (workers/cut_over.py).
         look_up = not first_attempt or (svc.rules.look_up_invoices_first
                                         and cut_over.may_be_taken(svc, plan.invoice_number, order_id))
         found = fb.find_invoice_by_number(plan.invoice_number) if look_up else None
