@@ -24,11 +24,16 @@ HELP = {
 }
 
 
-def bump(redis_client, metric: str, **labels: str) -> None:
-    """Counts one occurrence; a metrics failure never fails the work being counted."""
-    field = metric + "|" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+def counter_field(metric: str, **labels: str) -> str:
+    """The field of COUNTERS that counts this metric with these labels."""
+    return metric + "|" + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def bump(redis_client, metric: str, by: int = 1, **labels: str) -> None:
+    """Counts one occurrence (or `by`); a metrics failure never fails the work being counted."""
+    field = counter_field(metric, **labels)
     try:
-        redis_client.hincrby(COUNTERS, field, 1)
+        redis_client.hincrby(COUNTERS, field, by)
     except Exception as exc:  # noqa: BLE001 - counting is best effort
         log.warning("metric %s not counted: %s", metric, type(exc).__name__)
 

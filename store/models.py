@@ -172,6 +172,19 @@ class Checkpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class InvoiceCutOver(Base):
+    """The invoice numbers a FreshBooks account held when the service first needed to know (read once per account,
+    never updated): per number prefix, the highest trailing value (mappings/invoice_numbers.py). An order number
+    above it is created without a search before; see workers/cut_over.py."""
+
+    __tablename__ = "invoice_cut_overs"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marks: Mapped[dict] = mapped_column(JSON, nullable=False)  # prefix -> digits, as text
+    invoices_read: Mapped[int] = mapped_column(Integer, nullable=False)
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class ClientMatch(Base):
     """What was decided for an email that matched no FreshBooks client (mappings/duplicates.py scored it): bound
     to an existing client by the rules (`auto`) or by a person (`use`), held for a person (`review`), or a new

@@ -50,6 +50,14 @@ def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
         return stored.payload if stored else None
 
 
+def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:
+    """Whether another order the service has received carries this order number (a store renumbered, a test
+    order, two stores in one account): its invoice may carry the number."""
+    with sessions() as session:
+        return session.scalar(select(OrderSnapshot.order_id).where(
+            OrderSnapshot.order_number == order_number, OrderSnapshot.order_id != order_id).limit(1)) is not None
+
+
 def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
     with sessions() as session:
         stored = session.get(OrderSnapshot, order_id)

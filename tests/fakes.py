@@ -36,6 +36,10 @@ class FakeFreshBooks:
         self.faults = faults or Faults()
         self.calls: list[str] = []
 
+    @property
+    def account_id(self) -> str:
+        return self.books.account_id
+
     # -- clients, items, taxes ----------------------------------------------------------------------------
 
     def find_client_by_email(self, email: str) -> dict | None:
@@ -86,6 +90,18 @@ class FakeFreshBooks:
 
     def find_invoice_by_number(self, invoice_number: str) -> dict | None:
         return self._find("find_invoice_by_number", "invoice", lambda i: i.get("invoice_number") == invoice_number)
+
+    def list_invoices(self, params: dict | None = None) -> list[dict]:
+        """Every active invoice, read a page of 100 at a time (one call each) as the client does."""
+        invoices, page = [], 1
+        while True:
+            args = MultiDict((params or {}) | {"per_page": "100", "page": str(page)})
+            answer = self._call("list_invoices", lambda args=args: list_page(self.books.all("invoice"), "invoices",
+                                                                             args))
+            invoices += answer["invoices"]
+            if page >= answer["pages"]:
+                return invoices
+            page += 1
 
     def create_invoice(self, invoice: dict) -> dict:
         return self._create("create_invoice", self.books.create_invoice, invoice)

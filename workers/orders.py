@@ -17,6 +17,7 @@ from mappings.taxes import percent_label
 from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
+from workers import cut_over
 from workers.duplicates import existing_client, new_clients_one_at_a_time
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
@@ -120,24 +121,42 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
                 return binding.freshbooks_id
             return _bring_up_to_date(svc, plan, binding.freshbooks_id, version, event_id)
         first_attempt = binder.record_intent(svc.sessions, "invoice", str(order_id))  # committed before the create
-        # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then alone,
-        # unless the rules ask to look for invoices with the number booked another way.
-        look_up = not first_attempt or svc.rules.look_up_invoices_first
+        # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then, whatever
+        # the rules; and, when the rules ask to look for invoices with the number booked another way, when an
+        # invoice FreshBooks held at the cut-over, or another order's, may carry the number (workers/cut_over.py).
+        look_up = not first_attempt or (svc.rules.look_up_invoices_first
+                                        and cut_over.may_be_taken(svc, plan.invoice_number, order_id))
         found = fb.find_invoice_by_number(plan.invoice_number) if look_up else None
         if found is not None:  # booked by an attempt whose answer was lost: adopt it, then update it
-            _check_it_is_ours(found, plan, client_id)
-            binder.bind(svc.sessions, "invoice", str(order_id), int(found["id"]))
-            ledger.audit(svc.sessions, "adopt", "invoice", int(found["id"]), f"invoice {plan.invoice_number}",
-                         event_id, order_id)
-            return _bring_up_to_date(svc, plan, int(found["id"]), version, event_id)
+            return _adopt(svc, found, plan, client_id, version, event_id)
         if plan.action == "void" and not _collected_anything(svc, plan):
             ledger.audit(svc.sessions, "skip", "invoice", None, "order cancelled before it was booked", event_id,
                          order_id)
             return None
-        created = fb.create_invoice(plan.body(client_id))
+        try:
+            created = fb.create_invoice(plan.body(client_id))
+        except ValidationFailed as refused:
+            # The number taken after all (FreshBooks keeping numbers unique; an invoice typed in by hand after the
+            # cut-over): the invoice with it is this order's (adopted) or a clash for a person, never a second one.
+            taken = None if look_up or not _number_refused(refused) else fb.find_invoice_by_number(plan.invoice_number)
+            if taken is None:
+                raise
+            return _adopt(svc, taken, plan, client_id, version, event_id)
         binder.bind(svc.sessions, "invoice", str(order_id), int(created["id"]), version, _figures(created))
         ledger.audit(svc.sessions, "create", "invoice", int(created["id"]), _summary(plan), event_id, order_id)
         return int(created["id"])
+
+
+def _adopt(svc: StepPorts, found: dict, plan: InvoicePlan, client_id: int, version: str, event_id: str | None) -> int:
+    _check_it_is_ours(found, plan, client_id)
+    binder.bind(svc.sessions, "invoice", str(plan.order_id), int(found["id"]))
+    ledger.audit(svc.sessions, "adopt", "invoice", int(found["id"]), f"invoice {plan.invoice_number}", event_id,
+                 plan.order_id)
+    return _bring_up_to_date(svc, plan, int(found["id"]), version, event_id)
+
+
+def _number_refused(error: ValidationFailed) -> bool:
+    return any(detail.field == "invoice_number" for detail in error.details)
 
 
 def _check_it_is_ours(found: dict, plan: InvoicePlan, client_id: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from decimal import Decimal
 from typing import Any
@@ -51,22 +52,47 @@ class EnvelopeSchema(Schema):
     data = Map(required=True)  # `[]` is PHP's empty object: the entity's own schema names what it lacks
 
 
+_RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")  # may decode to a NUL or a (lone) surrogate
+_ENVELOPE = EnvelopeSchema()  # one instance: building a schema costs more than loading an envelope with it
+
+
 def read_json(raw: str | bytes) -> dict:
     """The body as a JSON object (floats as Decimal); raises PayloadInvalid naming each bad field."""
     text = _text(raw)
+    refused: list[_Refused] = []
+
+    def refuse(reason: str) -> _Refused:
+        refused.append(_Refused(reason))
+        return refused[-1]
+
     try:
-        body = json.loads(text, parse_float=Decimal, parse_int=_int,
-                          parse_constant=lambda name: _Refused(f"{name} is not a JSON number"))
+        body = json.loads(text, parse_float=Decimal, parse_int=lambda digits: _int(digits, refuse),
+                          parse_constant=lambda name: refuse(f"{name} is not a JSON number"))
     except RecursionError:
         raise _invalid("(body)", f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise _invalid("(body)", f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise _invalid("(body)", "not a JSON object")
-    errors = _problems(body)
-    if errors:
-        raise PayloadInvalid(errors, "event")
+    if refused or not _plainly_clean(text):  # else the walk cannot find anything: ingest's hot path skips it
+        errors = _problems(body)
+        if errors:
+            raise PayloadInvalid(errors, "event")
     return body
+
+
+def _plainly_clean(text: str) -> bool:
+    """True when no value of the document can hold what `_problems` looks for, seen from the text alone (in C):
+    a NUL or a lone surrogate in a string comes from a `\\u0000` or `\\ud800`-`\\udfff` escape (json refuses raw
+    control characters; `\\u00e8`, as PHP's json_encode writes è, is harmless) or from the text itself; nesting
+    deeper than MAX_DEPTH needs more than MAX_DEPTH brackets. Anything else: the walk decides, as before."""
+    if _RISKY_ESCAPE.search(text) or "\x00" in text or text.count("[") + text.count("{") > MAX_DEPTH:
+        return False
+    try:
+        text.encode("utf-8")  # a str given by a caller may carry lone surrogates; decoded bytes cannot
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_envelope(raw: str | bytes) -> dict:
@@ -77,7 +103,7 @@ def read_envelope(raw: str | bytes) -> dict:
 def envelope_of(body: dict) -> dict:
     """The checked envelope of a body read_json has read already (the body itself is left as it is)."""
     try:
-        return EnvelopeSchema().load(body)
+        return _ENVELOPE.load(body)
     except ValidationError as exc:
         raise PayloadInvalid(flatten_messages(exc.messages), "event") from None
 
@@ -93,9 +119,9 @@ def _text(raw: str | bytes) -> str:
     return raw
 
 
-def _int(digits: str) -> int | _Refused:
+def _int(digits: str, refuse=_Refused) -> int | _Refused:
     if len(digits.lstrip("-")) > MAX_INT_DIGITS:
-        return _Refused(f"an integer of more than {MAX_INT_DIGITS} digits")
+        return refuse(f"an integer of more than {MAX_INT_DIGITS} digits")
     return int(digits)
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
@@ -75,8 +77,18 @@ class Sandbox:
             if saved:
                 self.books.restore(saved)
         self.books.on_change = self._notify
+        # Every API request received (not /_sandbox/, nor the OAuth token endpoint), by "METHOD resource", faults
+        # and refusals included: what a client's calls cost, read by benches and tests through /_sandbox/stats.
+        self.requests: Counter[str] = Counter()
+        self._requests_lock = threading.Lock()
+
+    def count_request(self, method: str, path: str) -> None:
+        with self._requests_lock:
+            self.requests[f"{method} {_resource(path)}"] += 1
 
     def reset(self) -> None:
+        with self._requests_lock:
+            self.requests.clear()
         self.books.reset()
         self.oauth.reset()
         self.faults.reset()
@@ -138,6 +150,11 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     @app.errorhandler(404)
     def unknown_path(_error):
         return _json(ApiError(404, 1012, "The requested resource was not found.").body(), 404)
+
+    @app.before_request
+    def count_requests():  # first: a request refused by a fault or the authentication is a call all the same
+        if request.path.startswith(("/accounting/", "/events/", "/auth/api/")):
+            sandbox.count_request(request.method, request.path)
 
     @app.before_request
     def inject_faults():
@@ -344,9 +361,18 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     def stats():
         return _json({"objects": books.counts(), "faults": sandbox.faults.describe(),
                       "oauth_refreshes": sandbox.oauth.refreshes,
+                      "requests": {"total": sum(sandbox.requests.values()), "by_call": dict(sandbox.requests)},
                       "webhooks": {"delivered": sandbox.webhooks.delivered, "failed": sandbox.webhooks.failed}})
 
     return app
+
+
+def _resource(path: str) -> str:
+    """`/accounting/account/SANDBOX1/invoices/invoices/12` -> `invoices/invoices/{id}`: a call's kind."""
+    parts = path.strip("/").split("/")
+    if parts[:2] in (["accounting", "account"], ["events", "account"]) and len(parts) > 2:
+        parts = parts[3:]
+    return "/".join("{id}" if part.isdigit() else part for part in parts)
 
 
 def sandbox_of(app: Flask) -> Sandbox:

@@ -127,6 +127,17 @@ def test_broker_unavailable_is_503_and_the_retry_is_not_a_duplicate(services):
     assert len(working.sent) == 1
 
 
+def test_an_event_the_broker_refused_is_counted_unavailable_not_accepted(services):
+    post(create_app(services, Recorder(fail=True)).test_client(), event("u1"))
+    client = create_app(services, Recorder()).test_client()
+    post(client, event("u1"))
+    post(client, event("u1"))
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
+    assert 'xcfb_webhooks_total{outcome="accepted"} 1.0' in text
+    assert 'xcfb_webhooks_total{outcome="unavailable"} 1.0' in text
+    assert 'xcfb_webhooks_total{outcome="duplicate"} 1.0' in text
+
+
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
