@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -33,6 +33,18 @@ def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dic
         rows = session.execute(select(Binding.external_id, Binding.freshbooks_id).where(
             Binding.kind == kind, Binding.external_id.in_(set(external_ids)), Binding.freshbooks_id.is_not(None)))
         return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
+
+
+def bound_keys(sessions: sessionmaker, wanted: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """Which of these X-Cart objects (kind -> external ids) are bound, in one query: (kind, external id) pairs."""
+    wanted = {kind: ids for kind, ids in wanted.items() if ids}
+    if not wanted:
+        return set()
+    with sessions() as session:
+        rows = session.execute(select(Binding.kind, Binding.external_id).where(
+            Binding.freshbooks_id.is_not(None),
+            or_(*(and_(Binding.kind == kind, Binding.external_id.in_(set(ids))) for kind, ids in wanted.items()))))
+        return {(kind, external_id) for kind, external_id in rows}
 
 
 def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:

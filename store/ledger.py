@@ -43,6 +43,19 @@ def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None
                         .values(status=status, finished_at=utcnow(), last_error=error))
 
 
+def finish_synced(sessions: sessionmaker, event_id: str, covered: list[str] = ()) -> None:
+    """The event's chain ran through; so did it for the events it covered (store/coalescing.py: taken in while
+    the chain waited), those still in flight: one transaction."""
+    with sessions.begin() as session:
+        now = utcnow()
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(status="synced", finished_at=now, last_error=None))
+        if covered:
+            session.execute(update(Event).where(Event.id.in_(covered), Event.status.in_(("received", "processing")))
+                            .values(status="synced", finished_at=now,
+                                    last_error=f"synced by the chain of event {event_id}, which it rode on"))
+
+
 def note_error(sessions: sessionmaker, event_id: str, error: str) -> None:
     with sessions.begin() as session:
         session.execute(update(Event).where(Event.id == event_id).values(last_error=error))
