@@ -223,8 +223,8 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
         booked = orders.reconcile_payment(svc, order_id, event_id)
         if event_id:
             covered = svc.coalescing.covered(cover) if cover else []
-            ledger.finish_synced(svc.sessions, event_id, covered)
-            ledger.settle_reviews(svc.sessions, order_id, event_id)  # one open review per order, gone once it syncs
+            # and the order's open review (one per order) settled: the order synced
+            ledger.finish_synced(svc.sessions, event_id, covered, order_id)
             if cover:
                 svc.coalescing.release(cover)
         return booked
