@@ -62,11 +62,23 @@ def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
 
 def bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None = None,
          answer: dict | None = None) -> None:
-    """Completes the binding; `answer` replaces (or, when None, clears) what FreshBooks last answered."""
-    record_intent(sessions, kind, external_id)
+    """Completes the binding (the intent row, or a new row when there was none); `answer` replaces (or, when None,
+    clears) what FreshBooks last answered. One transaction; a concurrent first insert of the row makes it run
+    again, finding the row."""
+    try:
+        _bind(sessions, kind, external_id, freshbooks_id, version, answer)
+    except IntegrityError:
+        _bind(sessions, kind, external_id, freshbooks_id, version, answer)
+
+
+def _bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None,
+          answer: dict | None) -> None:
     with sessions.begin() as session:
         binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id)
                                  .with_for_update())
+        if binding is None:
+            binding = Binding(kind=kind, external_id=external_id)
+            session.add(binding)
         binding.freshbooks_id = freshbooks_id
         if version is not None:
             binding.version = version
