@@ -53,6 +53,7 @@ return 0
 """
 
 _COVERS_PREFIX = redis_keys.CHAIN_COVERS.format(cover="")
+RODE_ON = "whose chain it rode on"  # in the reason of a covered event parked with its chain's event
 
 
 class Coalescing:

@@ -23,6 +23,7 @@ from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
 from store import ledger
+from store.coalescing import RODE_ON
 from store.models import Event, utcnow
 from store.polls import record_poll
 from workers import checks, events, fault_injection, orders, reconcile
@@ -127,7 +128,7 @@ def _park(svc, task, event_id: str | None, failure: Failure, cover: str | None =
         ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
         for other in covered:
             ledger.dead_letter(svc.sessions, other, failure.kind, task.name,
-                               f"{failure.reason} (with event {event_id}, whose chain it rode on)", failure.details)
+                               f"{failure.reason} (with event {event_id}, {RODE_ON})", failure.details)
         if cover:
             svc.coalescing.release(cover)
     metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
