@@ -188,7 +188,10 @@ def run_event(task, event_id: str, body: dict | None = None) -> None:
         idle = guarded(task, event_id, lambda svc: orders.idle_steps(svc, order_id), cover)
         order_chain(order_id, event_id, cover, idle).apply_async()
     except BaseException:
-        coalescing.start(order_id, cover)  # not sent: later events must not wait for it (best effort)
+        try:
+            coalescing.start(order_id, cover)  # not sent: later events must not wait for it
+        except RedisError:
+            log.warning("order %s: the marker of chain %s stays until it expires", order_id, cover)
         raise
 
 
