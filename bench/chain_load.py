@@ -5,13 +5,21 @@ the same broker with the same worker settings, in the same run.
 The orders' events are put on the broker the way ingest does (`send_task xcfb.process_event`, raw body),
 all at once: the figure is the workers' throughput, ingest has its own row. The clock runs from the first
 send until every event is synced, dead or in review; the run is refused unless FreshBooks then holds
-exactly the right books and nothing was dead-lettered."""
+exactly the right books and nothing was dead-lettered.
+
+SQLite by default; on PostgreSQL when given a database URL (`make bench` reads BENCH_DATABASE_URL): a database
+of the bench's own, which it empties (never one that holds anything else). The piece alone, two rounds:
+
+    env -u REDIS_URL -u DATABASE_URL .venv/bin/python -m bench.chain_load --rounds 2 [--database-url URL]"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +36,12 @@ WORKER_THREADS = 8
 
 
 def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
-            timeout: float = 240) -> dict[str, dict]:
+            timeout: float = 240, database_url: str | None = None) -> dict[str, dict]:
     """The median of `rounds` of each, the chain and the no-op chains in turn (a neighbour's burst on this
-    shared machine falls on one run of each); both workers stay up throughout, the idle one waiting."""
-    with Stage(home, workers=1, concurrency=WORKER_THREADS) as stage, _noop_worker(stage):
+    shared machine falls on one run of each); both workers stay up throughout, the idle one waiting.
+    `database_url`: the workers' database (emptied first), else SQLite in `home`."""
+    tuning = {"database_url": database_url} if database_url else None
+    with Stage(home, workers=1, concurrency=WORKER_THREADS, tuning=tuning) as stage, _noop_worker(stage):
         use_broker(noop.app, broker_url(stage.settings))
         warm = list(stage.store.events)  # the store's customers and products: untimed, warms the worker up
         settled = len(warm)
@@ -47,9 +57,12 @@ def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
         rss = worker_rss_mb(stage.workers[0].pid)
         calls = calls_load.measure(stage)  # after the rounds: clients, items and taxes bound, the cut-over read
     return {"chain": {"orders_per_s": median(chain_runs), "rounds": chain_runs, "orders": orders,
-                      "events_per_order": events_sent / (orders * rounds), "worker_rss_mb": rss},
+                      "events_per_order": events_sent / (orders * rounds), "worker_rss_mb": rss,
+                      "database": "postgresql" if database_url else "sqlite"},
             "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains},
             "freshbooks calls": calls}
+
+
 
 
 class NotSettled(RuntimeError):
@@ -109,3 +122,26 @@ def worker_rss_mb(pid: int) -> float:
     """Resident memory of a worker process (its pool is threads: one process), from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="the chain row of `make bench` alone")
+    parser.add_argument("--orders", type=int, default=120)
+    parser.add_argument("--chains", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", help="a PostgreSQL database of the bench's own (emptied)")
+    options = parser.parse_args()
+    if os.environ.get("REDIS_URL") or os.environ.get("DATABASE_URL"):
+        raise SystemExit("bench: unset REDIS_URL and DATABASE_URL (--database-url names the bench's database)")
+    with tempfile.TemporaryDirectory(prefix="xcfb-bench-chain-") as home:
+        measured = measure(Path(home) / "chain", orders=options.orders, chains=options.chains, rounds=options.rounds,
+                           database_url=options.database_url)
+    chain, reference = measured["chain"], measured["noop chain"]
+    print(json.dumps(measured))
+    print(f"{chain['database']}: {chain['orders_per_s']:.1f} orders/s, no-op chain {reference['chains_per_s']:.0f}/s: "
+          f"{chain['orders_per_s'] / reference['chains_per_s']:.3f}x (rounds {[round(r, 1) for r in chain['rounds']]} "
+          f"against {[round(r) for r in reference['rounds']]}); load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,3 +14,5 @@ OUTAGE_SINCE = "xcfb:outage:{service}:since"
 METRICS = "xcfb:metrics"
 CATCH_UP_POLLS = "xcfb:catch-up:polls"  # the last catch-up polls, newest first (`xcfb connect status`)
 CONSOLE_SIGN_IN_FAILURES = "xcfb:console:sign-in-failures:{who}"  # failed sign-ins by email or address, expire
+CHAIN_QUEUED = "xcfb:chain:queued:{order_id}"  # "<cover id> <event id>": the order's chain sent, not started yet
+CHAIN_COVERS = "xcfb:chain:covers:{cover}"  # the events taken in meanwhile, which that chain finishes

@@ -25,6 +25,7 @@ from runtime import exchange_rates
 from runtime.alerts import AuthWatch, OutageTracker
 from runtime.pinned_rules import PinnedRules
 from runtime.webhook_secrets import CONNECTION, WebhookSecrets
+from store.coalescing import Coalescing
 from store.connections import ConnectionStore
 from store.db import make_engine, migrate, session_factory
 from store.locks import RedisLocks
@@ -217,6 +218,12 @@ class Services:
     def locks(self) -> RedisLocks:
         """The order and binding locks the workers' steps take (store/locks.py)."""
         return RedisLocks(self.redis)
+
+    @cached_property
+    def coalescing(self) -> Coalescing:
+        """An order's events taken in while its chain waits ride on that chain (store/coalescing.py); past the
+        stuck-event sweep's age the sweep runs them on their own anyway."""
+        return Coalescing(self.redis, self.settings.stuck_after_seconds)
 
 
 class _NotConfigured:

@@ -20,6 +20,7 @@ HELP = {
     "tasks": "Worker task runs by task and outcome",
     "retries": "Worker retries by task and reason",
     "dead_letters_created": "Events parked for a person, by kind",
+    "events_coalesced": "Order events that rode on the order's chain already queued instead of sending their own",
     "faults_injected": "Step exceptions injected by the fault suite (XCFB_INJECT_STEP_FAULTS), by task",
 }
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,12 +20,17 @@ VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
 class SqlHistory:
     """The store's history as the anomaly check of one order sees it (never that order's own values). A check
-    asks it one question per metric and key (about eight): they are read through one session, opened at the
-    first and closed with the `with` block, rather than a session (a connection and a transaction) each."""
+    asks it one question per metric and key (about eight, some twice): the questions it will ask
+    (mappings.anomalies.history_questions) are read at the first in one query, each answer kept for the
+    check; anything else through the same session, opened at the first question and closed with the `with`
+    block."""
 
-    def __init__(self, sessions: sessionmaker, order_id: int, window: int):
+    def __init__(self, sessions: sessionmaker, order_id: int, window: int,
+                 questions: Iterable[tuple[str, str]] = ()):
         self.sessions, self.order_id, self.window = sessions, order_id, window
         self._session: Session | None = None
+        self._questions = list(dict.fromkeys(questions))
+        self._answers: dict[tuple[str, str], list[Decimal]] | None = None
 
     def __enter__(self) -> SqlHistory:
         return self
@@ -40,11 +45,30 @@ class SqlHistory:
             self._session = self.sessions()
         return self._session
 
-    def values(self, metric: str, key: str) -> Sequence[Decimal]:
-        rows = self._reading().scalars(select(Observation.value).where(
+    def _latest(self, metric: str, key: str):
+        return (select(Observation.metric, Observation.key, Observation.value, Observation.id).where(
             Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False),
             Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
-        return [Decimal(v) for v in rows]
+
+    def _answer_all(self) -> dict[tuple[str, str], list[Decimal]]:
+        """Every question asked beforehand, in one query: each its own newest `window` values (a UNION ALL of
+        the per-question reads, each on the (metric, key, id) index)."""
+        read: dict[tuple[str, str], list[tuple[int, str]]] = {question: [] for question in self._questions}
+        if self._questions:
+            parts = [select(part) for part in (self._latest(m, k).subquery() for m, k in self._questions)]
+            for metric, key, value, row_id in self._reading().execute(union_all(*parts) if len(parts) > 1
+                                                                      else parts[0]):
+                read[(metric, key)].append((row_id, value))
+        return {question: [Decimal(v) for _, v in sorted(rows, reverse=True)] for question, rows in read.items()}
+
+    def values(self, metric: str, key: str) -> Sequence[Decimal]:
+        if self._answers is None:
+            self._answers = self._answer_all()
+        known = self._answers.get((metric, key))
+        if known is None:
+            known = self._answers[(metric, key)] = [Decimal(v) for _, _, v, _ in
+                                                    self._reading().execute(self._latest(metric, key))]
+        return known
 
     def customer_orders(self, customer: str, since: datetime, until: datetime) -> Sequence[Decimal]:
         rows = self._reading().scalars(select(Observation.value).where(
@@ -57,10 +81,24 @@ class SqlHistory:
 def record_observations(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
     """The order's observations, replacing those of an earlier check of it."""
     with sessions.begin() as session:
-        session.execute(delete(Observation).where(Observation.order_id == order_id))
-        session.add_all(Observation(order_id=order_id, metric=o.metric, key=o.key[:255], subject=o.subject[:64],
-                                    value=str(o.value.quantize(VALUE_PLACES).normalize()), anomalous=o.anomalous,
-                                    observed_at=placed) for o in seen)
+        _observations(session, order_id, placed, seen)
+
+
+def _observations(session: Session, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
+    session.execute(delete(Observation).where(Observation.order_id == order_id))
+    session.add_all(Observation(order_id=order_id, metric=o.metric, key=o.key[:255], subject=o.subject[:64],
+                                value=str(o.value.quantize(VALUE_PLACES).normalize()), anomalous=o.anomalous,
+                                observed_at=placed) for o in seen)
+
+
+def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed] | None,
+                 findings: Sequence[Finding], actions: Sequence[str]) -> list[OrderFinding]:
+    """What the order's check observed (None: the anomaly check is off, nothing observed is replaced) and found,
+    in one transaction; returns the findings' rows (see record_findings)."""
+    with sessions.begin() as session:
+        if seen is not None:
+            _observations(session, order_id, placed, seen)
+        return _findings(session, order_id, findings, actions)
 
 
 def _twice(write):
@@ -100,21 +138,26 @@ def record_findings(sessions: sessionmaker, order_id: int, findings: Sequence[Fi
     """The order's findings now: new ones added, those still there updated (a person's acceptance kept),
     those gone removed. Returns the rows."""
     with sessions.begin() as session:
-        stored = {(f.source, f.kind, f.path): f for f in session.scalars(
-            select(OrderFinding).where(OrderFinding.order_id == order_id))}
-        kept = []
-        for finding, action in zip(findings, actions, strict=True):
-            row = stored.pop((finding.source, finding.kind, finding.path[:128]), None)
-            if row is None:
-                row = OrderFinding(order_id=order_id, source=finding.source, kind=finding.kind,
-                                   path=finding.path[:128], status="open")
-                session.add(row)
-            row.severity, row.score, row.message = finding.severity, str(finding.score), finding.message
-            row.action, row.updated_at = action, utcnow()
-            kept.append(row)
-        for gone in stored.values():
-            session.delete(gone)
-        return kept
+        return _findings(session, order_id, findings, actions)
+
+
+def _findings(session: Session, order_id: int, findings: Sequence[Finding], actions: Sequence[str]
+              ) -> list[OrderFinding]:
+    stored = {(f.source, f.kind, f.path): f for f in session.scalars(
+        select(OrderFinding).where(OrderFinding.order_id == order_id))}
+    kept = []
+    for finding, action in zip(findings, actions, strict=True):
+        row = stored.pop((finding.source, finding.kind, finding.path[:128]), None)
+        if row is None:
+            row = OrderFinding(order_id=order_id, source=finding.source, kind=finding.kind,
+                               path=finding.path[:128], status="open")
+            session.add(row)
+        row.severity, row.score, row.message = finding.severity, str(finding.score), finding.message
+        row.action, row.updated_at = action, utcnow()
+        kept.append(row)
+    for gone in stored.values():
+        session.delete(gone)
+    return kept
 
 
 def findings_for_order(sessions: sessionmaker, order_id: int) -> list[OrderFinding]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -35,6 +35,18 @@ def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dic
         return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
 
 
+def bound_keys(sessions: sessionmaker, wanted: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """Which of these X-Cart objects (kind -> external ids) are bound, in one query: (kind, external id) pairs."""
+    wanted = {kind: ids for kind, ids in wanted.items() if ids}
+    if not wanted:
+        return set()
+    with sessions() as session:
+        rows = session.execute(select(Binding.kind, Binding.external_id).where(
+            Binding.freshbooks_id.is_not(None),
+            or_(*(and_(Binding.kind == kind, Binding.external_id.in_(set(ids))) for kind, ids in wanted.items()))))
+        return {(kind, external_id) for kind, external_id in rows}
+
+
 def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
     """True when this call wrote the intent: no earlier attempt can have reached FreshBooks, so the caller may
     create without looking up first. False when a row was there already (an earlier attempt, or another worker)."""
@@ -50,11 +62,23 @@ def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
 
 def bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None = None,
          answer: dict | None = None) -> None:
-    """Completes the binding; `answer` replaces (or, when None, clears) what FreshBooks last answered."""
-    record_intent(sessions, kind, external_id)
+    """Completes the binding (the intent row, or a new row when there was none); `answer` replaces (or, when None,
+    clears) what FreshBooks last answered. One transaction; a concurrent first insert of the row makes it run
+    again, finding the row."""
+    try:
+        _bind(sessions, kind, external_id, freshbooks_id, version, answer)
+    except IntegrityError:
+        _bind(sessions, kind, external_id, freshbooks_id, version, answer)
+
+
+def _bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None,
+          answer: dict | None) -> None:
     with sessions.begin() as session:
         binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id)
                                  .with_for_update())
+        if binding is None:
+            binding = Binding(kind=kind, external_id=external_id)
+            session.add(binding)
         binding.freshbooks_id = freshbooks_id
         if version is not None:
             binding.version = version

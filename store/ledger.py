@@ -43,6 +43,23 @@ def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None
                         .values(status=status, finished_at=utcnow(), last_error=error))
 
 
+def finish_synced(sessions: sessionmaker, event_id: str, covered: list[str] = (), order_id: int | None = None
+                  ) -> None:
+    """The event's chain ran through; so did it for the events it covered (store/coalescing.py: taken in while
+    the chain waited), those still in flight; with `order_id`, the order's reviews are settled (settle_reviews).
+    One transaction."""
+    with sessions.begin() as session:
+        if order_id is not None:
+            _settle_reviews(session, order_id, event_id)
+        now = utcnow()
+        session.execute(update(Event).where(Event.id == event_id)
+                        .values(status="synced", finished_at=now, last_error=None))
+        if covered:
+            session.execute(update(Event).where(Event.id.in_(covered), Event.status.in_(("received", "processing")))
+                            .values(status="synced", finished_at=now,
+                                    last_error=f"synced by the chain of event {event_id}, which it rode on"))
+
+
 def note_error(sessions: sessionmaker, event_id: str, error: str) -> None:
     with sessions.begin() as session:
         session.execute(update(Event).where(Event.id == event_id).values(last_error=error))
@@ -167,14 +184,18 @@ def settle_reviews(sessions: sessionmaker, order_id: int, event_id: str) -> int:
     """The order's chain ran through with `event_id`, on the order's newest version: whatever held the order
     before holds it no more. Its open review is resolved and its events in review are synced; returns how many."""
     with sessions.begin() as session:
-        letters = list(session.scalars(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id).where(
-            Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")))
-        for letter in letters:
-            letter.status, letter.resolved_at = "resolved", utcnow()
-        held = session.execute(update(Event).where(Event.order_id == order_id, Event.status == "review")
-                               .values(status="synced", finished_at=utcnow(),
-                                       last_error=f"settled: the order synced with event {event_id}"))
-        return len(letters) + held.rowcount
+        return _settle_reviews(session, order_id, event_id)
+
+
+def _settle_reviews(session, order_id: int, event_id: str) -> int:
+    letters = list(session.scalars(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id).where(
+        Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")))
+    for letter in letters:
+        letter.status, letter.resolved_at = "resolved", utcnow()
+    held = session.execute(update(Event).where(Event.order_id == order_id, Event.status == "review")
+                           .values(status="synced", finished_at=utcnow(),
+                                   last_error=f"settled: the order synced with event {event_id}"))
+    return len(letters) + held.rowcount
 
 
 def dead_letters(sessions: sessionmaker, status: str | None = "open") -> list[DeadLetter]:

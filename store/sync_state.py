@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from store.models import SyncState, utcnow
@@ -33,6 +34,16 @@ def by_xcart_id(sessions: sessionmaker, kind: str, xcart_id: int) -> Synced | No
 
 
 def save(sessions: sessionmaker, kind: str, synced: Synced) -> None:
+    """Two events of one client in two workers may both find no row and insert it: the one that loses (the unique
+    key) runs again, finds the row and updates it (seen in the fault suite's worker-kills scenario, a customer's
+    webhook and its catch-up event at once: the event was dead-lettered `failed`)."""
+    try:
+        _save(sessions, kind, synced)
+    except IntegrityError:
+        _save(sessions, kind, synced)
+
+
+def _save(sessions: sessionmaker, kind: str, synced: Synced) -> None:
     document = {"groups": synced.groups, "at": synced.at, "addresses": synced.addresses}
     with sessions.begin() as session:
         row = session.get(SyncState, (kind, synced.freshbooks_id), with_for_update=True)

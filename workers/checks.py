@@ -30,11 +30,15 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
             transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
                             for p in snapshots.payment_payloads(svc.sessions, order_id)]
             catalogue = assistants.catalogue_prices(svc.sessions, (item.sku for item in order.items))
-            with assistants.SqlHistory(svc.sessions, order_id, rules.anomalies.window) as history:
+            with assistants.SqlHistory(svc.sessions, order_id, rules.anomalies.window,
+                                       anomalies.history_questions(order)) as history:
                 examination = anomalies.examine(order, transactions, catalogue, history, rules.anomalies)
-            assistants.record_observations(svc.sessions, order_id, order.create_date, examination.observations)
+            observed = examination.observations
             findings += examination.findings
-        rows = assistants.record_findings(svc.sessions, order_id, findings, [action(f, rules) for f in findings])
+        else:
+            observed = None
+        rows = assistants.record_check(svc.sessions, order_id, order.create_date, observed, findings,
+                                       [action(f, rules) for f in findings])
     held = [f for f, row in zip(findings, rows, strict=True) if row.action == "review" and row.status != "accepted"]
     if held:
         raise HeldForReview(held)

@@ -16,6 +16,7 @@ from workers import two_way
 from workers.catalogue import delete_item, upsert_client, upsert_item
 from workers.checks import check_product, check_profile
 from workers.failures import OrderNotYetSeen, UnknownEvent
+from workers.orders import remember_order
 from workers.ports import StepPorts
 
 FRESHBOOKS = "freshbooks."  # the type prefix of recorded FreshBooks callbacks
@@ -82,6 +83,7 @@ def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | Non
                                              event.created_at):
             ledger.finish(svc.sessions, event_id, "synced", "superseded by a newer version of the order")
             return None
+        remember_order(as_sent, data)  # the snapshot's text, parsed: the chain's steps read it
         return data.id
     if isinstance(data, PaymentTransaction):
         snapshots.keep_payment(svc.sessions, data.id, data.order_id, as_sent)

@@ -4,9 +4,10 @@ create invoice -> reconcile payment. Each step is idempotent and can be run alon
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
 
 from apis.freshbooks.errors import ValidationFailed
 from mappings import jsonio, payments, refunds
@@ -29,6 +30,25 @@ from workers.ports import StepPorts
 ANSWER_FRESH = timedelta(seconds=10)
 
 
+def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
+    """The chain's steps with nothing to do for the order's newest version, left out of the chain sent for it
+    (workers/tasks.order_chain): resolve_client when the client's email is bound, sync_items when every SKU is
+    (both would only find their bindings). Read in one query; a binding that goes in the moment between is
+    made up for by create_invoice, which resolves an unbound client and syncs unbound items itself."""
+    payload = snapshots.order_payload(svc.sessions, order_id)
+    if payload is None:
+        return set()
+    order = _read_order(payload)
+    email, skus = order.email.strip().lower(), [item.sku for item in order.items]
+    bound = binder.bound_keys(svc.sessions, {"client": [email], "item": skus})
+    idle = set()
+    if ("client", email) in bound:
+        idle.add("resolve_client")
+    if all(("item", sku) in bound for sku in skus):
+        idle.add("sync_items")
+    return idle
+
+
 def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
     return load_versioned_order(svc, order_id, event_id)[0]
 
@@ -45,9 +65,39 @@ def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) ->
     return order, _version(order, payload)
 
 
-@lru_cache(maxsize=64)  # the steps of one order version read the same text: parsed once per worker process
-def _read_order(payload: str) -> Order:
-    return load(OrderSchema, jsonio.loads(payload))  # frozen, and no step writes to it: safe to share
+class _ParsedOrders:
+    """The orders parsed from snapshot texts, the last 64, per worker process: the steps of one order version read
+    the same text and parse it once, and `process_event` hands on the order it has just parsed from the event
+    (`remember_order`), so that the chain does not parse it again. Orders are frozen, and no step writes to one:
+    safe to share between threads."""
+
+    def __init__(self, size: int = 64):
+        self._size, self._parsed, self._lock = size, OrderedDict(), threading.Lock()
+
+    def __call__(self, payload: str) -> Order:
+        with self._lock:
+            order = self._parsed.get(payload)
+            if order is not None:
+                self._parsed.move_to_end(payload)
+                return order
+        order = load(OrderSchema, jsonio.loads(payload))
+        self.remember(payload, order)
+        return order
+
+    def remember(self, payload: str, order: Order) -> None:
+        with self._lock:
+            self._parsed[payload] = order
+            self._parsed.move_to_end(payload)
+            while len(self._parsed) > self._size:
+                self._parsed.popitem(last=False)
+
+
+_read_order = _ParsedOrders()
+
+
+def remember_order(payload: str, order: Order) -> None:
+    """`order` is what `payload` (the text kept as the order's snapshot) parses to: the steps need not parse it."""
+    _read_order.remember(payload, order)
 
 
 def order_version(svc: StepPorts, order: Order) -> str:
@@ -108,10 +158,13 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
     order, version = load_versioned_order(svc, order_id, event_id)
-    plan = plan_invoice(svc, order)
+    known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
+    if svc.rules.create_missing_items and any(item.sku not in known for item in order.items):
+        known = set(sync_items(svc, order_id, event_id))  # run alone, or the chain left it out and a binding went
+    plan = map_order(order, svc.rules, known_skus=known)
     fb = svc.freshbooks
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
-    if client_id is None:  # run alone, without the chain's first step
+    if client_id is None:  # run alone, or without the chain's resolve_client
         client_id = resolve_client(svc, order_id, event_id)
     ensure_taxes(svc, plan, event_id)
     with svc.locks.order(order_id):

@@ -7,7 +7,7 @@ Each step takes plain arguments, so one step can be re-run from the shell:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -23,6 +23,7 @@ from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
 from store import ledger
+from store.coalescing import RODE_ON
 from store.models import Event, utcnow
 from store.polls import record_poll
 from workers import checks, events, fault_injection, orders, reconcile
@@ -37,10 +38,11 @@ log = logging.getLogger(__name__)
 ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now
 
 
-def guarded(task, event_id: str | None, work: Callable):
+def guarded(task, event_id: str | None, work: Callable, cover: str | None = None):
     """Runs one step. Whatever it raises ends one of two ways, as workers/failures.py decides: retried with
     backoff while the retry budget lasts, or parked in the dead-letter store (with an alert for the kinds
-    nobody expected). No exception leaves the event in `processing`."""
+    nobody expected). No exception leaves the event in `processing`. `cover`: the chain's cover id, whose
+    coalesced events (store/coalescing.py) are parked with the event."""
     svc = services()
     try:
         _inject_fault(svc, task, event_id)
@@ -48,12 +50,12 @@ def guarded(task, event_id: str | None, work: Callable):
     except (Ignore, Retry):
         raise
     except Exception as exc:  # noqa: BLE001 - every exception is classified below, none is swallowed
-        _fail(svc, task, event_id, exc)
+        _fail(svc, task, event_id, exc, cover)
     metrics.bump(svc.redis, "tasks", task=task.name, outcome="done")
     return result
 
 
-def _fail(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
+def _fail(svc, task, event_id: str | None, exc: Exception, cover: str | None = None) -> NoReturn:
     failure = classify(exc, task.name)
     if isinstance(exc, AuthFailed):
         _alert(svc, "freshbooks-auth", str(exc))
@@ -62,7 +64,7 @@ def _fail(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
             _retry(svc, task, event_id, exc)
         failure = failure.exhausted(task.request.retries + 1)
     try:
-        _park(svc, task, event_id, failure)
+        _park(svc, task, event_id, failure, cover)
     except Exception as parking_error:
         if not classify(parking_error, task.name).retryable:
             raise
@@ -116,14 +118,24 @@ def _note_error(svc, event_id: str, error: BaseException) -> None:
         log.warning("event %s: error not noted, the database is unavailable", event_id)
 
 
-def _park(svc, task, event_id: str | None, failure: Failure) -> None:
-    """Records the dead letter (raises if it cannot: the caller retries); counting and alerting are best effort."""
+def _park(svc, task, event_id: str | None, failure: Failure, cover: str | None = None) -> None:
+    """Records the dead letter (raises if it cannot: the caller retries); counting and alerting are best effort.
+    The events the chain covers (taken in while it waited, store/coalescing.py) are parked with it, each its own
+    entry, the same kind and reason (an order's reviews are one entry, naming its latest event: a replay of it
+    runs the chain on the order's newest version)."""
+    covered = svc.coalescing.covered(cover) if cover and event_id is not None else []
     if event_id is not None:
         ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
+        for other in covered:
+            ledger.dead_letter(svc.sessions, other, failure.kind, task.name,
+                               f"{failure.reason} (with event {event_id}, {RODE_ON})", failure.details)
+        if cover:
+            svc.coalescing.release(cover)
     metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
     if event_id is None:
         return
-    metrics.bump(svc.redis, "dead_letters_created", kind=failure.kind)
+    for _ in range(1 + len(covered)):
+        metrics.bump(svc.redis, "dead_letters_created", kind=failure.kind)
     log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, task.name, failure.reason)
     if failure.kind in ALERTED:
         _alert(svc, f"{failure.kind}:{event_id}", f"event {event_id} {failure.kind} in {task.name}: {failure.reason}")
@@ -136,10 +148,13 @@ def _alert(svc, key: str, message: str) -> None:
         log.error("ALERT %s not raised (%s): %s", key, type(exc).__name__, message)
 
 
-def order_chain(order_id: int, event_id: str | None):
-    return chain(check_order.si(order_id, event_id), resolve_client.si(order_id, event_id),
-                 sync_items.si(order_id, event_id),
-                 create_invoice.si(order_id, event_id), reconcile_payment.si(order_id, event_id))
+def order_chain(order_id: int, event_id: str | None, cover: str | None = None, idle: Collection[str] = ()):
+    """The order's chain of named tasks, but the steps in `idle` (nothing to do: workers/orders.idle_steps);
+    `cover`: the id its coalesced events wait on (store/coalescing.py)."""
+    extra = {"cover": cover} if cover else {}
+    steps = (check_order, resolve_client, sync_items, create_invoice, reconcile_payment)
+    return chain(*(step.si(order_id, event_id, **extra) for step in steps
+                   if step.name.removeprefix("xcfb.") not in idle))
 
 
 @app.task(name="xcfb.process_event", bind=True, max_retries=None)
@@ -158,41 +173,66 @@ def handle_event(self, event_id: str) -> None:
 
 
 def run_event(task, event_id: str, body: dict | None = None) -> None:
+    """Handles the event, then sends its order's chain -- unless a chain of the order is sent and not started yet:
+    that one covers the event (its snapshot and payments are stored: the chain reads them) and finishes it
+    (store/coalescing.py)."""
     order_id = guarded(task, event_id, lambda svc: events.handle(svc, event_id, body))
-    if order_id is not None:
-        order_chain(order_id, event_id).apply_async()
+    if order_id is None:
+        return
+    coalescing = services().coalescing
+    send, cover = coalescing.join(order_id, event_id)
+    if not send:
+        metrics.bump(services().redis, "events_coalesced")
+        return
+    try:
+        idle = guarded(task, event_id, lambda svc: orders.idle_steps(svc, order_id), cover)
+        order_chain(order_id, event_id, cover, idle).apply_async()
+    except BaseException:
+        try:
+            coalescing.start(order_id, cover)  # not sent: later events must not wait for it
+        except RedisError:
+            log.warning("order %s: the marker of chain %s stays until it expires", order_id, cover)
+        raise
 
 
 @app.task(name="xcfb.check_order", bind=True, max_retries=None)
-def check_order(self, order_id: int, event_id: str | None = None) -> int:
-    """Data quality and anomalies (workers/checks.py): findings kept, the order held when the rules say so."""
-    return len(guarded(self, event_id, lambda svc: checks.check_order(svc, order_id, event_id)))
+def check_order(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int:
+    """Data quality and anomalies (workers/checks.py): findings kept, the order held when the rules say so.
+    The chain's first step: from its start on, the order's new events send chains of their own."""
+    def work(svc):
+        if cover:
+            svc.coalescing.start(order_id, cover)  # before the order is read
+        return checks.check_order(svc, order_id, event_id)
+    return len(guarded(self, event_id, work, cover))
 
 
 @app.task(name="xcfb.resolve_client", bind=True, max_retries=None)
-def resolve_client(self, order_id: int, event_id: str | None = None) -> int:
-    return guarded(self, event_id, lambda svc: orders.resolve_client(svc, order_id, event_id))
+def resolve_client(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int:
+    return guarded(self, event_id, lambda svc: orders.resolve_client(svc, order_id, event_id), cover)
 
 
 @app.task(name="xcfb.sync_items", bind=True, max_retries=None)
-def sync_items(self, order_id: int, event_id: str | None = None) -> list[str]:
-    return guarded(self, event_id, lambda svc: orders.sync_items(svc, order_id, event_id))
+def sync_items(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> list[str]:
+    return guarded(self, event_id, lambda svc: orders.sync_items(svc, order_id, event_id), cover)
 
 
 @app.task(name="xcfb.create_invoice", bind=True, max_retries=None)
-def create_invoice(self, order_id: int, event_id: str | None = None) -> int | None:
-    return guarded(self, event_id, lambda svc: orders.create_invoice(svc, order_id, event_id))
+def create_invoice(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int | None:
+    return guarded(self, event_id, lambda svc: orders.create_invoice(svc, order_id, event_id), cover)
 
 
 @app.task(name="xcfb.reconcile_payment", bind=True, max_retries=None)
-def reconcile_payment(self, order_id: int, event_id: str | None = None) -> str:
+def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> str:
     def work(svc):
         booked = orders.reconcile_payment(svc, order_id, event_id)
         if event_id:
-            ledger.finish(svc.sessions, event_id, "synced")
-            ledger.settle_reviews(svc.sessions, order_id, event_id)  # one open review per order, gone once it syncs
+            covered = svc.coalescing.covered(cover) if cover else []
+            # and the order's open review (one per order) settled: the order synced
+            ledger.finish_synced(svc.sessions, event_id, covered, order_id)
+            if cover:
+                svc.coalescing.release(cover)
         return booked
-    return str(guarded(self, event_id, work))
+    return str(guarded(self, event_id, work, cover))
 
 
 @app.task(name="xcfb.catch_up", bind=True, max_retries=None)

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from store import snapshots
-from store.models import Checkpoint, PaymentSnapshot
+from store import snapshots, sync_state
+from store.models import Checkpoint, PaymentSnapshot, SyncState
 
 EARLIER = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -41,3 +41,11 @@ def test_a_payment_kept_twice_at_once_is_stored_once_with_the_last_payload(sessi
     another_worker_inserts_first(PaymentSnapshot(transaction_id=7, order_id=1, payload='{"status": "P"}'))
     snapshots.keep_payment(sessions, 7, 1, '{"status": "S"}')
     assert snapshots.payment_payloads(sessions, 1) == ['{"status": "S"}']
+
+
+def test_a_client_fingerprint_saved_twice_at_once_is_stored_once_with_the_last_fields(sessions,
+                                                                                      another_worker_inserts_first):
+    another_worker_inserts_first(SyncState(kind="client", freshbooks_id=13, xcart_id=5, fields={"groups": {"a": 1}},
+                                           updated_at=EARLIER))
+    sync_state.save(sessions, "client", sync_state.Synced(13, 5, {"a": 2}))
+    assert sync_state.load(sessions, "client", 13).groups == {"a": 2}

@@ -1,0 +1,38 @@
+"""store/coalescing.py on a real Redis: which event sends an order's chain and which ride on it."""
+
+from store.coalescing import Coalescing
+
+
+def test_events_taken_in_while_a_chain_waits_ride_on_it_until_it_starts(redis_client):
+    coalescing = Coalescing(redis_client, 60)
+    send, cover = coalescing.join(7, "created")
+    assert send
+    assert coalescing.join(7, "paid") == (False, cover)
+    assert coalescing.join(7, "status") == (False, cover)
+    assert coalescing.join(8, "other order") [0]  # another order sends its own
+    coalescing.start(7, cover)
+    send, later = coalescing.join(7, "refunded")  # after the start: a chain of its own, under a new id
+    assert send and later != cover
+    assert coalescing.covered(cover) == ["paid", "status"] and coalescing.covered(later) == []
+    coalescing.release(cover)
+    assert coalescing.covered(cover) == []
+
+
+def test_the_same_event_again_sends_its_waiting_chain_again_and_another_chain_start_changes_nothing(redis_client):
+    coalescing = Coalescing(redis_client, 60)
+    _, cover = coalescing.join(7, "created")
+    assert coalescing.join(7, "created") == (True, cover)  # a redelivery: the first send may have been lost
+    assert coalescing.covered(cover) == []
+    coalescing.start(7, "some-other-chain")  # a replay's or a retried chain's first step: not the marker's
+    assert coalescing.join(7, "paid") == (False, cover)
+    coalescing.start(7, cover)
+    coalescing.start(7, cover)  # its second send starts too: nothing more to remove
+    assert coalescing.join(7, "created")[1] != cover  # taken in again after the start: a new chain
+
+
+def test_keys_expire(redis_client):
+    coalescing = Coalescing(redis_client, 60)
+    _, cover = coalescing.join(7, "created")
+    coalescing.join(7, "paid")
+    assert 0 < redis_client.ttl("xcfb:chain:queued:7") <= 60
+    assert 0 < redis_client.ttl(f"xcfb:chain:covers:{cover}") <= 60
