@@ -10,22 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from core.settings import Settings
 from mappings import jsonio
 from mappings.orders import NeedsReview
-from runtime.bootstrap import Services
 from store import binder, snapshots
 from store.models import OrderSnapshot
 from workers import orders
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "xcart" / "order_5_5.json"
-
-
-@pytest.fixture
-def svc(tmp_path, redis_url, database_url, redis_client, sessions, fb_server, fb_sandbox):
-    return Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
-                             freshbooks_api_url=fb_server.url, freshbooks_account_id="SANDBOX1",
-                             freshbooks_access_token="sandbox-test-token"))
 
 
 def invoice_in(sandbox, invoice_id: int) -> dict:

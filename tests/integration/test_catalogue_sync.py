@@ -4,21 +4,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from core.settings import Settings
 from mappings.xcart.schemas import parse_event
-from runtime.bootstrap import Services
 from workers.catalogue import delete_item, upsert_client, upsert_item
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "xcart"
-
-
-@pytest.fixture
-def svc(tmp_path, redis_url, database_url, redis_client, sessions, fb_server, fb_sandbox):
-    return Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
-                             freshbooks_api_url=fb_server.url, freshbooks_account_id="SANDBOX1",
-                             freshbooks_access_token="sandbox-test-token"))
 
 
 def entity(name, **changes):
