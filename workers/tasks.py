@@ -134,8 +134,7 @@ def _park(svc, task, event_id: str | None, failure: Failure, cover: str | None =
     metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
     if event_id is None:
         return
-    for _ in range(1 + len(covered)):
-        metrics.bump(svc.redis, "dead_letters_created", kind=failure.kind)
+    metrics.bump(svc.redis, "dead_letters_created", by=1 + len(covered), kind=failure.kind)
     log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, task.name, failure.reason)
     if failure.kind in ALERTED:
         _alert(svc, f"{failure.kind}:{event_id}", f"event {event_id} {failure.kind} in {task.name}: {failure.reason}")
