@@ -10,7 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import or_, select
 
 from console.auth import svc
-from mappings import jsonio, payments
+from mappings import jsonio, money, payments
 from mappings.errors import PayloadInvalid
 from mappings.orders import InvoicePlan
 from mappings.xcart.entities import Order
@@ -142,6 +142,8 @@ def side_by_side(order: Order | None, invoice: dict | None, paid: Decimal | None
             ("outstanding", None if paid is None else max(order.total - paid, Decimal(0)),
              _amount(invoice, "outstanding")),
             ("invoice number", order.order_number, (invoice or {}).get("invoice_number"))]
+    rows = [(name, *(money.shown(v, order.currency) if isinstance(v, Decimal) else v for v in values))
+            for name, *values in rows]
     return [{"name": name, "xcart": xcart, "freshbooks": freshbooks,
              "differs": invoice is not None and xcart is not None and freshbooks is not None
              and _differ(xcart, freshbooks)} for name, xcart, freshbooks in rows]

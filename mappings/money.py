@@ -36,6 +36,14 @@ def quantize(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def shown(value: Decimal, currency: str) -> Decimal:
+    """An amount as people read it: in the currency's places ("34.6800" from X-Cart reads 34.68), but never
+    rounded, so a fraction of a cent that makes two books differ stays visible ("34.6849")."""
+    places = currency_places(currency)
+    exact = quantize(value, places)
+    return exact if exact == value else value.normalize()
+
+
 @dataclass(frozen=True)
 class LineInput:
     qty: Decimal

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from mappings import jsonio
+from mappings import jsonio, money
 from mappings.xcart.schemas import OrderSchema, load
 from store import ledger, snapshots
 from tests.console_support import console_app, console_services, sign_in
@@ -110,5 +110,20 @@ def test_orders_are_found_by_number_email_and_date_and_show_their_timeline(svc):
     assert "is not a date" in client.get("/orders?date=31/12/2026").get_data(as_text=True)
     shown = client.get(f"/orders/{target.order_number}").get_data(as_text=True)
     assert events[2]["id"] in shown and "No FreshBooks invoice for this order." in shown
-    assert f"{target.total}" in shown
+    assert f"<td class=\"num\">{money.shown(target.total, target.currency)}</td>" in shown
     assert client.get("/orders/no-such-order").status_code == 404
+
+
+def test_side_by_side_reads_four_decimals_in_the_currency_without_hiding_a_fraction_of_a_cent():
+    from decimal import Decimal as D
+
+    from console.orders import side_by_side
+
+    event = order_events(1)[0]
+    order = load(OrderSchema, {**event["data"], "total": "34.6800", "currency": "USD"})
+    invoice = {"amount": {"amount": "34.68"}, "paid": {"amount": "0.00"}, "outstanding": {"amount": "34.68"},
+               "currency_code": "USD", "invoice_number": order.order_number}
+    total = side_by_side(order, invoice, D("0"))[0]
+    assert (str(total["xcart"]), str(total["freshbooks"]), total["differs"]) == ("34.68", "34.68", False)
+    total = side_by_side(order, {**invoice, "amount": {"amount": "34.6849"}}, D("0"))[0]
+    assert (str(total["xcart"]), str(total["freshbooks"]), total["differs"]) == ("34.68", "34.6849", True)

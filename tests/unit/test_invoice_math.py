@@ -1,6 +1,6 @@
 from decimal import Decimal as D
 
-from mappings.money import LineInput, currency_places, invoice_totals, line_amount
+from mappings.money import LineInput, currency_places, invoice_totals, line_amount, shown
 
 
 def test_line_amount_rounds_half_up_to_the_currency():
@@ -33,3 +33,9 @@ def test_totals_with_discount_and_taxes_per_name():
 def test_zero_decimal_currency_total():
     totals = invoice_totals([LineInput(D("3"), D("1999"), (("JCT", D("10")),))], D("0"), "JPY")
     assert totals.amount == D("6597")  # 5997 + 599.7 -> 600
+
+
+def test_shown_uses_the_currencys_places_and_never_rounds():
+    assert [str(shown(D(v), c)) for v, c in [("34.6800", "USD"), ("34.6849", "USD"), ("1200.000", "JPY"),
+                                             ("5", "KWD"), ("34.6", "EUR")]] == \
+        ["34.68", "34.6849", "1200", "5.000", "34.60"]
