@@ -248,6 +248,36 @@ def _organization(a: Person, b: Person) -> str | None:
     return "organization_same" if _similar(a.organization, b.organization) >= 0.9 else "organization_differs"
 
 
+def search_prefixes(client: dict) -> dict[str, str]:
+    """The candidate search for a new client: the first three letters of either name as typed (what FreshBooks'
+    `fname_like` / `lname_like` are given), each with the folded start a candidate's name must have."""
+    prefixes = {}
+    for name in (client.get("fname") or "", client.get("lname") or ""):
+        typed = name.strip()[:3].lower()
+        if len(typed) >= 2 and len(fold(typed)) >= 2:
+            prefixes[typed] = fold(typed)
+    return prefixes
+
+
+def starts_like(candidate: dict, folded_starts) -> bool:
+    """A found client whose first or last name starts with one of the starts (FreshBooks' `_like` matches
+    anywhere in the name; only a name's start is kept, so the search agrees with `new_client_keys`)."""
+    names = [fold(candidate.get("fname")), fold(candidate.get("lname"))]
+    return any(name.startswith(start) for name in names for start in folded_starts)
+
+
+def new_client_keys(client: dict) -> set[str]:
+    """The keys a new client's look-up and create are locked on: the first two and three folded letters of
+    either name. When one client's search finds another (its folded start, two or three letters, begins the
+    other's name), both hold that start as a key, so two customers who could be one person never look each
+    other up at once, and the rest do not wait for each other."""
+    keys = set()
+    for name in (fold(client.get("fname")), fold(client.get("lname"))):
+        if len(name) >= 2:
+            keys |= {name[:2], name[:3]}
+    return keys
+
+
 def blocking_keys(p: Person) -> set[str]:
     """Keys two clients must share one of to be compared at all (listing duplicates across a whole book)."""
     keys = {f"name:{n[:4]}" for n in (p.first, p.last) if len(n) >= 2}

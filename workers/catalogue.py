@@ -26,7 +26,7 @@ def upsert_client(svc: StepPorts, profile: Profile, event_id: str | None = None)
     fb = svc.freshbooks
     email = profile.login.strip().lower()
     body = client_from_profile(profile)
-    with new_clients_one_at_a_time(svc, email):
+    with new_clients_one_at_a_time(svc, email, body):
         client_id, how = ensure(svc, "client", email,
                                 lambda: fb.find_client_by_email(email) or existing_client(svc, email, body,
                                                                                            event_id=event_id),

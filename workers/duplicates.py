@@ -7,20 +7,28 @@ Every decision is kept per email (store/matches.py), so a person's choice is nev
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
-from mappings.duplicates import Match, person, score
+from mappings.duplicates import Match, new_client_keys, person, score, search_prefixes, starts_like
 from mappings.orders import NeedsReview
 from store import binder, ledger, matches
 from workers.ports import StepPorts
 
 
-def new_clients_one_at_a_time(svc: StepPorts, email: str) -> AbstractContextManager:
-    """Held around the look-up and create of a client for an email not bound yet: two customers who are one person,
-    arriving at once, would otherwise both find no client and both create one. Only new emails take it."""
-    if binder.bound_id(svc.sessions, "client", email) is not None:
-        return nullcontext()
-    return svc.locks.binding("new-client", "*")
+@contextmanager
+def new_clients_one_at_a_time(svc: StepPorts, email: str, client: dict) -> Iterator[None]:
+    """Held around the look-up and create of a client (`client`: the body we would create) for an email not
+    bound yet: two customers who are one person, arriving at once, would otherwise both find no client and both
+    create one. Only customers whose candidate searches could find each other wait for each other (a lock per
+    name start, mappings/duplicates.new_client_keys, taken in order); the same email waits in `ensure`."""
+    if binder.bound_id(svc.sessions, "client", email) is not None or not svc.rules.duplicates.enabled:
+        yield
+        return
+    with ExitStack() as held:
+        for key in sorted(new_client_keys(client)):
+            held.enter_context(svc.locks.binding("new-client", key))
+        yield
 
 
 def existing_client(svc: StepPorts, email: str, client: dict, *, event_id: str | None = None,
@@ -64,13 +72,13 @@ def best_candidate(svc: StepPorts, email: str, client: dict) -> tuple[Match, dic
 
 def candidates(svc: StepPorts, client: dict) -> list[dict]:
     """Clients whose first or last name starts like this one's either name (so swapped names are found too):
-    FreshBooks' `fname_like` / `lname_like` filters, one page each. A client sharing only a phone or an address
-    is not looked for (FreshBooks' phone and address filters are undocumented in detail)."""
-    prefixes = {name.strip()[:3].lower() for name in (client.get("fname") or "", client.get("lname") or "")
-                if len(name.strip()) >= 2}
+    FreshBooks' `fname_like` / `lname_like` filters, one page each, kept to the names that start so. A client
+    sharing only a phone or an address is not looked for (FreshBooks' phone and address filters are
+    undocumented in detail)."""
+    prefixes = search_prefixes(client)
     found: dict[int, dict] = {}
     for prefix in sorted(prefixes):
         for field in ("fname_like", "lname_like"):
             for c in svc.freshbooks.search_clients({field: prefix}):
                 found[int(c["id"])] = c
-    return list(found.values())
+    return [c for c in found.values() if starts_like(c, prefixes.values())]

@@ -115,7 +115,7 @@ def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -
     email = order.email.strip().lower()
     fb = svc.freshbooks
     body = client_from_order(order)
-    with svc.locks.order(order_id), new_clients_one_at_a_time(svc, email):
+    with svc.locks.order(order_id), new_clients_one_at_a_time(svc, email, body):
         # No client with the email: perhaps the same customer under another one (workers/duplicates.py)
         client_id, _ = ensure(svc, "client", email,
                               lambda: fb.find_client_by_email(email)

@@ -199,3 +199,35 @@ def test_one_person_arriving_twice_at_once_under_two_emails_gets_one_client(port
         thread.join(10)
     assert len(results) == 2 and results[0] == results[1]
     assert len(clients(ports)) == 1
+
+
+def test_two_new_customers_who_cannot_be_one_person_are_looked_up_side_by_side(ports, monkeypatch):
+    """The new-client lock holds only customers whose searches could find each other: two unrelated new customers
+    reach FreshBooks' create at the same time (the barrier would break if one waited for the other's lock)."""
+    second = ORDER_ID + 1
+    deliver(ports, "e1")
+    other = ORDER["data"]["billing_address"] | {"firstname": "Oluwaseun", "lastname": "Okafor"}
+    deliver(ports, "e2", id=second, order_number="10458", email="seun@elsewhere.example", billing_address=other,
+            shipping_address=other)
+    both_creating, create = threading.Barrier(2, timeout=10), ports.freshbooks.create_client
+
+    def create_when_both_are_here(body):
+        both_creating.wait()
+        return create(body)
+
+    monkeypatch.setattr(ports.freshbooks, "create_client", create_when_both_are_here)
+    results, errors = [], []
+
+    def worker(order_id: int, event_id: str):
+        try:
+            results.append(orders.resolve_client(ports, order_id, event_id))
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=args) for args in ((ORDER_ID, "e1"), (second, "e2"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == [] and len(set(results)) == 2
+    assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]

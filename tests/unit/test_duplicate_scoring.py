@@ -11,7 +11,16 @@ from collections import Counter
 
 import pytest
 
-from mappings.duplicates import Person, blocking_keys, e164, person, score
+from mappings.duplicates import (
+    Person,
+    blocking_keys,
+    e164,
+    new_client_keys,
+    person,
+    score,
+    search_prefixes,
+    starts_like,
+)
 from mappings.rules import load_rules
 from tests.duplicate_pairs import labelled_pairs
 
@@ -120,3 +129,36 @@ def test_clients_sharing_no_blocking_key_are_never_compared():
     assert isinstance(a, Person)
     assert not blocking_keys(a) & blocking_keys(b)
     assert blocking_keys(a) & blocking_keys(person(_client("Lee", "Ann", "other@c.com")))
+
+
+def _finds(a: dict, b: dict) -> bool:
+    """Would a's candidate search (workers/duplicates.candidates) return b?"""
+    return starts_like(b, search_prefixes(a).values())
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ({"fname": "John", "lname": "Smith"}, {"fname": "Smith", "lname": "John"}),
+    ({"fname": "Al", "lname": "Ng"}, {"fname": "Albert", "lname": "Nguyen"}),
+    ({"fname": "Émile", "lname": "O'Brien"}, {"fname": "emile", "lname": "OBrien"}),
+    ({"fname": "  maria ", "lname": "GARCÍA"}, {"fname": "María", "lname": "Garcia"}),
+])
+def test_customers_whose_searches_find_each_other_share_a_new_client_lock(a, b):
+    assert _finds(a, b) or _finds(b, a)
+    assert new_client_keys(a) & new_client_keys(b)
+
+
+def test_a_search_finds_a_client_only_if_they_share_a_new_client_lock_on_the_labelled_pairs():
+    """The new-client lock (workers/duplicates.new_clients_one_at_a_time) is only sound if this holds for every
+    pair; how often unrelated customers share a key is how often they wait for each other."""
+    pairs = labelled_pairs(seed=1)
+    found = 0
+    for pair in pairs:
+        for a, b in ((pair.a, pair.b), (pair.b, pair.a)):
+            if _finds(a, b):
+                found += 1
+                assert new_client_keys(a) & new_client_keys(b), (a, b)
+    strangers = list(zip([p.a for p in pairs], [p.b for p in pairs[1:]], strict=False))  # customers of other pairs
+    waiting = sum(bool(new_client_keys(a) & new_client_keys(b)) for a, b in strangers)
+    print(f"\nsearches that found the other: {found}; two customers at random share a lock key: "
+          f"{waiting / len(strangers):.1%}")
+    assert found > len(pairs) // 2
