@@ -23,6 +23,7 @@ harmless (the steps are idempotent). Nothing here decides an event's fate alone.
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import redis
 
@@ -52,8 +53,26 @@ end
 return 0
 """
 
+_CLOSE = """
+local queued = redis.call('GET', KEYS[1])
+if queued and string.sub(queued, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ' ' then
+  redis.call('DEL', KEYS[1])
+end
+return redis.call('LRANGE', KEYS[2], 0, -1)
+"""
+
 _COVERS_PREFIX = redis_keys.CHAIN_COVERS.format(cover="")
-RODE_ON = "whose chain it rode on"  # in the reason of a covered event parked with its chain's event
+RODE_ON = "whose chain it rode on"
+
+
+class Cover(NamedTuple):
+    """A chain sent with a cover id, as its steps carry it: the order and the id."""
+    order_id: int
+    id: str
+
+    @classmethod
+    def of(cls, order_id: int, cover: str | None) -> Cover | None:
+        return cls(order_id, cover) if cover else None  # in the reason of a covered event parked with its chain's event
 
 
 class Coalescing:
@@ -61,6 +80,7 @@ class Coalescing:
         self._redis, self._ttl = client, int(ttl_seconds)
         self._join = client.register_script(_JOIN)
         self._start = client.register_script(_START)
+        self._close = client.register_script(_CLOSE)
 
     def join(self, order_id: int, event_id: str) -> tuple[bool, str]:
         """(True, cover id): the caller sends the order's chain with this cover id (the marker names it); (False,
@@ -72,6 +92,14 @@ class Coalescing:
     def start(self, order_id: int, cover: str) -> None:
         """The chain `cover` starts (or could not be sent): no event joins it from now on."""
         self._start(keys=[redis_keys.CHAIN_QUEUED.format(order_id=order_id)], args=[cover])
+
+    def close(self, order_id: int, cover: str) -> list[str]:
+        """The chain `cover` is parked, perhaps before its first step started it: no event joins it from now on
+        (else it would wait for a chain that never runs), and the events it covers, read in the same call, so
+        that none joins unseen between the read and the close."""
+        covered = self._close(keys=[redis_keys.CHAIN_QUEUED.format(order_id=order_id),
+                                    redis_keys.CHAIN_COVERS.format(cover=cover)], args=[cover])
+        return [e.decode() if isinstance(e, bytes) else e for e in covered]
 
     def covered(self, cover: str) -> list[str]:
         return [e.decode() for e in self._redis.lrange(redis_keys.CHAIN_COVERS.format(cover=cover), 0, -1)]

@@ -23,7 +23,7 @@ from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
 from store import ledger
-from store.coalescing import RODE_ON
+from store.coalescing import RODE_ON, Cover
 from store.models import Event, utcnow
 from store.polls import record_poll
 from workers import checks, events, fault_injection, orders, reconcile
@@ -38,11 +38,11 @@ log = logging.getLogger(__name__)
 ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now
 
 
-def guarded(task, event_id: str | None, work: Callable, cover: str | None = None):
+def guarded(task, event_id: str | None, work: Callable, cover: Cover | None = None):
     """Runs one step. Whatever it raises ends one of two ways, as workers/failures.py decides: retried with
     backoff while the retry budget lasts, or parked in the dead-letter store (with an alert for the kinds
-    nobody expected). No exception leaves the event in `processing`. `cover`: the chain's cover id, whose
-    coalesced events (store/coalescing.py) are parked with the event."""
+    nobody expected). No exception leaves the event in `processing`. `cover`: the chain's order and cover id,
+    whose coalesced events (store/coalescing.py) are parked with the event."""
     svc = services()
     try:
         _inject_fault(svc, task, event_id)
@@ -55,7 +55,7 @@ def guarded(task, event_id: str | None, work: Callable, cover: str | None = None
     return result
 
 
-def _fail(svc, task, event_id: str | None, exc: Exception, cover: str | None = None) -> NoReturn:
+def _fail(svc, task, event_id: str | None, exc: Exception, cover: Cover | None = None) -> NoReturn:
     failure = classify(exc, task.name)
     if isinstance(exc, AuthFailed):
         _alert(svc, "freshbooks-auth", str(exc))
@@ -118,19 +118,20 @@ def _note_error(svc, event_id: str, error: BaseException) -> None:
         log.warning("event %s: error not noted, the database is unavailable", event_id)
 
 
-def _park(svc, task, event_id: str | None, failure: Failure, cover: str | None = None) -> None:
+def _park(svc, task, event_id: str | None, failure: Failure, cover: Cover | None = None) -> None:
     """Records the dead letter (raises if it cannot: the caller retries); counting and alerting are best effort.
     The events the chain covers (taken in while it waited, store/coalescing.py) are parked with it, each its own
     entry, the same kind and reason (an order's reviews are one entry, naming its latest event: a replay of it
     runs the chain on the order's newest version)."""
-    covered = svc.coalescing.covered(cover) if cover and event_id is not None else []
+    # closed first: a chain parked before its first step started it would otherwise still take events in
+    covered = svc.coalescing.close(cover.order_id, cover.id) if cover and event_id is not None else []
     if event_id is not None:
         ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
         for other in covered:
             ledger.dead_letter(svc.sessions, other, failure.kind, task.name,
                                f"{failure.reason} (with event {event_id}, {RODE_ON})", failure.details)
         if cover:
-            svc.coalescing.release(cover)
+            svc.coalescing.release(cover.id)
     metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
     if event_id is None:
         return
@@ -184,7 +185,7 @@ def run_event(task, event_id: str, body: dict | None = None) -> None:
         metrics.bump(services().redis, "events_coalesced")
         return
     try:
-        idle = guarded(task, event_id, lambda svc: orders.idle_steps(svc, order_id), cover)
+        idle = guarded(task, event_id, lambda svc: orders.idle_steps(svc, order_id), Cover(order_id, cover))
         order_chain(order_id, event_id, cover, idle).apply_async()
     except BaseException:
         try:
@@ -202,22 +203,25 @@ def check_order(self, order_id: int, event_id: str | None = None, cover: str | N
         if cover:
             svc.coalescing.start(order_id, cover)  # before the order is read
         return checks.check_order(svc, order_id, event_id)
-    return len(guarded(self, event_id, work, cover))
+    return len(guarded(self, event_id, work, Cover.of(order_id, cover)))
 
 
 @app.task(name="xcfb.resolve_client", bind=True, max_retries=None)
 def resolve_client(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int:
-    return guarded(self, event_id, lambda svc: orders.resolve_client(svc, order_id, event_id), cover)
+    return guarded(self, event_id, lambda svc: orders.resolve_client(svc, order_id, event_id),
+                   Cover.of(order_id, cover))
 
 
 @app.task(name="xcfb.sync_items", bind=True, max_retries=None)
 def sync_items(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> list[str]:
-    return guarded(self, event_id, lambda svc: orders.sync_items(svc, order_id, event_id), cover)
+    return guarded(self, event_id, lambda svc: orders.sync_items(svc, order_id, event_id),
+                   Cover.of(order_id, cover))
 
 
 @app.task(name="xcfb.create_invoice", bind=True, max_retries=None)
 def create_invoice(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int | None:
-    return guarded(self, event_id, lambda svc: orders.create_invoice(svc, order_id, event_id), cover)
+    return guarded(self, event_id, lambda svc: orders.create_invoice(svc, order_id, event_id),
+                   Cover.of(order_id, cover))
 
 
 @app.task(name="xcfb.reconcile_payment", bind=True, max_retries=None)
@@ -231,7 +235,7 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
             if cover:
                 svc.coalescing.release(cover)
         return booked
-    return str(guarded(self, event_id, work, cover))
+    return str(guarded(self, event_id, work, Cover.of(order_id, cover)))
 
 
 @app.task(name="xcfb.catch_up", bind=True, max_retries=None)

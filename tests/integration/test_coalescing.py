@@ -36,3 +36,16 @@ def test_keys_expire(redis_client):
     coalescing.join(7, "paid")
     assert 0 < redis_client.ttl("xcfb:chain:queued:7") <= 60
     assert 0 < redis_client.ttl(f"xcfb:chain:covers:{cover}") <= 60
+
+
+def test_a_chain_parked_before_it_started_takes_no_more_events_and_names_the_ones_it_took(redis_client):
+    """The fault suite found it: a chain dead-lettered in its first step, before that step removed the marker, went
+    on taking the order's events in, and they waited for a chain that would never run."""
+    coalescing = Coalescing(redis_client, 60)
+    _, cover = coalescing.join(7, "created")
+    coalescing.join(7, "paid")
+    assert coalescing.close(7, cover) == ["paid"]
+    send, later = coalescing.join(7, "shipped")
+    assert send and later != cover
+    assert coalescing.close(7, "not-the-marker's") == []
+    assert coalescing.join(7, "refunded") == (False, later)  # another chain's close leaves this marker alone
