@@ -8,6 +8,7 @@ Every decision is kept per email (store/matches.py), so a person's choice is nev
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
 from mappings.duplicates import Match, new_client_keys, person, score, search_prefixes, starts_like
@@ -76,9 +77,11 @@ def candidates(svc: StepPorts, client: dict) -> list[dict]:
     sharing only a phone or an address is not looked for (FreshBooks' phone and address filters are
     undocumented in detail)."""
     prefixes = search_prefixes(client)
-    found: dict[int, dict] = {}
-    for prefix in sorted(prefixes):
-        for field in ("fname_like", "lname_like"):
-            for c in svc.freshbooks.search_clients({field: prefix}):
-                found[int(c["id"])] = c
+    searches = [{field: prefix} for prefix in sorted(prefixes) for field in ("fname_like", "lname_like")]
+    if not searches:
+        return []
+    # Up to four searches on the way to a new customer's invoice: side by side, one call's latency instead of four.
+    with ThreadPoolExecutor(max_workers=len(searches)) as pool:
+        pages = list(pool.map(svc.freshbooks.search_clients, searches))
+    found = {int(c["id"]): c for page in pages for c in page}
     return [c for c in found.values() if starts_like(c, prefixes.values())]

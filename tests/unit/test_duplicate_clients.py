@@ -231,3 +231,21 @@ def test_two_new_customers_who_cannot_be_one_person_are_looked_up_side_by_side(p
         thread.join(20)
     assert errors == [] and len(set(results)) == 2
     assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]
+
+
+def test_a_new_customers_candidate_searches_are_made_side_by_side(ports, monkeypatch):
+    """Four searches (either name's start, in either name field) at FreshBooks' hundreds of milliseconds a call:
+    made at once, the barrier meets; one after the other, it would break."""
+    existing(ports)
+    order_id = deliver(ports, "e1", email="maria.g@newmail.example")
+    all_four, search = threading.Barrier(4, timeout=10), ports.freshbooks.search_clients
+    asked = []
+
+    def search_when_all_are_asked(filters):
+        asked.append(filters)
+        all_four.wait()
+        return search(filters)
+
+    monkeypatch.setattr(ports.freshbooks, "search_clients", search_when_all_are_asked)
+    assert orders.resolve_client(ports, order_id, "e1") == clients(ports)[0]["id"]
+    assert sorted(map(str, asked)) == sorted(str({f: p}) for p in ("gar", "mar") for f in ("fname_like", "lname_like"))
