@@ -187,6 +187,10 @@ def run_event(task, event_id: str, body: dict | None = None) -> None:
     try:
         idle = guarded(task, event_id, lambda svc: orders.idle_steps(svc, order_id), Cover(order_id, cover))
         order_chain(order_id, event_id, cover, idle).apply_async()
+    except (Retry, Reject):
+        # The event comes back (a retry, or its message requeued), finds its own marker and sends this chain
+        # under the same cover id: the events that joined it meanwhile are finished by it, not stranded.
+        raise
     except BaseException:
         try:
             coalescing.start(order_id, cover)  # not sent: later events must not wait for it

@@ -56,6 +56,15 @@ def test_the_same_customer_under_a_new_email_is_booked_to_the_existing_client(po
     assert len(ports.freshbooks.calls) == calls
 
 
+@pytest.mark.parametrize(("first", "last"), [("Иван", "Петров"), ("Þór", "Þórsson"), ("Γιώργος", "Παπαδόπουλος")])
+def test_a_customer_whose_name_is_in_another_script_is_found_under_a_new_email(ports, first, last):
+    client_id = existing(ports, fname=first, lname=last)
+    named = ORDER["data"]["billing_address"] | {"firstname": first, "lastname": last}
+    invoice_id, _ = run_chain(ports, deliver(ports, "e1", billing_address=named, shipping_address=named), "e1")
+    assert [c["id"] for c in clients(ports)] == [client_id]
+    assert ports.freshbooks.books.read("invoice", invoice_id)["customerid"] == client_id
+
+
 def test_a_likely_but_uncertain_match_is_held_for_review_naming_the_client_and_evidence(ports):
     client_id = existing(ports, bus_phone="(212) 555-0100")  # same name and home, another phone
     deliver(ports, "e1")

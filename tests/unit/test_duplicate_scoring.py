@@ -141,10 +141,21 @@ def _finds(a: dict, b: dict) -> bool:
     ({"fname": "Al", "lname": "Ng"}, {"fname": "Albert", "lname": "Nguyen"}),
     ({"fname": "Émile", "lname": "O'Brien"}, {"fname": "emile", "lname": "OBrien"}),
     ({"fname": "  maria ", "lname": "GARCÍA"}, {"fname": "María", "lname": "Garcia"}),
+    ({"fname": "Þór", "lname": "Þórsson"}, {"fname": "þór", "lname": "Thorsson"}),
+    ({"fname": "Иван", "lname": "Петров"}, {"fname": "иван", "lname": "ПЕТРОВ"}),
+    ({"fname": "Γιώργος", "lname": "Παπαδόπουλος"}, {"fname": "Γιωργος", "lname": "Papadopoulos"}),
+    ({"fname": "İsmail", "lname": "Yılmaz"}, {"fname": "Ismail", "lname": "Yilmaz"}),
 ])
 def test_customers_whose_searches_find_each_other_share_a_new_client_lock(a, b):
     assert _finds(a, b) or _finds(b, a)
     assert new_client_keys(a) & new_client_keys(b)
+
+
+def test_a_client_always_finds_its_twin():
+    """The folded start of what is searched begins the searcher's own folded name, whatever the script."""
+    for twin in ({"fname": "Þór", "lname": "Þórsson"}, {"fname": "Иван", "lname": "Петров"},
+                 {"fname": "Ðorđe", "lname": "Ćirić"}, {"fname": "ÆSA", "lname": "straße"}):
+        assert _finds(twin, dict(twin)), twin
 
 
 def test_a_search_finds_a_client_only_if_they_share_a_new_client_lock_on_the_labelled_pairs():
