@@ -22,9 +22,7 @@ Order of one order's events: they all wait in the one FIFO events queue, and an 
 after the event is recorded and the order's snapshot kept (newest wins, never going back: store/snapshots.py),
 so a later event never starts before an earlier one; the steps read the newest snapshot, so two chains of
 one order (threads, retries) converge on the same invoice; and an event taken in while its order's chain waits,
-not started, sends none and rides on that chain; one taken in while the order's chain runs has its chain held
-back and sent by the running one when it ends: an order runs one chain at a time (store/coalescing.py). Retries go
-back to the queue they came from.
+not started, sends none and rides on that chain (store/coalescing.py). Retries go back to the queue they came from.
 Separate queues rather than Redis message priorities (kombu emulates them with a list per priority step):
 the same BRPOP in order in principle, but priorities measured worse (README, "Real time under a burst"), need
 a priority on every task sent by name, and hide the lists from `LLEN`; a queue per kind shows in Flower, and

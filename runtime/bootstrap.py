@@ -221,8 +221,8 @@ class Services:
 
     @cached_property
     def coalescing(self) -> Coalescing:
-        """An order's events taken in while its chain waits ride on that chain, and while it runs wait for it
-        (store/coalescing.py); past the stuck-event sweep's age the sweep runs them on their own anyway."""
+        """An order's events taken in while its chain waits ride on that chain (store/coalescing.py); past the
+        stuck-event sweep's age the sweep runs them on their own anyway."""
         return Coalescing(self.redis, self.settings.stuck_after_seconds)
 
 
