@@ -16,5 +16,3 @@ CATCH_UP_POLLS = "xcfb:catch-up:polls"  # the last catch-up polls, newest first 
 CONSOLE_SIGN_IN_FAILURES = "xcfb:console:sign-in-failures:{who}"  # failed sign-ins by email or address, expire
 CHAIN_QUEUED = "xcfb:chain:queued:{order_id}"  # "<cover id> <event id>": the order's chain sent, not started yet
 CHAIN_COVERS = "xcfb:chain:covers:{cover}"  # the events taken in meanwhile, which that chain finishes
-CHAIN_RUNNING = "xcfb:chain:running:{order_id}"  # "<cover id>": the order's chain that started and has not ended
-CHAIN_WAITING = "xcfb:chain:waiting:{order_id}"  # "<cover id>": the queued chain held back until the running one ends

@@ -132,7 +132,6 @@ def _park(svc, task, event_id: str | None, failure: Failure, cover: Cover | None
                                f"{failure.reason} (with event {event_id}, {RODE_ON})", failure.details)
         if cover:
             svc.coalescing.release(cover.id)
-            _send_held_back_after_park(svc, cover)
     metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
     if event_id is None:
         return
@@ -140,25 +139,6 @@ def _park(svc, task, event_id: str | None, failure: Failure, cover: Cover | None
     log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, task.name, failure.reason)
     if failure.kind in ALERTED:
         _alert(svc, f"{failure.kind}:{event_id}", f"event {event_id} {failure.kind} in {task.name}: {failure.reason}")
-
-
-def _send_held_back_after_park(svc, cover: Cover) -> None:
-    """Best effort: the dead letter is the record; a held-back chain not sent leaves its events to the sweep."""
-    try:
-        send_held_back(svc, cover.order_id, cover.id)
-    except Exception as exc:  # noqa: BLE001 - the park is done; the stuck-event sweep runs the held-back events
-        log.warning("order %s: the chain held back for chain %s not sent (%s)", cover.order_id, cover.id,
-                    type(exc).__name__)
-
-
-def send_held_back(svc, order_id: int, cover: str) -> None:
-    """The chain `cover` ended: the order's chain held back until it did (store/coalescing.py) is sent."""
-    held = svc.coalescing.end(order_id, cover)
-    if held is None:
-        return
-    held_cover, event_id = held
-    order_chain(order_id, event_id, held_cover, orders.idle_steps(svc, order_id)).apply_async()
-    svc.coalescing.sent(order_id, held_cover)
 
 
 def _alert(svc, key: str, message: str) -> None:
@@ -194,8 +174,7 @@ def handle_event(self, event_id: str) -> None:
 
 def run_event(task, event_id: str, body: dict | None = None) -> None:
     """Handles the event, then sends its order's chain -- unless a chain of the order is sent and not started yet:
-    that one covers the event (its snapshot and payments are stored: the chain reads them) and finishes it; or a
-    chain of the order is running: the event's chain is held back and sent when that one ends
+    that one covers the event (its snapshot and payments are stored: the chain reads them) and finishes it
     (store/coalescing.py)."""
     order_id = guarded(task, event_id, lambda svc: events.handle(svc, event_id, body))
     if order_id is None:
@@ -214,7 +193,7 @@ def run_event(task, event_id: str, body: dict | None = None) -> None:
         raise
     except BaseException:
         try:
-            coalescing.drop(order_id, cover)  # not sent: later events must not wait for it
+            coalescing.start(order_id, cover)  # not sent: later events must not wait for it
         except RedisError:
             log.warning("order %s: the marker of chain %s stays until it expires", order_id, cover)
         raise
@@ -259,8 +238,6 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
             ledger.finish_synced(svc.sessions, event_id, covered, order_id)
             if cover:
                 svc.coalescing.release(cover)
-        if cover:
-            send_held_back(svc, order_id, cover)  # after the finish: a retry of this step sends it again
         return booked
     return str(guarded(self, event_id, work, Cover.of(order_id, cover)))
 

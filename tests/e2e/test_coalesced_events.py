@@ -2,8 +2,6 @@
 send no chain of their own, and end with the one that covers them -- synced when it runs through, parked with it
 when it is dead-lettered, and replayable from there."""
 
-import time
-
 from mappings.jsonio import dumps as to_json
 from runtime import bootstrap
 from store import ledger
@@ -92,38 +90,5 @@ def test_when_the_covering_chain_is_dead_lettered_its_events_are_too_and_a_repla
         invoices = [i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]
         assert [i["invoice_number"] for i in invoices] == [its[0]["data"]["order_number"]]
         assert not ledger.dead_letters(svc.sessions)
-    finally:
-        bootstrap.use(None)
-
-
-def test_an_event_taken_in_while_its_orders_chain_runs_is_held_back_and_sent_when_that_chain_ends(
-        tmp_path, redis_url, database_url, redis_client, sessions, fb_server, fb_sandbox):
-    """One chain of an order runs at a time: the order's next event does not start a chain that would wait for the
-    order's lock (a worker thread idle), it is held back and the running chain sends it when it ends."""
-    settings = settings_for(tmp_path, redis_url, database_url, fb_server.url)
-    services, _ingest, worker = run_pipeline(settings, redis_client)
-    try:
-        _, store = simulated_store(seed=41)
-        first, *later = _an_order_with_later_events(store)
-        order_id = first["data"]["id"]
-        fb_sandbox.faults.configure({"latency_ms": 300})  # the first chain runs long enough to be caught running
-        with worker:
-            process_event.delay(to_json(first))
-            deadline = time.monotonic() + 30
-            while not redis_client.exists(f"xcfb:chain:running:{order_id}"):
-                assert time.monotonic() < deadline, "the order's chain did not start"
-                time.sleep(0.01)
-            for event in later:
-                process_event.apply(args=[to_json(event)])  # taken in here, while the chain runs in the worker
-            assert redis_client.exists(f"xcfb:chain:waiting:{order_id}")  # the next chain is held back, not sent
-            pipeline = Pipeline(services, "", services.freshbooks)
-            assert pipeline.settle() == {"synced": 1 + len(later)}
-        fb_sandbox.faults.configure({"latency_ms": 0})
-        statuses = _statuses(services.sessions, [first, *later])
-        assert statuses[first["id"]] == ("synced", None)
-        assert {status for status, _ in statuses.values()} == {"synced"}
-        invoices = [i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]
-        assert [i["invoice_number"] for i in invoices] == [first["data"]["order_number"]]
-        assert not redis_client.keys("xcfb:chain:*")
     finally:
         bootstrap.use(None)
