@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -43,6 +48,17 @@ def browser():
     driver.quit()
 
 
+def _while_the_page_changes(condition):
+    """chromedriver reports an element of a page being replaced as "Node with given id does not belong to the
+    document" (a plain WebDriverException, not a stale element): not yet, poll again. Anything else is raised."""
+    try:
+        return condition()
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return False
+        raise
+
+
 class Person:
     """The browser, as a person: goes to pages, fills and presses, looks (screenshots)."""
 
@@ -61,10 +77,11 @@ class Person:
         return self.find(css).text
 
     def wait_for(self, condition, timeout: float = 30, what: str = ""):
+        """Polls `condition` until it holds; an element read while the page is being replaced is read again."""
         try:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
                                  ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                                 ).until(lambda _: condition(), what)
+                                 ).until(lambda _: _while_the_page_changes(condition), what)
         except TimeoutException:
             self.shot("timed-out")
             raise AssertionError(f"timed out waiting for {what or 'the page'}; the page says:\n"

@@ -71,7 +71,7 @@ def test_the_worker_survives_a_redis_restart_and_nothing_is_lost(transport, tmp_
             accepted = {event["id"] for event in events}
             _wait_until(lambda: accepted <= set(_statuses(stage))
                         and set(_statuses(stage).values()) <= {"synced", "review", "dead"},
-                        timeout=4 * FAST["visibility_timeout"])
+                        timeout=4 * FAST["visibility_timeout"], showing=lambda: _unfinished(stage, accepted))
             statuses = _statuses(stage)
             assert set(statuses.values()) <= {"synced", "review", "dead"}  # ...and final
             assert stage.books().correct
@@ -86,8 +86,18 @@ def _statuses(stage) -> dict[str, str]:
         return dict(session.execute(select(Event.id, Event.status)).all())
 
 
-def _wait_until(condition, timeout: float = 60) -> None:
+def _unfinished(stage, accepted: set[str]) -> dict[str, str]:
+    """What the wait is still waiting for: accepted events not recorded, and events not final, with their errors."""
+    with stage.services.sessions() as session:
+        rows = {e.id: f"{e.status} after {e.attempts} attempt(s), {e.requeues} requeue(s): {e.last_error}"
+                for e in session.scalars(select(Event))}
+    missing = {event_id: "not recorded" for event_id in accepted - set(rows)}
+    final = ("synced", "review", "dead")
+    return missing | {event_id: row for event_id, row in rows.items() if not row.startswith(final)}
+
+
+def _wait_until(condition, timeout: float = 60, showing=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out: {showing()}"
         time.sleep(0.1)
