@@ -62,7 +62,7 @@ return redis.call('LRANGE', KEYS[2], 0, -1)
 """
 
 _COVERS_PREFIX = redis_keys.CHAIN_COVERS.format(cover="")
-RODE_ON = "whose chain it rode on"
+RODE_ON = "whose chain it rode on"  # in the reason of a covered event parked with its chain's event
 
 
 class Cover(NamedTuple):
@@ -72,7 +72,7 @@ class Cover(NamedTuple):
 
     @classmethod
     def of(cls, order_id: int, cover: str | None) -> Cover | None:
-        return cls(order_id, cover) if cover else None  # in the reason of a covered event parked with its chain's event
+        return cls(order_id, cover) if cover else None
 
 
 class Coalescing:
