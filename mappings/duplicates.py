@@ -263,8 +263,9 @@ def search_prefixes(client: dict) -> dict[str, str]:
     prefixes = {}
     for name in (client.get("fname") or "", client.get("lname") or ""):
         typed = name.strip()[:3].lower()
-        if len(typed) >= 2 and len(name_start(typed)) >= 2:
-            prefixes[typed] = name_start(typed)
+        folded = name_start(typed)
+        if len(typed) >= 2 and len(folded) >= 2:
+            prefixes[typed] = folded
     return prefixes
 
 

@@ -56,9 +56,15 @@ class FakeFreshBooks:
         return self._call("get_client", lambda: self.books.read("client", int(client_id)))
 
     def search_clients(self, filters: dict[str, str]) -> list[dict]:
-        args = MultiDict({f"search[{name}]": value for name, value in filters.items()} | {"per_page": "100"})
-        return self._call("search_clients", lambda: {"clients": list_page(self.books.all("client"), "clients",
-                                                                          args)["clients"]})["clients"]
+        """Page after page, as the client does (one call counted per page)."""
+        found, page, pages = [], 1, 1
+        while page <= pages:
+            args = MultiDict({f"search[{name}]": value for name, value in filters.items()}
+                             | {"per_page": "100", "page": str(page)})
+            listed = self._call("search_clients",
+                                lambda args=args: list_page(self.books.all("client"), "clients", args))
+            found, page, pages = found + listed["clients"], page + 1, listed["pages"]
+        return found
 
     def list_clients(self, params: dict | None = None) -> list[dict]:
         wanted = int((params or {}).get("search[vis_state]", 0))  # FreshBooks lists active clients unless asked

@@ -73,7 +73,7 @@ def best_candidate(svc: StepPorts, email: str, client: dict) -> tuple[Match, dic
 
 def candidates(svc: StepPorts, client: dict) -> list[dict]:
     """Clients whose first or last name starts like this one's either name (so swapped names are found too):
-    FreshBooks' `fname_like` / `lname_like` filters, one page each, kept to the names that start so. A client
+    FreshBooks' `fname_like` / `lname_like` filters, every page, kept to the names that start so. A client
     sharing only a phone or an address is not looked for (FreshBooks' phone and address filters are
     undocumented in detail)."""
     prefixes = search_prefixes(client)

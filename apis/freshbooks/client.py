@@ -120,9 +120,9 @@ class FreshBooksClient:
         return self._update("users/clients", "client", client_id, changes)
 
     def search_clients(self, filters: dict[str, str]) -> list[dict]:
-        """The first page (100) of active clients matching FreshBooks filters, e.g. {"lname_like": "smi"}."""
-        params = {f"search[{name}]": value for name, value in filters.items()}
-        return self._page("users/clients", "clients", {**params, "per_page": MAX_PER_PAGE, "page": 1})[0]
+        """Every active client matching FreshBooks filters, e.g. {"lname_like": "smi"}, page after page: a
+        duplicate on the second page of a common name's clients must be found as well as one on the first."""
+        return list(self._all("users/clients", "clients", {f"search[{name}]": v for name, v in filters.items()}))
 
     def get_item(self, item_id: int) -> dict:
         return self._get_one("items/items", "item", item_id)

@@ -197,3 +197,12 @@ def test_a_payment_the_sandbox_cannot_hold_is_a_validation_error(fb_client):
         fb_client.create_payment({"invoiceid": invoice["id"], "amount": {"amount": "1e308", "code": "USD"},
                                   "date": TODAY, "type": "Cash"})
     assert (raised.value.errno, raised.value.details[0].field) == (1004, "amount")
+
+
+def test_a_client_search_reads_every_page(fb_client, fb_sandbox):
+    """A common name start finds more than a page of clients: the duplicate check must see them all."""
+    for n in range(130):
+        fb_sandbox.books.create_client({"fname": "Mariano", "lname": f"Smith{n}", "email": f"m{n}@example.com"})
+    found = fb_client.search_clients({"fname_like": "mar"})
+    assert sorted(c["email"] for c in found) == sorted(f"m{n}@example.com" for n in range(130))
+    assert fb_client.search_clients({"fname_like": "zzz"}) == []

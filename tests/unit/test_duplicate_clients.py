@@ -258,3 +258,13 @@ def test_a_new_customers_candidate_searches_are_made_side_by_side(ports, monkeyp
     monkeypatch.setattr(ports.freshbooks, "search_clients", search_when_all_are_asked)
     assert orders.resolve_client(ports, order_id, "e1") == clients(ports)[0]["id"]
     assert sorted(map(str, asked)) == sorted(str({f: p}) for p in ("gar", "mar") for f in ("fname_like", "lname_like"))
+
+
+def test_the_same_customer_is_found_past_the_first_page_of_a_common_name(ports):
+    for n in range(110):  # other customers whose both names start alike: more than a page for either search
+        existing(ports, fname="Mariano", lname=f"Garza{n}", email=f"mg{n}@example.com", bus_phone="",
+                 p_street=f"{n} Elm Road", p_city="Denver", p_code="80202")
+    client_id = existing(ports)  # the same person, last: on the second page
+    invoice_id, _ = run_chain(ports, deliver(ports, "e1"), "e1")
+    assert ports.freshbooks.books.read("invoice", invoice_id)["customerid"] == client_id
+    assert len(clients(ports)) == 111  # no new client
