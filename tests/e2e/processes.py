@@ -58,7 +58,7 @@ class TcpRedis:
                         "--pidfile", str(directory / "redis.pid"), "--logfile", str(directory / "redis.log")],
                        check=True)
         deadline = time.monotonic() + 20
-        while not _answers(self.url):  # daemonised: the server forks, then loads its file, then listens
+        while not answers(self.url):  # daemonised: the server forks, then loads its file, then listens
             assert time.monotonic() < deadline, f"redis-server on {self.url} did not start"
             time.sleep(0.05)
 
@@ -66,7 +66,7 @@ class TcpRedis:
         stop_embedded_redis(self.home)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         with redis.Redis.from_url(url, socket_timeout=1) as client:
             return client.ping()

@@ -8,12 +8,13 @@ import uuid
 
 import kombu
 import pytest
+import redis
 from kombu.common import ignore_errors
 from kombu.transport import redis as _redis
 
 from core.settings import Settings
 from runtime.bootstrap import broker_url
-from tests.e2e.processes import TcpRedis
+from tests.e2e.processes import TcpRedis, answers
 from workers import app, broker  # noqa: F401 - workers.app registers the transport
 
 
@@ -36,42 +37,77 @@ def test_closing_a_detached_connection_is_a_connection_error_and_keeps_the_messa
         redis_client.delete(queue.name)
 
 
-def test_a_message_popped_as_redis_goes_down_is_pushed_back_when_it_returns(tmp_path):
-    """BRPOP takes a message out of Redis and the transport then files it in the unacked set: a second
-    command. Redis stopping between the two used to leave the message only in the worker's memory, which the
-    consumer drops when it reconnects (the broker-restart fault test lost an accepted event this way)."""
+@pytest.fixture
+def private_redis(tmp_path):
     server = TcpRedis(tmp_path)
     server.start()
-    url = broker_url(Settings(home=tmp_path, redis_url=server.url))
-    queue = kombu.Queue("xcfb-test-popped")
-    try:
-        with kombu.Connection(url) as connection, connection.Producer() as producer:
-            producer.publish({"n": 1}, routing_key=queue.name, declare=[queue])
-        with pytest.MonkeyPatch.context() as patch:
-            file_in_unacked = _redis.QoS.append
+    yield server
+    server.stop()
+    broker._kept.clear()  # a failed test must not hand its kept message to the next one
 
-            def redis_stops_first(qos, message, delivery_tag):
-                server.stop()
-                return file_in_unacked(qos, message, delivery_tag)
 
-            patch.setattr(_redis.QoS, "append", redis_stops_first)
-            assert _received(url, queue) == "connection lost"
+def _stop(server: TcpRedis) -> None:
+    server.stop()
+
+
+def _fill_up(server: TcpRedis) -> None:
+    with redis.Redis.from_url(server.url) as client:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", 1)  # every write is refused: OOM
+
+
+def _recover(server: TcpRedis) -> None:
+    if answers(server.url):
+        with redis.Redis.from_url(server.url) as client:
+            client.config_set("maxmemory", 0)
+    else:
         server.start()
-        assert _received(url, queue) == {"n": 1}
-    finally:
-        server.stop()
+
+
+@pytest.mark.parametrize("fault", [_stop, _fill_up], ids=["redis stops", "redis refuses the write"])
+def test_a_message_taken_as_redis_fails_is_given_back_when_it_answers_again(tmp_path, private_redis, fault):
+    """BRPOP takes a message out of Redis and the transport then files it in the unacked set: a second
+    command. Redis stopping, or refusing the write, between the two used to leave the message only in the
+    worker's memory, which the consumer drops when it reconnects (the broker-restart fault test lost an
+    accepted event this way)."""
+    url = broker_url(Settings(home=tmp_path, redis_url=private_redis.url))
+    queue = kombu.Queue("xcfb-test-taken")
+    with kombu.Connection(url) as connection, connection.Producer() as producer:
+        producer.publish({"n": 1}, routing_key=queue.name, declare=[queue])
+    with pytest.MonkeyPatch.context() as patch:
+        file_in_unacked = _redis.QoS.append
+
+        def fault_first(qos, message, delivery_tag):
+            fault(private_redis)
+            return file_in_unacked(qos, message, delivery_tag)
+
+        patch.setattr(_redis.QoS, "append", fault_first)
+        assert _received(url, queue) == "connection lost"
+    assert [len(kept) for kept in broker._kept.values()] == [1]
+    _recover(private_redis)
+    body, redelivered = _received(url, queue)
+    assert (body, redelivered) == ({"n": 1}, True)
+    assert all(kept == [] for kept in broker._kept.values())
+    with redis.Redis.from_url(private_redis.url) as client:
+        assert client.llen(queue.name) == 0 and client.hlen("unacked") == 0  # taken once, acknowledged
 
 
 def _received(url: str, queue: kombu.Queue):
-    """The first message a consumer takes from the queue (acknowledged), or what stopped it."""
+    """The first message a consumer takes from the queue (acknowledged) and whether it was redelivered, or
+    what stopped it."""
     received = []
+
+    def take(body, message):
+        received.append((body, message.delivery_info.get("redelivered", False)))
+        message.ack()
+
     connection = kombu.Connection(url)
     try:
-        with connection.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())]):
+        with connection.Consumer(queue, callbacks=[take]):
             connection.drain_events(timeout=5)
     except TimeoutError:  # before connection errors: kombu counts every OSError as one
         return "nothing came"
-    except connection.connection_errors:
+    except redis.exceptions.ConnectionError:
         return "connection lost"
     finally:
         ignore_errors(connection, connection.close)
