@@ -103,8 +103,7 @@ class Stage:
         from workers.app import app as celery_app
 
         use_broker(celery_app, broker)
-        self.ingest_server = BackgroundServer(create_ingest(self.services,
-                                                            lambda name, args: celery_app.send_task(name, args=args)))
+        self.ingest_server = BackgroundServer(create_ingest(self.services))
         for server in (self.freshbooks_server, self.xcart_server, self.alert_server, self.ingest_server):
             self._serving.append(server.start())
         for n in range(self._worker_count):  # one by one: a signal now still finds every started worker

@@ -28,6 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from apis.freshbooks.errors import FreshBooksError
 from apis.freshbooks.signatures import verify_webhook_signature
 from core import redis_keys
+from ingest.queueing import TaskQueue
 from ingest.signatures import verify
 from mappings.errors import PayloadInvalid
 from mappings.xcart.envelope import read_envelope
@@ -45,24 +46,14 @@ from runtime.webhook_secrets import SecretsUnavailable
 
 log = logging.getLogger(__name__)
 
-# KEYS: the event's SEEN key, the counters hash; ARGV: the SEEN key's lifetime, the accepted and duplicate fields.
-FIRST_DELIVERY = """
-if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-  return 1
-end
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-return 0
-"""
-
-
-def create_app(svc: Services | None = None, send_task: Callable[[str, list], None] | None = None) -> Flask:
+def create_app(svc: Services | None = None, tasks: TaskQueue | None = None) -> Flask:
+    """`tasks`: where the workers' tasks go, the broker (REDIS_URL, the service's own Redis) unless given."""
     svc = svc or services()
     settings = svc.settings
     broker = broker_url(settings)
-    if send_task is None:  # the real broker: refuse to start on one that can never work
+    if tasks is None:  # the real broker: refuse to start on one that can never work
         _refuse_an_unusable_broker(broker)
-    send = send_task or _celery_sender()
+        tasks = TaskQueue(svc.redis, task_sender_app())
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     registry = CollectorRegistry()
@@ -75,10 +66,7 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
     def reply(outcome: str, status: int, **body) -> Response:  # counted already
         return jsonify(status=outcome, **body), status
 
-    # The one Redis round trip of an accepted event besides the broker's: the event id marked seen and the outcome
-    # counted together (a script is atomic: the count is exact), instead of a SET and then an HINCRBY.
-    first_delivery = svc.redis.register_script(FIRST_DELIVERY)
-    counted = [metrics.COUNTERS]
+    # An accepted event is one Redis call (ingest/queueing.py): marked seen, queued and counted together.
     accepted, duplicate = (metrics.counter_field("webhooks", outcome=o) for o in ("accepted", "duplicate"))
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -105,17 +93,11 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
         except PayloadInvalid as exc:
             return answer("malformed", 400, error="malformed event", fields=exc.as_dicts())
         event_id = envelope["id"]
-        seen_key = redis_keys.SEEN.format(event_id=event_id)
         try:
-            if not first_delivery(keys=[seen_key, *counted], args=[settings.dedupe_ttl_seconds, accepted, duplicate]):
+            if not tasks.accept_event(redis_keys.SEEN.format(event_id=event_id), settings.dedupe_ttl_seconds,
+                                      metrics.COUNTERS, accepted, duplicate, body.decode("utf-8")):
                 return reply("duplicate", 200, id=event_id)
-            try:
-                send("xcfb.process_event", [body.decode("utf-8")])
-            except Exception:
-                svc.redis.delete(seen_key)  # not queued: the sender's retry must not look like a duplicate
-                metrics.bump(svc.redis, "webhooks", by=-1, outcome="accepted")  # counted by the script: take back
-                raise
-        except Exception as exc:  # noqa: BLE001 - any broker failure is the documented 503
+        except Exception as exc:  # noqa: BLE001 - any broker failure is the documented 503; nothing was written
             log.error("broker unavailable, event %s not queued: %s: %s", event_id, type(exc).__name__, exc)
             return answer("unavailable", 503, error="broker unavailable, retry later")
         return reply("accepted", 202, id=event_id)
@@ -147,7 +129,7 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
                                                      "be confirmed for this callback"), 400
         if offered == "new":
             try:
-                send("xcfb.confirm_freshbooks_callback", [callback_id])  # the id only: the verifier is a secret
+                tasks.send("xcfb.confirm_freshbooks_callback", [callback_id])  # the id only: the verifier is a secret
             except Exception:
                 callbacks.withdraw(svc.redis, callback_id, verifier)
                 raise
@@ -157,7 +139,7 @@ def create_app(svc: Services | None = None, send_task: Callable[[str, list], Non
         signature = request.headers.get("X-FreshBooks-Hmac-SHA256", "")
         if not any(verify_webhook_signature(v, form, signature) for v in callbacks.trusted_verifiers(svc.redis)):
             return jsonify(status="bad_signature"), 401
-        send("xcfb.freshbooks_event", [dict(form)])
+        tasks.send("xcfb.freshbooks_event", [dict(form)])
         return jsonify(status="accepted"), 202
 
     @app.get("/oauth/freshbooks/callback")
@@ -269,11 +251,3 @@ def _refuse_an_unusable_broker(url: str) -> None:
 def _select_one(svc: Services) -> None:
     with svc.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-
-
-def _celery_sender() -> Callable[[str, list], None]:
-    celery_app = task_sender_app()
-    # No task-sent event: it is a second publish to Redis in every request, for Flower to show an event between
-    # its 202 and a worker taking it (milliseconds); Flower shows it from the worker's task-received event on.
-    celery_app.conf.task_send_sent_event = False
-    return lambda name, args: celery_app.send_task(name, args=args)

@@ -62,7 +62,7 @@ def run_pipeline(settings: Settings, redis_client):
     services = Services(settings)
     bootstrap.use(services)
     use_broker(celery_app, bootstrap.broker_url(settings))
-    ingest = BackgroundServer(create_ingest(services, lambda name, args: celery_app.send_task(name, args=args)))
+    ingest = BackgroundServer(create_ingest(services))
     worker = start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30)
     return services, ingest, worker
 

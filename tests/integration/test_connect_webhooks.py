@@ -17,15 +17,8 @@ from runtime import bootstrap
 from runtime.bootstrap import Services
 from runtime.webhook_secrets import CONNECTION
 from store.connections import ConnectionStore
+from tests.queued import Recorder
 from xcfb.cli import main
-
-
-class Recorder:
-    def __init__(self):
-        self.sent = []
-
-    def __call__(self, name, args):
-        self.sent.append((name, args))
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def post(client, event_id: str, secret: str):
 
 
 def test_made_rotated_and_retired_secrets_are_accepted_and_refused_without_a_restart(services, capsys):
-    recorder = Recorder()
+    recorder = Recorder(services.redis)
     client = create_app(services, recorder).test_client()
     assert post(client, "evt_before", "not-yet-made").status_code == 401
 
@@ -101,7 +94,7 @@ def test_a_missing_url_or_two_actions_at_once_are_refused_naming_the_option(serv
 def test_secrets_that_cannot_be_read_answer_503_unless_the_environments_match(services, capsys, tmp_path):
     xcfb(capsys, "--url", "https://books.example.com")
     services.connections = ConnectionStore(services.sessions, key_from_file(tmp_path / "another"))  # key changed
-    recorder = Recorder()
+    recorder = Recorder(services.redis)
     client = create_app(services, recorder).test_client()
     answer = post(client, "evt_unverifiable", "whatever-the-addon-holds")
     assert answer.status_code == 503 and answer.json["status"] == "unavailable"

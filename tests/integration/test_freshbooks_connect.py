@@ -18,6 +18,7 @@ from runtime import bootstrap, callbacks
 from runtime import freshbooks_connect as flow
 from runtime.bootstrap import Services
 from tests.browser import consent
+from tests.queued import Recorder
 from xcfb.cli import main
 
 REDIRECT = "https://svc.test/oauth/freshbooks/callback"
@@ -41,7 +42,7 @@ def svc(settings, redis_client, sessions, fb_sandbox):
 
 @pytest.fixture
 def ingest(svc):
-    return create_ingest(svc, send_task=lambda name, args: None).test_client()
+    return create_ingest(svc, Recorder(svc.redis)).test_client()
 
 
 def follow(ingest, location: str):

@@ -17,19 +17,10 @@ from ingest.signatures import verify
 from runtime import callbacks
 from runtime.bootstrap import Services
 from sandboxes.serve import BackgroundServer
+from tests.queued import Recorder
 
 SECRETS = ("whsec_new", "whsec_old")
 METRICS_TOKEN = "scrape-me"
-
-
-class Recorder:
-    def __init__(self, fail=False):
-        self.sent, self.fail = [], fail
-
-    def __call__(self, name, args):
-        if self.fail:
-            raise ConnectionError("broker down")
-        self.sent.append((name, args))
 
 
 @pytest.fixture
@@ -39,8 +30,8 @@ def services(tmp_path, redis_url, database_url, redis_client, sessions):
 
 
 @pytest.fixture
-def recorder():
-    return Recorder()
+def recorder(services):
+    return Recorder(services.redis)
 
 
 @pytest.fixture
@@ -120,16 +111,16 @@ def test_too_large_is_413(client):
 
 
 def test_broker_unavailable_is_503_and_the_retry_is_not_a_duplicate(services):
-    failing = Recorder(fail=True)
+    failing = Recorder(services.redis, fail=True)
     assert post(create_app(services, failing).test_client(), event()).status_code == 503
-    working = Recorder()
+    working = Recorder(services.redis)
     assert post(create_app(services, working).test_client(), event()).status_code == 202
     assert len(working.sent) == 1
 
 
 def test_an_event_the_broker_refused_is_counted_unavailable_not_accepted(services):
-    post(create_app(services, Recorder(fail=True)).test_client(), event("u1"))
-    client = create_app(services, Recorder()).test_client()
+    post(create_app(services, Recorder(services.redis, fail=True)).test_client(), event("u1"))
+    client = create_app(services, Recorder(services.redis)).test_client()
     post(client, event("u1"))
     post(client, event("u1"))
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
@@ -146,13 +137,13 @@ def test_health_and_readiness(client):
 
 def test_metrics_are_off_without_a_token(tmp_path, redis_url, database_url, redis_client, sessions):
     open_service = Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url))
-    answer = create_app(open_service, Recorder()).test_client().get("/metrics")
+    answer = create_app(open_service, Recorder(open_service.redis)).test_client().get("/metrics")
     assert answer.status_code == 403 and "XCFB_METRICS_TOKEN" in answer.get_json()["error"]
 
 
 def test_readiness_fails_when_the_broker_is_down(tmp_path, database_url, sessions):
     down = Services(Settings(home=tmp_path, redis_url="redis://127.0.0.1:1/0", database_url=database_url))
-    answer = create_app(down, Recorder()).test_client().get("/readyz")
+    answer = create_app(down, Recorder(down.redis)).test_client().get("/readyz")
     assert answer.status_code == 503 and answer.get_json()["checks"]["broker"].startswith("failed")
 
 
@@ -248,9 +239,9 @@ def test_offers_for_a_pending_callback_are_bounded(client, recorder, services):
 
 
 @pytest.mark.parametrize("form", [verification("7", "v"), FB_FORM])
-def test_freshbooks_webhook_with_redis_down_is_503(tmp_path, database_url, sessions, form):
+def test_freshbooks_webhook_with_redis_down_is_503(tmp_path, database_url, sessions, redis_client, form):
     down = Services(Settings(home=tmp_path, redis_url="redis://127.0.0.1:1/0", database_url=database_url))
-    recorder = Recorder()
+    recorder = Recorder(redis_client, fail=True)
     answer = fb_post(create_app(down, recorder).test_client(), form, fb_signature("v"))
     assert answer.status_code == 503 and recorder.sent == []
 

@@ -17,6 +17,7 @@ from core.settings import Settings
 from ingest.app import create_app
 from mappings.xcart.schemas import EVENT_TYPES
 from runtime.bootstrap import Services
+from tests import queued
 
 SECRET = "whsec_fuzz"
 DOCUMENTED = {200, 202, 400, 401, 413, 503}
@@ -44,19 +45,18 @@ header_values = st.one_of(
 )
 
 
-class Recorder:
-    def __init__(self):
-        self.sent = []
-
-    def __call__(self, name, args):
-        self.sent.append(args[0])
+class Recorder(queued.Recorder):
+    @property
+    def sent(self) -> list[str]:
+        """The bodies queued, oldest first."""
+        return [args[0] for _, args in super().sent]
 
 
 @pytest.fixture(scope="module")
 def app_and_recorder(tmp_path_factory, redis_url, database_url):
-    recorder = Recorder()
     svc = Services(Settings(home=tmp_path_factory.mktemp("fuzz"), redis_url=redis_url, database_url=database_url,
                             xcart_webhook_secrets=(SECRET,), max_body_bytes=2048))
+    recorder = Recorder(svc.redis)
     for key in svc.redis.scan_iter("xcfb:freshbooks:*"):  # callbacks an earlier test registered
         svc.redis.delete(key)
     return create_app(svc, recorder).test_client(), recorder, svc
@@ -100,9 +100,9 @@ def test_any_signature_header_value_gets_a_documented_answer(app_and_recorder, b
 
 @pytest.fixture(scope="module")
 def roomy_app(tmp_path_factory, redis_url, database_url):
-    recorder = Recorder()
     svc = Services(Settings(home=tmp_path_factory.mktemp("deep"), redis_url=redis_url, database_url=database_url,
                             xcart_webhook_secrets=(SECRET,), max_body_bytes=1 << 20))
+    recorder = Recorder(svc.redis)
     return create_app(svc, recorder).test_client(), recorder
 
 

@@ -20,6 +20,7 @@ from ingest.app import create_app
 from runtime.alerts import raise_alert
 from runtime.bootstrap import Services
 from store.tokens import SqlTokenStore
+from tests.queued import Recorder
 
 WEBHOOK_SECRET = "whsec_never_logged_1234"
 METRICS_TOKEN = "metrics_never_logged_5678"
@@ -49,7 +50,7 @@ def test_secrets_never_reach_a_log(tmp_path, redis_url, database_url, redis_clie
     svc = Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
                             xcart_webhook_secrets=(WEBHOOK_SECRET,), metrics_token=METRICS_TOKEN,
                             freshbooks_access_token="fixed_never_logged_0", token_key=key))
-    ingest = create_app(svc, lambda name, args: None).test_client()
+    ingest = create_app(svc, Recorder(svc.redis)).test_client()
     body = json.dumps({"id": "e1", "type": "order.created", "created_at": "x", "store": "s", "data": {}}).encode()
     t = int(time.time())
     mac = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()

@@ -1,0 +1,73 @@
+"""The task messages ingest pushes itself (ingest/queueing.py) against what Celery's `send_task` pushes, over a real
+Redis: the same message field by field but the ids, on the same list; and an accepted event is marked seen and
+queued in one step or not at all."""
+
+import base64
+import json
+
+import pytest
+import redis
+
+from core.settings import Settings
+from ingest.queueing import TaskQueue
+from runtime.bootstrap import broker_url, task_sender_app
+
+QUEUES = ("xcfb", "xcfb.chain")
+FRESH_IDS = {("headers", "id"), ("headers", "root_id"), ("headers", "origin"), ("properties", "correlation_id"),
+             ("properties", "reply_to"), ("properties", "delivery_tag")}
+
+
+@pytest.fixture
+def app(tmp_path, redis_url, redis_client):
+    app = task_sender_app()
+    app.conf.broker_url = broker_url(Settings(home=tmp_path, redis_url=redis_url))
+    app.conf.task_send_sent_event = False  # as ingest sent them
+    redis_client.delete(*QUEUES)
+    yield app
+    redis_client.delete(*QUEUES)
+    app.close()
+
+
+def _taken(client: redis.Redis) -> dict[str, list[dict]]:
+    return {queue: [json.loads(m) for m in client.lrange(queue, 0, -1)] for queue in QUEUES if client.llen(queue)}
+
+
+def _without_fresh_ids(message: dict) -> dict:
+    return {part: ({k: v for k, v in value.items() if (part, k) not in FRESH_IDS} if isinstance(value, dict)
+                   else value) for part, value in message.items()}
+
+
+@pytest.mark.parametrize(("name", "args"), [("xcfb.process_event", ['{"id": "evt_1", "data": {"é": 1.10}}']),
+                                            ("xcfb.freshbooks_event", [{"name": "client.update", "object_id": "7"}]),
+                                            ("xcfb.create_invoice", [5012, None])])
+def test_the_message_is_the_one_send_task_pushes(app, redis_client, name, args):
+    app.send_task(name, args=args)
+    by_celery = _taken(redis_client)
+    redis_client.delete(*QUEUES)
+    TaskQueue(redis_client, app).send(name, args)
+    ours = _taken(redis_client)
+    assert by_celery.keys() == ours.keys() and len(next(iter(ours.values()))) == 1
+    [queue] = ours
+    theirs, mine = by_celery[queue][0], ours[queue][0]
+    assert _without_fresh_ids(mine) == _without_fresh_ids(theirs)
+    assert mine["headers"]["id"] == mine["headers"]["root_id"] == mine["properties"]["correlation_id"]
+    assert json.loads(base64.b64decode(mine["body"]))[0] == args
+
+
+def test_an_event_is_marked_seen_and_queued_together_and_only_once(app, redis_client):
+    tasks = TaskQueue(redis_client, app)
+    fields = ("xcfb:test:seen:evt_1", 60, "xcfb:test:counters", "accepted", "duplicate")
+    assert tasks.accept_event(*fields, '{"id": "evt_1"}') is True
+    assert tasks.accept_event(*fields, '{"id": "evt_1"}') is False
+    [message] = _taken(redis_client)["xcfb"]
+    assert message["headers"]["task"] == "xcfb.process_event"
+    assert json.loads(base64.b64decode(message["body"]))[0] == ['{"id": "evt_1"}']
+    assert redis_client.ttl("xcfb:test:seen:evt_1") > 0
+    assert redis_client.hgetall("xcfb:test:counters") == {b"accepted": b"1", b"duplicate": b"1"}
+
+
+def test_a_broker_that_does_not_answer_is_an_error_and_nothing_is_marked(app, redis_client):
+    down = TaskQueue(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1), app)
+    with pytest.raises(redis.ConnectionError):
+        down.accept_event("xcfb:test:seen:evt_2", 60, "xcfb:test:counters", "accepted", "duplicate", "{}")
+    assert not redis_client.exists("xcfb:test:seen:evt_2")

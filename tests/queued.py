@@ -1,0 +1,39 @@
+"""Ingest's own task queue (ingest/queueing.py) over the test Redis, with what it queued read back from the
+broker's lists: the tests of ingest go through the path production takes, script and all."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import redis
+
+from harness.stage import WORK_QUEUES
+from ingest.queueing import TaskQueue
+from runtime.bootstrap import task_sender_app
+
+
+class Recorder(TaskQueue):
+    """`fail`: the broker does not answer (nothing listens on its port), so every call is a connection error."""
+
+    def __init__(self, client: redis.Redis, fail: bool = False):
+        broker = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1) if fail else client
+        super().__init__(broker, task_sender_app())
+        self._client_read = client
+
+    @property
+    def sent(self) -> list[tuple[str, list]]:
+        """(task name, args) of every task on the broker's lists, oldest first."""
+        return [_decoded(message) for queue in WORK_QUEUES
+                for message in reversed(self._client_read.lrange(queue, 0, -1))]
+
+
+def _decoded(message: bytes) -> tuple[str, list]:
+    envelope = json.loads(message)
+    args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+    return envelope["headers"]["task"], args
+
+
+def drop_queued(client: redis.Redis) -> None:
+    """No task a test queued may reach a later test's worker (CI runs every tier on one Redis)."""
+    client.delete(*WORK_QUEUES)
