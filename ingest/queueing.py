@@ -19,19 +19,23 @@ from uuid import uuid4
 
 import redis
 from celery import Celery
+from celery.signals import after_task_publish, before_task_publish
 from celery.utils.nodenames import anon_nodename
 from kombu.serialization import dumps
 
 # KEYS: the event's SEEN key, the counters hash, the queue's list; ARGV: the SEEN key's lifetime, the accepted and
-# duplicate fields, the task message.
+# duplicate fields, the task message. Redis does not undo a script that fails half-way, so the push comes first
+# (a wrong-typed queue key fails it with nothing written: 503, and the sender's retry is not a duplicate), the
+# SEEN key next (cannot fail), and the counting cannot fail the event (pcall: a broken counters key costs a count).
 ACCEPT = """
-if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
-  redis.call('LPUSH', KEYS[3], ARGV[4])
-  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-  return 1
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.pcall('HINCRBY', KEYS[2], ARGV[3], 1)
+  return 0
 end
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-return 0
+redis.call('LPUSH', KEYS[3], ARGV[4])
+redis.call('SET', KEYS[1], 1, 'EX', ARGV[1])
+redis.pcall('HINCRBY', KEYS[2], ARGV[2], 1)
+return 1
 """
 
 DELIVERY_MODES = {"transient": 1, "persistent": 2}
@@ -41,6 +45,7 @@ class TaskQueue:
     """Tasks sent by name onto the broker (`client`: the Redis the broker is), routed as `app` routes them."""
 
     def __init__(self, client: redis.Redis, app: Celery):
+        _refuse_what_the_message_does_not_carry(app)
         self._client, self._app = client, app
         self._accept = client.register_script(ACCEPT)
         self._queues: dict[str, str] = {}  # task name -> its queue, as the app routes it
@@ -79,8 +84,30 @@ class TaskQueue:
         })
 
     def _route(self, name: str) -> str:
-        queue = self._app.amqp.router.route({}, name)["queue"]
-        if queue.exchange.type != "direct":  # celery sends to a direct queue by its name (the anonymous exchange)
-            raise ValueError(f"{name} is routed to {queue.name!r} through a {queue.exchange.type} exchange")
+        route = self._app.amqp.router.route({}, name)
+        queue = route.pop("queue")
+        if route or queue.exchange.type != "direct" or queue.exchange.delivery_mode:
+            # celery sends to a direct queue by its name (the anonymous exchange), with no options of the route's
+            raise UnsupportedSettings(f"{name} is routed to {queue.name!r} through a {queue.exchange.type} exchange "
+                                      f"(delivery mode {queue.exchange.delivery_mode}) with options {route}")
         self._queues[name] = queue.name
         return queue.name
+
+
+class UnsupportedSettings(RuntimeError):
+    """celeryconfig.py asks for something the message built here would not carry: change this module first."""
+
+
+def _refuse_what_the_message_does_not_carry(app: Celery) -> None:
+    conf = app.conf
+    found = {"task_serializer": conf.task_serializer, "task_compression": conf.task_compression,
+             "task_protocol": conf.task_protocol, "task_default_priority": conf.task_default_priority,
+             "global_keyprefix": (conf.broker_transport_options or {}).get("global_keyprefix"),
+             "before_task_publish receivers": bool(before_task_publish.receivers),
+             "after_task_publish receivers": bool(after_task_publish.receivers)}
+    expected = {"task_serializer": "json", "task_compression": None, "task_protocol": 2,
+                "task_default_priority": None, "global_keyprefix": None, "before_task_publish receivers": False,
+                "after_task_publish receivers": False}
+    differing = {name: value for name, value in found.items() if value != expected[name]}
+    if differing:
+        raise UnsupportedSettings(f"ingest builds Celery's task messages itself and does not handle {differing}")

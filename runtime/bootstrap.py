@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import kombu
 import redis
@@ -38,9 +38,14 @@ def redis_url(settings: Settings) -> str:
 
 
 def broker_url(settings: Settings) -> str:
-    """For Celery: the same server, in kombu's spelling of a unix socket (redis+socket://)."""
+    """For Celery: the same server and database, in kombu's spelling of a unix socket (redis+socket://, which
+    reads the database from `virtual_host`, not redis-py's `db`: ingest pushes tasks with redis-py)."""
     url = redis_url(settings)
-    return "redis+socket://" + url.removeprefix("unix://") if url.startswith("unix://") else url
+    if not url.startswith("unix://"):
+        return url
+    where, _, query = url.removeprefix("unix://").partition("?")
+    query = urlencode([("virtual_host" if name == "db" else name, value) for name, value in parse_qsl(query)])
+    return f"redis+socket://{where}" + (f"?{query}" if query else "")
 
 
 class BrokerUnusable(RuntimeError):

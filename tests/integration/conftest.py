@@ -1,9 +1,7 @@
 import pytest
-import redis
 
 from core.settings import Settings
 from runtime.bootstrap import Services
-from tests.queued import drop_queued
 
 
 @pytest.fixture
@@ -12,11 +10,3 @@ def svc(tmp_path, redis_url, database_url, redis_client, sessions, fb_server, fb
     return Services(Settings(home=tmp_path, redis_url=redis_url, database_url=database_url,
                              freshbooks_api_url=fb_server.url, freshbooks_account_id="SANDBOX1",
                              freshbooks_access_token="sandbox-test-token"))
-
-
-@pytest.fixture(autouse=True)
-def _no_task_left_queued(redis_url):
-    """Ingest's tests queue tasks on the test Redis: none may reach a later test's worker."""
-    yield
-    with redis.Redis.from_url(redis_url) as client:
-        drop_queued(client)

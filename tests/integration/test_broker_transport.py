@@ -13,7 +13,8 @@ from kombu.common import ignore_errors
 from kombu.transport import redis as _redis
 
 from core.settings import Settings
-from runtime.bootstrap import broker_url
+from ingest.queueing import TaskQueue
+from runtime.bootstrap import broker_url, redis_url, task_sender_app
 from tests.e2e.processes import TcpRedis, answers
 from workers import app, broker  # noqa: F401 - workers.app registers the transport
 
@@ -112,3 +113,12 @@ def _received(url: str, queue: kombu.Queue):
     finally:
         ignore_errors(connection, connection.close)
     return received[0]
+
+
+def test_ingest_and_the_workers_use_the_same_database_behind_a_unix_socket(tmp_path, private_redis):
+    """redis-py reads a unix URL's database from `db`, kombu's redis+socket:// from `virtual_host`: broker_url
+    translates, so that what ingest pushes with redis-py is what the workers' kombu consumer takes."""
+    settings = Settings(home=tmp_path, redis_url=f"unix://{private_redis.socket}?db=3")
+    TaskQueue(redis.Redis.from_url(redis_url(settings)), task_sender_app()).send("xcfb.process_event", ["{}"])
+    args, _kwargs, _embed = _received(broker_url(settings), kombu.Queue("xcfb"))[0]
+    assert args == ["{}"]

@@ -17,8 +17,10 @@ from runtime import bootstrap
 from runtime.bootstrap import Services
 from runtime.webhook_secrets import CONNECTION
 from store.connections import ConnectionStore
-from tests.queued import Recorder
+from tests.queued import Recorder, queued_tasks_dropped  # noqa: F401 - a fixture
 from xcfb.cli import main
+
+pytestmark = pytest.mark.usefixtures("queued_tasks_dropped")
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ from runtime import bootstrap, callbacks
 from runtime import freshbooks_connect as flow
 from runtime.bootstrap import Services
 from tests.browser import consent
-from tests.queued import Recorder
+from tests.queued import Recorder, queued_tasks_dropped  # noqa: F401 - a fixture
 from xcfb.cli import main
+
+pytestmark = pytest.mark.usefixtures("queued_tasks_dropped")
 
 REDIRECT = "https://svc.test/oauth/freshbooks/callback"
 AUTH_ALERT = redis_keys.ALERT.format(key="freshbooks-auth")

@@ -17,7 +17,9 @@ from ingest.signatures import verify
 from runtime import callbacks
 from runtime.bootstrap import Services
 from sandboxes.serve import BackgroundServer
-from tests.queued import Recorder
+from tests.queued import Recorder, queued_tasks_dropped  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("queued_tasks_dropped")
 
 SECRETS = ("whsec_new", "whsec_old")
 METRICS_TOKEN = "scrape-me"

@@ -18,6 +18,9 @@ from ingest.app import create_app
 from mappings.xcart.schemas import EVENT_TYPES
 from runtime.bootstrap import Services
 from tests import queued
+from tests.queued import queued_tasks_dropped  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("queued_tasks_dropped")
 
 SECRET = "whsec_fuzz"
 DOCUMENTED = {200, 202, 400, 401, 413, 503}

@@ -9,12 +9,12 @@ import pytest
 import redis
 
 from core.settings import Settings
-from ingest.queueing import TaskQueue
+from ingest.queueing import TaskQueue, UnsupportedSettings
 from runtime.bootstrap import broker_url, task_sender_app
 
 QUEUES = ("xcfb", "xcfb.chain")
-FRESH_IDS = {("headers", "id"), ("headers", "root_id"), ("headers", "origin"), ("properties", "correlation_id"),
-             ("properties", "reply_to"), ("properties", "delivery_tag")}
+FRESH_IDS = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
+             ("properties", "delivery_tag")}
 
 
 @pytest.fixture
@@ -71,3 +71,30 @@ def test_a_broker_that_does_not_answer_is_an_error_and_nothing_is_marked(app, re
     with pytest.raises(redis.ConnectionError):
         down.accept_event("xcfb:test:seen:evt_2", 60, "xcfb:test:counters", "accepted", "duplicate", "{}")
     assert not redis_client.exists("xcfb:test:seen:evt_2")
+
+
+def test_a_wrong_typed_queue_key_fails_the_event_with_nothing_written(app, redis_client):
+    """Redis does not undo a script that fails half-way: the push is its first write, so a failure leaves no
+    SEEN key behind (the sender's retry must not be answered 'duplicate')."""
+    redis_client.set("xcfb", "not a list")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        TaskQueue(redis_client, app).accept_event("xcfb:test:seen:evt_3", 60, "xcfb:test:counters", "accepted",
+                                                  "duplicate", "{}")
+    assert not redis_client.exists("xcfb:test:seen:evt_3")
+
+
+def test_a_broken_counter_costs_a_count_not_the_event(app, redis_client):
+    redis_client.set("xcfb:test:counters", "not a hash")
+    tasks = TaskQueue(redis_client, app)
+    fields = ("xcfb:test:seen:evt_4", 60, "xcfb:test:counters", "accepted", "duplicate")
+    assert tasks.accept_event(*fields, '{"id": "evt_4"}') is True
+    assert tasks.accept_event(*fields, '{"id": "evt_4"}') is False
+    assert len(_taken(redis_client)["xcfb"]) == 1 and redis_client.exists("xcfb:test:seen:evt_4")
+
+
+@pytest.mark.parametrize(("setting", "value"), [("task_compression", "gzip"), ("task_serializer", "pickle"),
+                                                ("task_default_priority", 5)])
+def test_settings_the_message_would_not_carry_are_refused_at_start(app, setting, value):
+    setattr(app.conf, setting, value)
+    with pytest.raises(UnsupportedSettings, match=setting):
+        TaskQueue(redis.Redis(), app)

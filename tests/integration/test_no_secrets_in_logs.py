@@ -20,7 +20,9 @@ from ingest.app import create_app
 from runtime.alerts import raise_alert
 from runtime.bootstrap import Services
 from store.tokens import SqlTokenStore
-from tests.queued import Recorder
+from tests.queued import Recorder, queued_tasks_dropped  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("queued_tasks_dropped")
 
 WEBHOOK_SECRET = "whsec_never_logged_1234"
 METRICS_TOKEN = "metrics_never_logged_5678"
