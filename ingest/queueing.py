@@ -1,7 +1,7 @@
 """What ingest hands the workers: Celery task messages pushed straight onto the broker's queue lists.
 
-An accepted X-Cart event is one Redis call (ACCEPT, a script, so all or nothing): its id marked seen, its task
-pushed, the outcome counted. Through Celery's `send_task` it took two calls, and a broker failure between them
+An accepted X-Cart event is one Redis call (ACCEPT, a script): its task pushed and its id marked seen together
+or neither, the outcome counted. Through Celery's `send_task` it took two calls, and a broker failure between them
 left the id marked seen with no task queued: the sender's retry was then answered "duplicate", and the event was
 lost. Building the message here also costs a fraction of `send_task`'s CPU (no producer pool, connection
 checks or publish retry wrapper; the route looked up once per task name).
