@@ -24,8 +24,8 @@ def measure(home: Path, orders: int = 40, latency_ms: int = 200, pools: tuple[tu
 
 
 def _one_pool_or_why_not(home: Path, pool: str, size: int, orders: int, latency_ms: int, timeout: float) -> dict:
-    """A gevent worker that hangs (seen here: 1 start in 5 took its first task and never finished it) is a figure
-    too: the run goes on with the other pools and the table says which did not settle."""
+    """A pool that does not settle (gevent did, 1 start in 3 to 5, until core/embedded.py's start lock was made
+    cooperative) is a figure too: the run goes on with the other pools and the table says which did not settle."""
     try:
         return _one_pool(home, pool, size, orders, latency_ms, timeout)
     except NotSettled as exc:  # wrong books still stop the run

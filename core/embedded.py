@@ -8,6 +8,7 @@ import fcntl
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -20,11 +21,17 @@ def embedded_redis_socket(home: Path) -> Path:
     directory = home / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     socket_path = directory / "redis.sock"
-    with open(directory / "start.lock", "w") as lock:
+    # The file lock is for other processes; callers in this one wait on _starting first. A second flock from the
+    # same process blocks in C: under Celery's gevent pool that froze the whole worker while the holder, another
+    # greenlet, waited on the server's answer (the pool bench's hang; tests/integration/test_embedded_redis.py).
+    with _starting, open(directory / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once start one server
         if not _answers(socket_path):
             _start(directory, socket_path)
     return socket_path
+
+
+_starting = threading.Lock()  # cooperative under gevent's monkey-patching (Celery patches before loading the app)
 
 
 def stop_embedded_redis(home: Path, timeout: float = 10) -> None:
