@@ -47,10 +47,6 @@ def private_redis(tmp_path):
     broker._kept.clear()  # a failed test must not hand its kept message to the next one
 
 
-def _stop(server: TcpRedis) -> None:
-    server.stop()
-
-
 def _fill_up(server: TcpRedis) -> None:
     with redis.Redis.from_url(server.url) as client:
         client.config_set("maxmemory-policy", "noeviction")
@@ -65,7 +61,7 @@ def _recover(server: TcpRedis) -> None:
         server.start()
 
 
-@pytest.mark.parametrize("fault", [_stop, _fill_up], ids=["redis stops", "redis refuses the write"])
+@pytest.mark.parametrize("fault", [TcpRedis.stop, _fill_up], ids=["redis stops", "redis refuses the write"])
 def test_a_message_taken_as_redis_fails_is_given_back_when_it_answers_again(tmp_path, private_redis, fault):
     """BRPOP takes a message out of Redis and the transport then files it in the unacked set: a second
     command. Redis stopping, or refusing the write, between the two used to leave the message only in the
