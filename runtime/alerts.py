@@ -25,8 +25,12 @@ def raise_alert(services, key: str, message: str) -> None:
 
 def clear_alert(services, key: str, message: str = "recovered") -> None:
     if services.redis.delete(redis_keys.ALERT.format(key=key)):
-        log.warning("ALERT %s cleared: %s", key, message)
-        _notify(services.settings.alert_webhook_url, {"alert": key, "state": "cleared", "message": message})
+        _announce_cleared(services, key, message)
+
+
+def _announce_cleared(services, key: str, message: str) -> None:
+    log.warning("ALERT %s cleared: %s", key, message)
+    _notify(services.settings.alert_webhook_url, {"alert": key, "state": "cleared", "message": message})
 
 
 class OutageTracker:
@@ -37,8 +41,8 @@ class OutageTracker:
         self._services = services
         self._service = service
         self._threshold = threshold
-        self._since_key = redis_keys.OUTAGE_SINCE.format(service=service)
-        self._alert = f"{service}-unavailable"
+        self.since_key = redis_keys.OUTAGE_SINCE.format(service=service)
+        self.alert, self.recovered = f"{service}-unavailable", f"{service} answers again"
 
     def __call__(self, error: Exception | None) -> None:
         try:
@@ -50,15 +54,15 @@ class OutageTracker:
             log.warning("outage tracking failed: %s", type(exc).__name__)
 
     def _reachable(self) -> None:
-        if self._services.redis.delete(self._since_key):
-            clear_alert(self._services, self._alert, f"{self._service} answers again")
+        if self._services.redis.delete(self.since_key):
+            clear_alert(self._services, self.alert, self.recovered)
 
     def _unreachable(self, error: Exception) -> None:
         r = self._services.redis
-        r.set(self._since_key, time.time(), nx=True)
-        elapsed = time.time() - float(r.get(self._since_key) or time.time())
-        if elapsed >= self._threshold and not r.exists(redis_keys.ALERT.format(key=self._alert)):
-            raise_alert(self._services, self._alert,
+        r.set(self.since_key, time.time(), nx=True)
+        elapsed = time.time() - float(r.get(self.since_key) or time.time())
+        if elapsed >= self._threshold and not r.exists(redis_keys.ALERT.format(key=self.alert)):
+            raise_alert(self._services, self.alert,
                         f"{self._service} unreachable for {elapsed:.0f}s; last error: {error}")
 
 
@@ -67,7 +71,7 @@ class AuthWatch:
     refused authorization; the workers raise it too when a refresh fails), cleared when a request is accepted
     again. Each accepted request is also the connection's "last successful call" (`xcfb connect status`)."""
 
-    ALERT = "freshbooks-auth"
+    ALERT, RECOVERED = "freshbooks-auth", "FreshBooks accepts the service's requests again"
 
     def __init__(self, services):
         self._services = services
@@ -76,11 +80,44 @@ class AuthWatch:
         try:
             if error is None:
                 self._services.redis.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
-                clear_alert(self._services, self.ALERT, "FreshBooks accepts the service's requests again")
+                clear_alert(self._services, self.ALERT, self.RECOVERED)
             elif isinstance(error, AuthFailed):
                 raise_alert(self._services, self.ALERT, str(error))
         except redis.RedisError as exc:  # watching must not fail the request
             log.warning("auth watch failed: %s", type(exc).__name__)
+
+
+class FreshBooksWatch:
+    """Every FreshBooks answer, for both alerts: the outage (OutageTracker) and the authorization (AuthWatch).
+    An accepted request, nearly every one, costs one Redis round trip instead of three: the outage's start and
+    the auth alert deleted and the last success stamped together; the logs and webhooks of a cleared alert
+    follow only when one was there."""
+
+    def __init__(self, services, threshold: float):
+        self._services = services
+        self._outage, self._auth = OutageTracker(services, "freshbooks", threshold), AuthWatch(services)
+
+    def __call__(self, error: Exception | None) -> None:
+        if error is not None:
+            self._outage(error)
+            self._auth(error)
+            return
+        try:
+            self._accepted()
+        except redis.RedisError as exc:  # watching must not fail the request
+            log.warning("FreshBooks watch failed: %s", type(exc).__name__)
+
+    def _accepted(self) -> None:
+        outage, auth = self._outage, self._auth
+        pipe = self._services.redis.pipeline(transaction=False)
+        pipe.delete(outage.since_key)
+        pipe.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
+        pipe.delete(redis_keys.ALERT.format(key=auth.ALERT))
+        outage_ended, _, auth_cleared = pipe.execute()
+        if outage_ended:
+            clear_alert(self._services, outage.alert, outage.recovered)
+        if auth_cleared:
+            _announce_cleared(self._services, auth.ALERT, auth.RECOVERED)
 
 
 def last_success(services) -> datetime | None:

@@ -22,7 +22,7 @@ from core.keyfile import key_from_file
 from core.settings import Settings
 from mappings.rules import Rules, load_rules
 from runtime import exchange_rates
-from runtime.alerts import AuthWatch, OutageTracker
+from runtime.alerts import FreshBooksWatch
 from runtime.pinned_rules import PinnedRules
 from runtime.webhook_secrets import CONNECTION, WebhookSecrets
 from store.coalescing import Coalescing
@@ -139,13 +139,7 @@ class Services:
 
     @cached_property
     def freshbooks(self) -> FreshBooksClient:
-        outage = OutageTracker(self, "freshbooks", self.settings.outage_alert_seconds)
-        auth = AuthWatch(self)
-
-        def observe(outcome) -> None:
-            outage(outcome)
-            auth(outcome)
-
+        observe = FreshBooksWatch(self, self.settings.outage_alert_seconds)
         # With OAuth, the account is the one chosen with `xcfb connect freshbooks`, unless set by name.
         connected = None if self.settings.freshbooks_access_token else self.connected_account_id
         return FreshBooksClient(self.tokens, base_url=self.settings.freshbooks_api_url,

@@ -3,11 +3,14 @@ rules as mappings.anomalies.MemoryHistory), the catalogue's prices, and the find
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select, union_all
+from sqlalchemy import delete, insert, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,19 +21,53 @@ from store.models import CataloguePrice, EntityFinding, Observation, OrderFindin
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
 
+FULL_WINDOW_REUSE = 5.0  # seconds a full window read from the database answers the checks of this process
+SLACK = 32  # rows read beyond the window, so that the window is still full once the checked order's own are left out
+
+
+class FullWindows:
+    """Windows of history that were full when read (`window` values and more), per database (its sessionmaker:
+    one a process's Services) and question, each reused for FULL_WINDOW_REUSE seconds by the checks that follow.
+
+    Why: a store's history is full once it has taken in a few hundred orders, and reading it again for every
+    check (about eight windows of 500 rows) was the largest cost of an order in the chain. A full window that is
+    seconds old differs from the fresh one by the few values observed since, out of 500: the median and spread
+    the baseline is made of do not move by what a threshold can see. A window not full yet (a new store, a new
+    currency or tax) is read for every check, so that a store's first orders are checked against everything
+    before them."""
+
+    def __init__(self, reuse: float = FULL_WINDOW_REUSE, clock=time.monotonic):
+        self._reuse, self._clock = reuse, clock
+        self._kept: weakref.WeakKeyDictionary[sessionmaker, dict] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, sessions: sessionmaker, question: tuple[str, str, int]) -> list[tuple[int, str]] | None:
+        with self._lock:
+            read_at, rows = self._kept.get(sessions, {}).get(question, (None, None))
+        return rows if read_at is not None and self._clock() - read_at < self._reuse else None
+
+    def keep(self, sessions: sessionmaker, question: tuple[str, str, int], rows: list[tuple[int, str]]) -> None:
+        with self._lock:
+            self._kept.setdefault(sessions, {})[question] = (self._clock(), rows)
+
+
+full_windows = FullWindows()
+
+
 class SqlHistory:
     """The store's history as the anomaly check of one order sees it (never that order's own values). A check
     asks it one question per metric and key (about eight, some twice): the questions it will ask
-    (mappings.anomalies.history_questions) are read at the first in one query, each answer kept for the
-    check; anything else through the same session, opened at the first question and closed with the `with`
-    block."""
+    (mappings.anomalies.history_questions) are read at the first in one query, but those whose full window a
+    check of the last few seconds read (FullWindows), each answer kept for the check; anything else through the
+    same session, opened at the first question and closed with the `with` block."""
 
     def __init__(self, sessions: sessionmaker, order_id: int, window: int,
-                 questions: Iterable[tuple[str, str]] = ()):
+                 questions: Iterable[tuple[str, str]] = (), windows: FullWindows | None = None):
         self.sessions, self.order_id, self.window = sessions, order_id, window
         self._session: Session | None = None
         self._questions = list(dict.fromkeys(questions))
         self._answers: dict[tuple[str, str], list[Decimal]] | None = None
+        self._windows = windows or full_windows
 
     def __enter__(self) -> SqlHistory:
         return self
@@ -50,16 +87,42 @@ class SqlHistory:
             Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False),
             Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
 
+    def _recent(self, metric: str, key: str):
+        """As _latest, but anyone's: the checked order's own are left out after reading (a window read once serves
+        the checks of other orders), SLACK more to make up for them."""
+        return (select(Observation.metric, Observation.key, Observation.id, Observation.order_id, Observation.value)
+                .where(Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False))
+                .order_by(Observation.id.desc()).limit(self.window + SLACK))
+
     def _answer_all(self) -> dict[tuple[str, str], list[Decimal]]:
-        """Every question asked beforehand, in one query: each its own newest `window` values (a UNION ALL of
-        the per-question reads, each on the (metric, key, id) index)."""
-        read: dict[tuple[str, str], list[tuple[int, str]]] = {question: [] for question in self._questions}
-        if self._questions:
-            parts = [select(part) for part in (self._latest(m, k).subquery() for m, k in self._questions)]
-            for metric, key, value, row_id in self._reading().execute(union_all(*parts) if len(parts) > 1
-                                                                      else parts[0]):
-                read[(metric, key)].append((row_id, value))
-        return {question: [Decimal(v) for _, v in sorted(rows, reverse=True)] for question, rows in read.items()}
+        """Every question asked beforehand: a full window read by a check of the last few seconds, or, for all the
+        others, one query (a UNION ALL of the per-question reads, each on the (metric, key, id) index)."""
+        read: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        unread = []
+        for metric, key in self._questions:
+            kept = self._windows.get(self.sessions, (metric, key, self.window))
+            if kept is None:
+                unread.append((metric, key))
+            else:
+                read[(metric, key)] = kept
+        if unread:
+            fresh: dict[tuple[str, str], list[tuple[int, int, str]]] = {question: [] for question in unread}
+            parts = [select(part) for part in (self._recent(m, k).subquery() for m, k in unread)]
+            for metric, key, row_id, order_id, value in self._reading().execute(union_all(*parts) if len(parts) > 1
+                                                                                else parts[0]).all():
+                fresh[(metric, key)].append((row_id, order_id, value))
+            for (metric, key), rows in fresh.items():
+                newest_first = [(order_id, value) for _, order_id, value in sorted(rows, reverse=True)]
+                if len(newest_first) == self.window + SLACK:
+                    self._windows.keep(self.sessions, (metric, key, self.window), newest_first)
+                read[(metric, key)] = newest_first
+        return {question: self._not_own(question, rows) for question, rows in read.items()}
+
+    def _not_own(self, question: tuple[str, str], rows: list[tuple[int, str]]) -> list[Decimal]:
+        values = [Decimal(value) for order_id, value in rows if order_id != self.order_id][:self.window]
+        if len(values) < self.window and len(rows) == self.window + SLACK:  # the order's own took more than SLACK
+            values = [Decimal(v) for _, _, v, _ in self._reading().execute(self._latest(*question))]
+        return values
 
     def values(self, metric: str, key: str) -> Sequence[Decimal]:
         if self._answers is None:
@@ -86,9 +149,11 @@ def record_observations(sessions: sessionmaker, order_id: int, placed: datetime,
 
 def _observations(session: Session, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
     session.execute(delete(Observation).where(Observation.order_id == order_id))
-    session.add_all(Observation(order_id=order_id, metric=o.metric, key=o.key[:255], subject=o.subject[:64],
-                                value=str(o.value.quantize(VALUE_PLACES).normalize()), anomalous=o.anomalous,
-                                observed_at=placed) for o in seen)
+    rows = [{"order_id": order_id, "metric": o.metric, "key": o.key[:255], "subject": o.subject[:64],
+             "value": str(o.value.quantize(VALUE_PLACES).normalize()), "anomalous": o.anomalous,
+             "observed_at": placed} for o in seen]
+    if rows:  # one executemany: as objects, each row was its own INSERT (to read its id back), 14 an order
+        session.execute(insert(Observation), rows)
 
 
 def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed] | None,

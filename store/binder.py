@@ -49,14 +49,13 @@ def bound_keys(sessions: sessionmaker, wanted: dict[str, list[str]]) -> set[tupl
 
 def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
     """True when this call wrote the intent: no earlier attempt can have reached FreshBooks, so the caller may
-    create without looking up first. False when a row was there already (an earlier attempt, or another worker)."""
-    if lookup(sessions, kind, external_id) is not None:
-        return False
+    create without looking up first. False when a row was there already (an earlier attempt, or another worker):
+    the unique key refuses the insert (no look-up first: callers have just read the binding under its lock)."""
     try:
         with sessions.begin() as session:
             session.add(Binding(kind=kind, external_id=external_id))
     except IntegrityError:
-        return False  # another worker wrote the same intent first
+        return False
     return True
 
 

@@ -26,7 +26,7 @@ def ensure(svc: StepPorts, kind: str, external_id: str, find: Callable[[], dict 
         known = binder.bound_id(svc.sessions, kind, external_id)
         if known is not None:
             return known, "bound"
-        binder.record_intent(svc.sessions, kind, external_id)
+        binder.record_intent(svc.sessions, kind, external_id)  # none yet, or an earlier attempt's: kept
         found = find()
         if found is not None:
             action, obj = "adopt", found

@@ -173,7 +173,8 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
             if binding.version == version:  # the snapshot never goes back, so any other version is older
                 return binding.freshbooks_id
             return _bring_up_to_date(svc, plan, binding.freshbooks_id, version, event_id)
-        first_attempt = binder.record_intent(svc.sessions, "invoice", str(order_id))  # committed before the create
+        # committed before the create; `binding`, read under the lock, is an earlier attempt's intent or None
+        first_attempt = binding is None and binder.record_intent(svc.sessions, "invoice", str(order_id))
         # Only an earlier attempt (an intent without a binding) can have reached FreshBooks: look up then, whatever
         # the rules; and, when the rules ask to look for invoices with the number booked another way, when an
         # invoice FreshBooks held at the cut-over, or another order's, may carry the number (workers/cut_over.py).

@@ -40,6 +40,20 @@ def first_versions(store: SimulatedStore) -> list[dict]:
 
 
 def test_the_database_history_flags_what_the_evaluation_flags(ports):
+    assert_database_flags_what_the_evaluation_flags(ports)
+
+
+def test_with_full_windows_reused_the_database_history_still_flags_what_the_evaluation_flags(ports, monkeypatch):
+    """The claim behind store/assistants.FullWindows, on a store whose windows fill early (40 values), each full
+    window reused for the whole run, not for seconds."""
+    ports.rules = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, window=40))
+    reused = assistants.FullWindows(reuse=3600)
+    monkeypatch.setattr(assistants, "full_windows", reused)
+    assert_database_flags_what_the_evaluation_flags(ports)
+    assert reused._kept  # windows were full, kept, and answered the checks after
+
+
+def assert_database_flags_what_the_evaluation_flags(ports):
     store = SimulatedStore(StoreConfig(seed=6, customers=30, products=15, anomalies=0.08, anomalies_after=50))
     store.place_orders(150)
     catalogue = {p["sku"]: D(str(p["price"])) for p in store.products.values()}
