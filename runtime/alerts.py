@@ -108,16 +108,25 @@ class FreshBooksWatch:
             log.warning("FreshBooks watch failed: %s", type(exc).__name__)
 
     def _accepted(self) -> None:
+        """Each command's answer on its own: Redis refusing one (the stamp, when out of memory) still runs the
+        others, and a deleted alert must then still be announced and the outage's alert cleared."""
         outage, auth = self._outage, self._auth
         pipe = self._services.redis.pipeline(transaction=False)
         pipe.delete(outage.since_key)
         pipe.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
         pipe.delete(redis_keys.ALERT.format(key=auth.ALERT))
-        outage_ended, _, auth_cleared = pipe.execute()
-        if outage_ended:
+        outage_ended, stamped, auth_cleared = pipe.execute(raise_on_error=False)
+        if _deleted(outage_ended):
             clear_alert(self._services, outage.alert, outage.recovered)
-        if auth_cleared:
+        if _deleted(auth_cleared):
             _announce_cleared(self._services, auth.ALERT, auth.RECOVERED)
+        for answer in (outage_ended, stamped, auth_cleared):
+            if isinstance(answer, Exception):
+                log.warning("FreshBooks watch: Redis refused a write (%s)", type(answer).__name__)
+
+
+def _deleted(answer) -> bool:
+    return not isinstance(answer, Exception) and answer > 0
 
 
 def last_success(services) -> datetime | None:

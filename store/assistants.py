@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -22,33 +23,46 @@ VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
 
 FULL_WINDOW_REUSE = 5.0  # seconds a full window read from the database answers the checks of this process
+NEW_VALUES_SHARE = 20  # ...and until this process has recorded a twentieth of a window's values for its question
 SLACK = 32  # rows read beyond the window, so that the window is still full once the checked order's own are left out
 
 
 class FullWindows:
     """Windows of history that were full when read (`window` values and more), per database (its sessionmaker:
-    one a process's Services) and question, each reused for FULL_WINDOW_REUSE seconds by the checks that follow.
+    one a process's Services) and question, each reused by the checks that follow for FULL_WINDOW_REUSE seconds
+    at most, and only until this process has recorded a twentieth of the window anew (25 of 500 values).
 
     Why: a store's history is full once it has taken in a few hundred orders, and reading it again for every
-    check (about eight windows of 500 rows) was the largest cost of an order in the chain. A full window that is
-    seconds old differs from the fresh one by the few values observed since, out of 500: the median and spread
-    the baseline is made of do not move by what a threshold can see. A window not full yet (a new store, a new
-    currency or tax) is read for every check, so that a store's first orders are checked against everything
-    before them."""
+    check (about eight windows of 500 rows) was the largest cost of an order in the chain. A reused window
+    misses at most 5 % of its values (those this process recorded since; with more worker processes, theirs
+    too, for 5 s): the median and spread the baseline is made of do not move by what a threshold can see. A
+    window not full yet (a new store, a new currency or tax) is read for every check, so that a store's first
+    orders are checked against everything before them."""
 
-    def __init__(self, reuse: float = FULL_WINDOW_REUSE, clock=time.monotonic):
-        self._reuse, self._clock = reuse, clock
+    def __init__(self, reuse: float = FULL_WINDOW_REUSE, new_share: int = NEW_VALUES_SHARE, clock=time.monotonic):
+        self._reuse, self._new_share, self._clock = reuse, new_share, clock
         self._kept: weakref.WeakKeyDictionary[sessionmaker, dict] = weakref.WeakKeyDictionary()
+        self._recorded: weakref.WeakKeyDictionary[sessionmaker, Counter] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def get(self, sessions: sessionmaker, question: tuple[str, str, int]) -> list[tuple[int, str]] | None:
+        metric, key, window = question
         with self._lock:
-            read_at, rows = self._kept.get(sessions, {}).get(question, (None, None))
-        return rows if read_at is not None and self._clock() - read_at < self._reuse else None
+            read_at, recorded_then, rows = self._kept.get(sessions, {}).get(question, (None, 0, None))
+            recorded_since = self._recorded.get(sessions, Counter())[(metric, key)] - recorded_then
+        fresh = read_at is not None and self._clock() - read_at < self._reuse
+        return rows if fresh and recorded_since < max(1, window // self._new_share) else None
 
     def keep(self, sessions: sessionmaker, question: tuple[str, str, int], rows: list[tuple[int, str]]) -> None:
+        metric, key, _ = question
         with self._lock:
-            self._kept.setdefault(sessions, {})[question] = (self._clock(), rows)
+            recorded = self._recorded.get(sessions, Counter())[(metric, key)]
+            self._kept.setdefault(sessions, {})[question] = (self._clock(), recorded, rows)
+
+    def recorded(self, sessions: sessionmaker, questions: Iterable[tuple[str, str]]) -> None:
+        """Values this process has just written to the history (committed), one (metric, key) each."""
+        with self._lock:
+            self._recorded.setdefault(sessions, Counter()).update(questions)
 
 
 full_windows = FullWindows()
@@ -141,12 +155,6 @@ class SqlHistory:
         return [Decimal(v) for v in rows]
 
 
-def record_observations(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
-    """The order's observations, replacing those of an earlier check of it."""
-    with sessions.begin() as session:
-        _observations(session, order_id, placed, seen)
-
-
 def _observations(session: Session, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
     session.execute(delete(Observation).where(Observation.order_id == order_id))
     rows = [{"order_id": order_id, "metric": o.metric, "key": o.key[:255], "subject": o.subject[:64],
@@ -160,10 +168,14 @@ def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: 
                  findings: Sequence[Finding], actions: Sequence[str]) -> list[OrderFinding]:
     """What the order's check observed (None: the anomaly check is off, nothing observed is replaced) and found,
     in one transaction; returns the findings' rows (see record_findings)."""
+    seen = tuple(seen) if seen is not None else None
     with sessions.begin() as session:
         if seen is not None:
             _observations(session, order_id, placed, seen)
-        return _findings(session, order_id, findings, actions)
+        kept = _findings(session, order_id, findings, actions)
+    if seen is not None:
+        full_windows.recorded(sessions, ((o.metric, o.key[:255]) for o in seen if not o.anomalous))
+    return kept
 
 
 def _twice(write):
