@@ -61,11 +61,14 @@ def machine() -> dict:
 
 
 def chain_row(orders: dict, database: str) -> dict:
-    ratio = orders["chain"]["orders_per_s"] / orders["noop chain"]["chains_per_s"]
+    chain, reference = orders["chain"], orders["noop chain"]
+    ratio = chain["orders_per_s"] / reference["chains_per_s"]
+    cpu, noop_cpu = chain["worker_cpu_ms_per_order"], reference["worker_cpu_ms_per_chain"]
     return {"figure": f"orders/s through the whole chain, 1 worker, 8 threads ({database})",
-            "now": f"{orders['chain']['orders_per_s']:.1f}",
-            "reference": f"Celery 4-task no-op chain {orders['noop chain']['chains_per_s']:.0f}/s",
-            "ratio": f"{ratio:.2f}x", "target": ">= 0.35x the no-op chain", "met": ratio >= 0.35}
+            "now": f"{chain['orders_per_s']:.1f}; worker CPU {cpu:.0f} ms an order",
+            "reference": f"Celery 4-task no-op chain {reference['chains_per_s']:.0f}/s; {noop_cpu:.1f} ms a chain",
+            "ratio": f"{ratio:.2f}x (CPU: {noop_cpu / cpu:.2f}x)", "target": ">= 0.35x the no-op chain",
+            "met": ratio >= 0.35}
 
 
 def rows(http: dict, orders: dict, on_postgresql: dict | None = None) -> list[dict]:

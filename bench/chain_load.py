@@ -41,26 +41,45 @@ def measure(home: Path, orders: int = 120, chains: int = 600, rounds: int = 3,
     shared machine falls on one run of each); both workers stay up throughout, the idle one waiting.
     `database_url`: the workers' database (emptied first), else SQLite in `home`."""
     tuning = {"database_url": database_url} if database_url else None
-    with Stage(home, workers=1, concurrency=WORKER_THREADS, tuning=tuning) as stage, _noop_worker(stage):
+    with Stage(home, workers=1, concurrency=WORKER_THREADS, tuning=tuning) as stage, _noop_worker(stage) as reference:
         use_broker(noop.app, broker_url(stage.settings))
         warm = list(stage.store.events)  # the store's customers and products: untimed, warms the worker up
         settled = len(warm)
         _send_and_wait(stage, warm, settled, timeout)
         _run_chains(stage.services.redis, 50, timeout)  # untimed
-        chain_runs, noop_runs, events_sent = [], [], 0
+        chain_runs, noop_runs, events_sent, chain_cpu, noop_cpu = [], [], 0, [], []
+        worker = stage.workers[0].pid
         for _ in range(rounds):
             events = stage.store.place_orders(orders)
             settled, events_sent = settled + len(events), events_sent + len(events)
-            chain_runs.append(orders / _send_and_wait(stage, events, settled, timeout))
-            noop_runs.append(chains / _run_chains(stage.services.redis, chains, timeout))
+            with cpu_ms(worker, orders, chain_cpu):
+                chain_runs.append(orders / _send_and_wait(stage, events, settled, timeout))
+            with cpu_ms(reference.pid, chains, noop_cpu):
+                noop_runs.append(chains / _run_chains(stage.services.redis, chains, timeout))
         _check(stage)
-        rss = worker_rss_mb(stage.workers[0].pid)
+        rss = worker_rss_mb(worker)
         calls = calls_load.measure(stage)  # after the rounds: clients, items and taxes bound, the cut-over read
     return {"chain": {"orders_per_s": median(chain_runs), "rounds": chain_runs, "orders": orders,
                       "events_per_order": events_sent / (orders * rounds), "worker_rss_mb": rss,
+                      "worker_cpu_ms_per_order": median(chain_cpu), "cpu_rounds": chain_cpu,
                       "database": "postgresql" if database_url else "sqlite"},
-            "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains},
+            "noop chain": {"chains_per_s": median(noop_runs), "rounds": noop_runs, "chains": chains,
+                           "worker_cpu_ms_per_chain": median(noop_cpu), "cpu_rounds": noop_cpu},
             "freshbooks calls": calls}
+
+
+@contextmanager
+def cpu_ms(pid: int, units: int, into: list[float]):
+    """The CPU time (user and system, all threads) the process spent within the block, in ms per unit: a neighbour
+    on a shared machine slows the clock far more than it moves the CPU a piece of work takes."""
+    before = process_cpu_seconds(pid)
+    yield
+    into.append((process_cpu_seconds(pid) - before) * 1000 / units)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 
@@ -138,6 +157,8 @@ def main() -> None:
                            database_url=options.database_url)
     chain, reference = measured["chain"], measured["noop chain"]
     print(json.dumps(measured))
+    print(f"worker CPU {chain['worker_cpu_ms_per_order']:.1f} ms an order, no-op's "
+          f"{reference['worker_cpu_ms_per_chain']:.2f} ms a chain")
     print(f"{chain['database']}: {chain['orders_per_s']:.1f} orders/s, no-op chain {reference['chains_per_s']:.0f}/s: "
           f"{chain['orders_per_s'] / reference['chains_per_s']:.3f}x (rounds {[round(r, 1) for r in chain['rounds']]} "
           f"against {[round(r) for r in reference['rounds']]}); load average {os.getloadavg()[0]:.1f}")

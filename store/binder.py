@@ -35,16 +35,17 @@ def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dic
         return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
 
 
-def bound_keys(sessions: sessionmaker, wanted: dict[str, list[str]]) -> set[tuple[str, str]]:
-    """Which of these X-Cart objects (kind -> external ids) are bound, in one query: (kind, external id) pairs."""
+def bound_versions(sessions: sessionmaker, wanted: dict[str, list[str]]) -> dict[tuple[str, str], str | None]:
+    """Which of these X-Cart objects (kind -> external ids) are bound, in one query: (kind, external id) -> the
+    version the binding was last synced from."""
     wanted = {kind: ids for kind, ids in wanted.items() if ids}
     if not wanted:
-        return set()
+        return {}
     with sessions() as session:
-        rows = session.execute(select(Binding.kind, Binding.external_id).where(
+        rows = session.execute(select(Binding.kind, Binding.external_id, Binding.version).where(
             Binding.freshbooks_id.is_not(None),
             or_(*(and_(Binding.kind == kind, Binding.external_id.in_(set(ids))) for kind, ids in wanted.items()))))
-        return {(kind, external_id) for kind, external_id in rows}
+        return {(kind, external_id): version for kind, external_id, version in rows}
 
 
 def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:

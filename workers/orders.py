@@ -33,19 +33,23 @@ ANSWER_FRESH = timedelta(seconds=10)
 def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     """The chain's steps with nothing to do for the order's newest version, left out of the chain sent for it
     (workers/tasks.order_chain): resolve_client when the client's email is bound, sync_items when every SKU is
-    (both would only find their bindings). Read in one query; a binding that goes in the moment between is
-    made up for by create_invoice, which resolves an unbound client and syncs unbound items itself."""
+    (both would only find their bindings), create_invoice when the invoice is booked from this very version (a
+    payment's event: the chain only reconciles). Read in one query. A binding that goes in the moment between is
+    made up for by create_invoice, which resolves an unbound client and syncs unbound items itself; a newer
+    version that comes in after, by reconcile_payment, which brings the invoice up to it first."""
     payload = snapshots.order_payload(svc.sessions, order_id)
     if payload is None:
         return set()
     order = _read_order(payload)
     email, skus = order.email.strip().lower(), [item.sku for item in order.items]
-    bound = binder.bound_keys(svc.sessions, {"client": [email], "item": skus})
+    bound = binder.bound_versions(svc.sessions, {"client": [email], "item": skus, "invoice": [str(order_id)]})
     idle = set()
     if ("client", email) in bound:
         idle.add("resolve_client")
     if all(("item", sku) in bound for sku in skus):
         idle.add("sync_items")
+    if bound.get(("invoice", str(order_id))) == _version(order, payload):
+        idle.add("create_invoice")
     return idle
 
 

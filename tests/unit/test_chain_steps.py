@@ -183,6 +183,29 @@ def test_an_older_version_arriving_after_a_newer_one_changes_nothing(ports):
     assert books(ports).all("payment") == []  # the late version's "paid" booked nothing
 
 
+def test_a_chain_for_a_version_already_booked_leaves_create_invoice_out(ports):
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
+    assert orders.idle_steps(ports, order_id) == set()  # nothing bound yet
+    invoice_id, _ = run_chain(ports, order_id, "evt-1")
+    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items", "create_invoice"}
+    assert pay(ports, "evt-2", 7001, "76.54") == order_id  # a payment: the order's version is the same
+    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items", "create_invoice"}
+    assert orders.reconcile_payment(ports, order_id, "evt-2") == D("76.54")  # the chain sent for it: only this step
+
+    deliver(ports, "evt-3", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
+    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items"}  # a newer version: booked anew
+
+
+def test_a_newer_version_after_create_invoice_was_left_out_is_brought_up_by_the_payment_step(ports):
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
+    invoice_id, _ = run_chain(ports, order_id, "evt-1")
+    assert "create_invoice" in orders.idle_steps(ports, order_id)  # the chain for evt-2 is sent without it...
+    deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
+    assert orders.reconcile_payment(ports, order_id, "evt-2") == D("76.54")  # ...and a paid edit comes in first
+    booked = invoice(ports, invoice_id)
+    assert "Customer notes: Leave at the door" in booked["notes"] and money(booked, "paid") == D("76.54")
+
+
 def test_an_edit_updates_the_same_invoice(ports):
     order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
     invoice_id, booked = run_chain(ports, order_id, "evt-1")
