@@ -290,15 +290,19 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     plan = plan_invoice(svc, order)
     binding = binder.lookup(svc.sessions, "invoice", str(order_id))
     invoice_id = binding.freshbooks_id if binding else None
+    if not invoice_brought_up and (binding.version != version if invoice_id is not None
+                                   else plan.action != "void" or _collected_anything(svc, plan)):
+        # A newer version of the order came in after this chain's create_invoice (its own chain is on its way); or
+        # no invoice is bound though one is owed: the chain was sent without create_invoice (booked from this
+        # version then, workers.orders.idle_steps) and a repair forgot the invoice deleted in FreshBooks since
+        # (workers/reconcile.py), or the step runs alone. The invoice is booked or brought up to the newest
+        # version first, then the payment decided afresh against it.
+        create_invoice(svc, order_id, event_id)
+        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True)
     if invoice_id is None:
         if plan.action == "void":
             return Decimal(0)
         raise InvoiceNotYetBooked(f"order {order.order_number} has no invoice yet")
-    if binding.version != version and not invoice_brought_up:
-        # A newer version of the order came in after this chain's create_invoice (its own chain is on its way):
-        # the invoice is brought up to it first, then the payment decided afresh against that invoice.
-        create_invoice(svc, order_id, event_id)
-        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True)
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone: the credit notes go to the invoice's client
         client_id = resolve_client(svc, order_id, event_id)

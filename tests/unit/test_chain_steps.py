@@ -206,6 +206,41 @@ def test_a_newer_version_after_create_invoice_was_left_out_is_brought_up_by_the_
     assert "Customer notes: Leave at the door" in booked["notes"] and money(booked, "paid") == D("76.54")
 
 
+def test_an_invoice_a_repair_forgot_after_create_invoice_was_left_out_is_booked_by_the_payment_step(ports):
+    """xcfb reconcile --repair forgets an invoice deleted in FreshBooks (workers/reconcile._forget_deleted) and sends
+    the order again; its event may join a payment's chain sent without create_invoice: the payment step books it."""
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
+    deleted, _ = run_chain(ports, order_id, "evt-1")
+    assert pay(ports, "evt-2", 7001, "76.54") == order_id
+    assert "create_invoice" in orders.idle_steps(ports, order_id)  # evt-2's chain is sent without it
+    books(ports).delete_invoice(deleted)  # by a person, in FreshBooks
+    binder.unbind(ports.sessions, "invoice", str(order_id))  # the repair
+    assert orders.reconcile_payment(ports, order_id, "evt-2") == D("76.54")
+    active = [i for i in books(ports).all("invoice") if i["vis_state"] == 0]
+    assert len(active) == 1 and money(active[0], "paid") == D("76.54")
+
+
+def test_a_cancelled_order_paid_first_whose_invoice_a_repair_forgot_is_booked_by_the_payment_step(ports):
+    order_id = deliver(ports, "evt-1", "order.created")
+    deleted, booked = run_chain(ports, order_id, "evt-1")
+    assert booked == D("76.54")
+    cancelled = dict(update_date="2026-11-20T16:00:00+0000", payment_status={"code": "C"})
+    deliver(ports, "evt-2", "order.updated", **cancelled)
+    orders.create_invoice(ports, order_id, "evt-2")  # the invoice stays: the order was paid
+    books(ports).delete_invoice(deleted)
+    binder.unbind(ports.sessions, "invoice", str(order_id))
+    pay(ports, "evt-3", 7001, "76.54")
+    orders.reconcile_payment(ports, order_id, "evt-3")
+    assert [money(i, "paid") for i in books(ports).all("invoice") if i["vis_state"] == 0] == [D("76.54")]
+
+
+def test_the_chain_sent_leaves_the_idle_steps_out():
+    from workers.tasks import order_chain
+
+    sent = order_chain(ORDER_ID, "evt-2", None, {"resolve_client", "sync_items", "create_invoice"})
+    assert [step.task for step in sent.tasks] == ["xcfb.check_order", "xcfb.reconcile_payment"]
+
+
 def test_an_edit_updates_the_same_invoice(ports):
     order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
     invoice_id, booked = run_chain(ports, order_id, "evt-1")
