@@ -26,6 +26,7 @@ from pathlib import Path
 from statistics import median
 
 from bench import calls_load, noop
+from bench.ingest_load import process_cpu_seconds
 from harness.stage import Stage, use_broker
 from mappings.jsonio import dumps as to_json
 from runtime.bootstrap import broker_url
@@ -75,13 +76,6 @@ def cpu_ms(pid: int, units: int, into: list[float]):
     before = process_cpu_seconds(pid)
     yield
     into.append((process_cpu_seconds(pid) - before) * 1000 / units)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
 
 
 class NotSettled(RuntimeError):

@@ -140,16 +140,20 @@ def _gunicorn(target: str, env: dict, log_path: Path):
 
 def workers_cpu_seconds(master: int) -> float:
     """User + system CPU of a gunicorn master's worker processes so far (from /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    total = 0
+    total = 0.0
     for child in children:
         try:
-            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += process_cpu_seconds(int(child))
         except FileNotFoundError:  # a worker gunicorn is replacing
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / tick
+    return total
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far, all its threads (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14 and 15 of stat)
 
 
 def _wait_listening(port: int, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:

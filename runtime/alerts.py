@@ -34,8 +34,9 @@ def _announce_cleared(services, key: str, message: str) -> None:
 
 
 class OutageTracker:
-    """Raises an alert when a service has been unreachable for longer than the threshold, and clears it
-    when a request gets through again. The start of the outage is kept in Redis, shared by all workers."""
+    """Raises an alert when a service has been unreachable for longer than the threshold. The start of the outage
+    is kept in Redis, shared by all workers; an answer ends it and clears the alert (FreshBooksWatch clears them
+    for an accepted request)."""
 
     def __init__(self, services, service: str, threshold: float):
         self._services = services
@@ -44,9 +45,9 @@ class OutageTracker:
         self.since_key = redis_keys.OUTAGE_SINCE.format(service=service)
         self.alert, self.recovered = f"{service}-unavailable", f"{service} answers again"
 
-    def __call__(self, error: Exception | None) -> None:
+    def __call__(self, error: Exception) -> None:
         try:
-            if error is None or isinstance(error, AuthFailed):  # a refusal is an answer: the service is there
+            if isinstance(error, AuthFailed):  # a refusal is an answer: the service is there
                 self._reachable()
             else:
                 self._unreachable(error)
@@ -66,60 +67,44 @@ class OutageTracker:
                         f"{self._service} unreachable for {elapsed:.0f}s; last error: {error}")
 
 
-class AuthWatch:
-    """The `freshbooks-auth` alert follows FreshBooks' answers: raised when it refuses the token (a revoked or
-    refused authorization; the workers raise it too when a refresh fails), cleared when a request is accepted
-    again. Each accepted request is also the connection's "last successful call" (`xcfb connect status`)."""
-
-    ALERT, RECOVERED = "freshbooks-auth", "FreshBooks accepts the service's requests again"
-
-    def __init__(self, services):
-        self._services = services
-
-    def __call__(self, error: Exception | None) -> None:
-        try:
-            if error is None:
-                self._services.redis.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
-                clear_alert(self._services, self.ALERT, self.RECOVERED)
-            elif isinstance(error, AuthFailed):
-                raise_alert(self._services, self.ALERT, str(error))
-        except redis.RedisError as exc:  # watching must not fail the request
-            log.warning("auth watch failed: %s", type(exc).__name__)
-
-
 class FreshBooksWatch:
-    """Every FreshBooks answer, for both alerts: the outage (OutageTracker) and the authorization (AuthWatch).
-    An accepted request, nearly every one, costs one Redis round trip instead of three: the outage's start and
-    the auth alert deleted and the last success stamped together; the logs and webhooks of a cleared alert
-    follow only when one was there."""
+    """Every FreshBooks answer, for two alerts: the outage (OutageTracker) and `freshbooks-auth`, raised when
+    FreshBooks refuses the token (a revoked or refused authorization; the workers raise it too when a refresh
+    fails) and cleared when a request is accepted again. Each accepted request is also the connection's "last
+    successful call" (`xcfb connect status`). An accepted request, nearly every one, costs one Redis round trip:
+    the outage's start and the auth alert deleted and the last success stamped together; the logs and webhooks of
+    a cleared alert follow only when one was there."""
+
+    AUTH_ALERT, AUTH_RECOVERED = "freshbooks-auth", "FreshBooks accepts the service's requests again"
 
     def __init__(self, services, threshold: float):
         self._services = services
-        self._outage, self._auth = OutageTracker(services, "freshbooks", threshold), AuthWatch(services)
+        self._outage = OutageTracker(services, "freshbooks", threshold)
 
     def __call__(self, error: Exception | None) -> None:
         if error is not None:
             self._outage(error)
-            self._auth(error)
-            return
         try:
-            self._accepted()
+            if error is None:
+                self._accepted()
+            elif isinstance(error, AuthFailed):
+                raise_alert(self._services, self.AUTH_ALERT, str(error))
         except redis.RedisError as exc:  # watching must not fail the request
             log.warning("FreshBooks watch failed: %s", type(exc).__name__)
 
     def _accepted(self) -> None:
         """Each command's answer on its own: Redis refusing one (the stamp, when out of memory) still runs the
         others, and a deleted alert must then still be announced and the outage's alert cleared."""
-        outage, auth = self._outage, self._auth
+        outage = self._outage
         pipe = self._services.redis.pipeline(transaction=False)
         pipe.delete(outage.since_key)
         pipe.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
-        pipe.delete(redis_keys.ALERT.format(key=auth.ALERT))
+        pipe.delete(redis_keys.ALERT.format(key=self.AUTH_ALERT))
         outage_ended, stamped, auth_cleared = pipe.execute(raise_on_error=False)
         if _deleted(outage_ended):
             clear_alert(self._services, outage.alert, outage.recovered)
         if _deleted(auth_cleared):
-            _announce_cleared(self._services, auth.ALERT, auth.RECOVERED)
+            _announce_cleared(self._services, self.AUTH_ALERT, self.AUTH_RECOVERED)
         for answer in (outage_ended, stamped, auth_cleared):
             if isinstance(answer, Exception):
                 log.warning("FreshBooks watch: Redis refused a write (%s)", type(answer).__name__)

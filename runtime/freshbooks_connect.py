@@ -233,9 +233,9 @@ def status(svc: Services) -> list[str]:
              + (f"; MISSING {' '.join(missing)}: reconnect and approve them" if missing else ""),
              _expiry(svc), _last_call(svc)]
     lines += _callbacks(svc, connection.get("callbacks", []))
-    alert = svc.redis.get(redis_keys.ALERT.format(key=alerts.AuthWatch.ALERT))
+    alert = svc.redis.get(redis_keys.ALERT.format(key=alerts.FreshBooksWatch.AUTH_ALERT))
     if alert:
-        lines.append(f"ALERT {alerts.AuthWatch.ALERT}: {alert.decode()}")
+        lines.append(f"ALERT {alerts.FreshBooksWatch.AUTH_ALERT}: {alert.decode()}")
     return lines
 
 

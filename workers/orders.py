@@ -18,6 +18,7 @@ from mappings.taxes import percent_label
 from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
+from store.models import Binding
 from workers import cut_over
 from workers.duplicates import existing_client, new_clients_one_at_a_time
 from workers.exporter import ensure
@@ -290,14 +291,8 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     plan = plan_invoice(svc, order)
     binding = binder.lookup(svc.sessions, "invoice", str(order_id))
     invoice_id = binding.freshbooks_id if binding else None
-    if not invoice_brought_up and (binding.version != version if invoice_id is not None
-                                   else plan.action != "void" or _collected_anything(svc, plan)):
-        # A newer version of the order came in after this chain's create_invoice (its own chain is on its way); or
-        # no invoice is bound though one is owed: the chain was sent without create_invoice (booked from this
-        # version then, workers.orders.idle_steps) and a repair forgot the invoice deleted in FreshBooks since
-        # (workers/reconcile.py), or the step runs alone. The invoice is booked or brought up to the newest
-        # version first, then the payment decided afresh against it.
-        create_invoice(svc, order_id, event_id)
+    if not invoice_brought_up and _invoice_behind(svc, plan, binding, version):
+        create_invoice(svc, order_id, event_id)  # booked or brought up first, then the payment decided against it
         return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True)
     if invoice_id is None:
         if plan.action == "void":
@@ -329,6 +324,17 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     if decision.reasons or owed.reasons:
         raise NeedsReview(list(decision.reasons + owed.reasons))
     return decision.book
+
+
+def _invoice_behind(svc: StepPorts, plan: InvoicePlan, binding: Binding | None, version: str) -> bool:
+    """Whether the invoice must be booked or brought up before the payment step decides: a newer version of the
+    order came in after this chain's create_invoice (its own chain is on its way); or no invoice is bound though one
+    is owed (not cancelled, or cancelled after money came in): the chain was sent without create_invoice (booked
+    from this version then, idle_steps) and a repair forgot the invoice deleted in FreshBooks since
+    (workers/reconcile.py), or the step runs alone."""
+    if binding is not None and binding.freshbooks_id is not None:
+        return binding.version != version
+    return plan.action != "void" or _collected_anything(svc, plan)
 
 
 def _book_payment(svc, order, plan, invoice_id, amount, transactions, event_id) -> None:
