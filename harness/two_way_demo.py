@@ -51,6 +51,7 @@ class TwoWayReport:
     duplicates_bound: int = 0  # bound to the client of the person they duplicate
     duplicates_in_review: int = 0
     duplicates_apart: int = 0  # given a client of their own (missed: a duplicate client, never a wrong one)
+    duplicates_without_orders: int = 0  # no order yet, so nothing to bind or hold
 
     @property
     def echo_writes(self) -> int:
@@ -59,7 +60,9 @@ class TwoWayReport:
 
     @property
     def correct(self) -> bool:
-        return not self.disagreements and self.echo_writes == 0
+        """Issue 14's done-when: both sides agree, no echo writes, and each near-duplicate customer who ordered is
+        bound to their client or held for a person (a missed one is a duplicate client in the books)."""
+        return not self.disagreements and self.echo_writes == 0 and self.duplicates_apart == 0
 
 
 def subscribe(stage: Stage, timeout: float = 60) -> list[str]:
@@ -233,7 +236,9 @@ def _duplicates(stage: Stage, report: TwoWayReport, open_reviews: set[str]) -> N
         client, theirs = binder.bound_id(sessions, "client", login), binder.bound_id(sessions, "client", original)
         if login in held_emails:
             report.duplicates_in_review += 1
-        elif client is not None and client == theirs:
+        elif client is None:
+            report.duplicates_without_orders += 1
+        elif client == theirs:
             report.duplicates_bound += 1
         else:
             report.duplicates_apart += 1
@@ -262,7 +267,7 @@ def summary(report: TwoWayReport) -> list[str]:
         "(per the ownership rules)",
         f"  duplicate customers     {report.duplicates} (same person, new email): {report.duplicates_bound} bound to "
         f"their client, {report.duplicates_in_review} held for review, {report.duplicates_apart} given a client of "
-        "their own",
+        f"their own, {report.duplicates_without_orders} without orders",
     ]
     lines += [f"    disagrees: {d}" for d in report.disagreements[:10]]
     return lines
