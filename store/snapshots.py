@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -48,6 +48,20 @@ def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
     with sessions() as session:
         stored = session.get(OrderSnapshot, order_id)
         return stored.payload if stored else None
+
+
+def order_payload_and_check(sessions: sessionmaker, order_id: int) -> tuple[str, str | None] | None:
+    """The order's newest payload and the version its checks last passed (None: not passed, or never checked)."""
+    with sessions() as session:
+        stored = session.get(OrderSnapshot, order_id)
+        return (stored.payload, stored.checked_version) if stored else None
+
+
+def mark_checked(sessions: sessionmaker, order_id: int, version: str) -> None:
+    """The order's checks passed for `version` (whatever version is stored now: the steps compare)."""
+    with sessions.begin() as session:
+        session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == order_id)
+                        .values(checked_version=version))
 
 
 def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:

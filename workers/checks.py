@@ -13,7 +13,7 @@ from mappings.validation import validate_order, validate_product, validate_profi
 from mappings.xcart.entities import Product, Profile
 from mappings.xcart.schemas import PaymentTransactionSchema, load
 from store import assistants, snapshots
-from workers.orders import load_order
+from workers.orders import checks_on, load_checked_order
 from workers.ports import StepPorts
 
 
@@ -21,9 +21,9 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
     """Checks the order, records what it found and what it observed; raises HeldForReview when a finding the
     rules hold has not been accepted by a person. Running it again gives the same answer."""
     rules = svc.rules
-    if not (rules.validation.enabled or rules.anomalies.enabled):
+    if not checks_on(rules):
         return []
-    order = load_order(svc, order_id, event_id)
+    order, version, checked = load_checked_order(svc, order_id, event_id)
     findings = validate_order(order, rules) if rules.validation.enabled else []
     with svc.locks.order(order_id):
         if rules.anomalies.enabled:
@@ -42,6 +42,8 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
     held = [f for f, row in zip(findings, rows, strict=True) if row.action == "review" and row.status != "accepted"]
     if held:
         raise HeldForReview(held)
+    if checked != version:  # the steps book this version now (workers/orders.create_invoice)
+        snapshots.mark_checked(svc.sessions, order_id, version)
     return findings
 
 

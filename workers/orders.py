@@ -14,6 +14,7 @@ from mappings import jsonio, payments, refunds
 from mappings.customers import client_from_order
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.refunds import CreditNotePlan
+from mappings.rules import Rules
 from mappings.taxes import percent_label
 from mappings.xcart.entities import Order, PaymentTransaction
 from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
@@ -60,14 +61,20 @@ def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
 
 def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str]:
     """The order's newest snapshot and its version, from one read of it (a step reads the snapshot once)."""
-    payload = snapshots.order_payload(svc.sessions, order_id)
-    if payload is None and event_id is None:  # run by hand: no event is on its way to bring the order
+    return load_checked_order(svc, order_id, event_id)[:2]
+
+
+def load_checked_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str, str | None]:
+    """The order's newest snapshot, its version, and the version the order's checks last passed (one read)."""
+    stored = snapshots.order_payload_and_check(svc.sessions, order_id)
+    if stored is None and event_id is None:  # run by hand: no event is on its way to bring the order
         raise OrderNeverReceived(f"order {order_id} has never been received: no X-Cart event or catch-up sync "
                                  "brought it (check the id: it is X-Cart's order id, not the order number)")
-    if payload is None:
+    if stored is None:
         raise OrderNotYetSeen(f"order {order_id} has not been received yet")
+    payload, checked = stored
     order = _read_order(payload)
-    return order, _version(order, payload)
+    return order, _version(order, payload), checked
 
 
 class _ParsedOrders:
@@ -154,6 +161,11 @@ def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> li
     return known
 
 
+def checks_on(rules: Rules) -> bool:
+    """Whether the order checks run (workers/checks.py): then an order is booked only as a version they passed."""
+    return rules.validation.enabled or rules.anomalies.enabled
+
+
 def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     return map_order(order, svc.rules, known_skus=known)
@@ -162,7 +174,13 @@ def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
 def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -> int | None:
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
-    order, version = load_versioned_order(svc, order_id, event_id)
+    order, version, checked = load_checked_order(svc, order_id, event_id)
+    if checked != version and checks_on(svc.rules):
+        # A version that came in after this chain's check (its own chain checks it, and may hold it for a person)
+        # is booked only once the checks pass it: here, which holds it as that check would (HeldForReview).
+        from workers import checks  # here: workers.checks reads the order through this module
+        checks.check_order(svc, order_id, event_id)
+        return create_invoice(svc, order_id, event_id)  # on the version checked, or a newer one checked again
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     if svc.rules.create_missing_items and any(item.sku not in known for item in order.items):
         known = set(sync_items(svc, order_id, event_id))  # run alone, or the chain left it out and a binding went

@@ -8,6 +8,7 @@ import dataclasses
 import random
 from decimal import Decimal as D
 
+import pytest
 from sqlalchemy.exc import IntegrityError
 
 from mappings import jsonio
@@ -17,7 +18,7 @@ from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart import anomalies
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
 from store import assistants
-from workers import checks, events
+from workers import checks, events, orders
 from workers.failures import classify
 from xcfb import operations
 
@@ -196,3 +197,29 @@ def test_a_concurrent_first_insert_of_a_catalogue_price_is_taken_over_not_failed
     monkeypatch.setattr(assistants, "_remember_price", beaten_once)
     assert assistants.remember_price(ports.sessions, "SKU-X", D("2.50")) == D("1.00")
     assert assistants.catalogue_prices(ports.sessions, ["SKU-X"]) == {"SKU-X": D("2.50")}
+
+
+def test_a_version_that_came_in_after_the_chains_check_is_booked_only_once_the_checks_pass_it(ports):
+    """A chain's check passed version 1; version 2 (ten times the catalogue price: held) came in before the chain's
+    create_invoice, which reads the newest snapshot. Booking it would pass a held order by its own chain's check."""
+    store = warm_ports(ports)
+    payload = store.generator.order(8801, next(iter(store.profiles.values())), list(store.products.values()),
+                                    store.clock)
+    take_in(ports, {"id": "evt_v1", "type": "order.created", "created_at": "2026-11-02T00:00:00Z",
+                    "store": "simulated-store", "data": payload})
+    assert not isinstance(check(ports, payload["id"], "evt_v1"), HeldForReview)
+    edited = {**anomalies.inject(store.generator, payload, "price_x10", random.Random(1)),
+              "update_date": "2026-11-02T00:05:00Z"}
+    take_in(ports, {"id": "evt_v2", "type": "order.updated", "created_at": "2026-11-02T00:05:00Z",
+                    "store": "simulated-store", "data": edited})
+
+    orders.resolve_client(ports, payload["id"], "evt_v1")
+    with pytest.raises(HeldForReview) as held:  # the first chain's create_invoice, on version 2
+        orders.create_invoice(ports, payload["id"], "evt_v1")
+    assert any(d["path"].endswith("].price") for d in held.value.details)
+    assert ports.freshbooks.books.all("invoice") == []
+
+    assert assistants.accept_findings(ports.sessions, payload["id"]) >= 1  # a person looked: booked now
+    invoice_id = orders.create_invoice(ports, payload["id"], "evt_v2")
+    booked = ports.freshbooks.books.read("invoice", invoice_id)
+    assert D(str(booked["amount"]["amount"])) == D(str(edited["total"]))
