@@ -73,7 +73,7 @@ class OrderSnapshot(Base):
     update_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     version: Mapped[str | None] = mapped_column(String(96))  # see store.snapshots.version_key
-    # the version (workers.orders.order_version) the order's checks last passed; booking needs them passed
+    # the version (workers.order_reads.order_version) the order's checks last passed; booking needs them passed
     checked_version: Mapped[str | None] = mapped_column(String(96))
 
 

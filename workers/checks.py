@@ -13,7 +13,7 @@ from mappings.validation import validate_order, validate_product, validate_profi
 from mappings.xcart.entities import Product, Profile
 from mappings.xcart.schemas import PaymentTransactionSchema, load
 from store import assistants, snapshots
-from workers.orders import checks_on, load_checked_order
+from workers.order_reads import checks_on, load_checked_order
 from workers.ports import StepPorts
 
 

@@ -16,7 +16,7 @@ from workers import two_way
 from workers.catalogue import delete_item, upsert_client, upsert_item
 from workers.checks import check_product, check_profile
 from workers.failures import OrderNotYetSeen, UnknownEvent
-from workers.orders import remember_order
+from workers.order_reads import remember_order
 from workers.ports import StepPorts
 
 FRESHBOOKS = "freshbooks."  # the type prefix of recorded FreshBooks callbacks

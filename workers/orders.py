@@ -3,9 +3,6 @@ create invoice -> reconcile payment. Each step is idempotent and can be run alon
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,16 +11,23 @@ from mappings import jsonio, payments, refunds
 from mappings.customers import client_from_order
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.refunds import CreditNotePlan
-from mappings.rules import Rules
 from mappings.taxes import percent_label
 from mappings.xcart.entities import Order, PaymentTransaction
-from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
+from mappings.xcart.schemas import PaymentTransactionSchema, load
 from store import binder, ledger, snapshots
 from store.models import Binding
-from workers import cut_over
+from workers import checks, cut_over
 from workers.duplicates import existing_client, new_clients_one_at_a_time
 from workers.exporter import ensure
-from workers.failures import InvoiceNotYetBooked, OrderNeverReceived, OrderNotYetSeen
+from workers.failures import InvoiceNotYetBooked
+from workers.order_reads import (
+    checks_on,
+    load_checked_order,
+    load_order,
+    load_versioned_order,
+    read_order,
+    version_of,
+)
 from workers.ports import StepPorts
 
 # How long what FreshBooks answered an invoice's create or update stands in for reading the invoice in the
@@ -42,7 +46,7 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     payload = snapshots.order_payload(svc.sessions, order_id)
     if payload is None:
         return set()
-    order = _read_order(payload)
+    order = read_order(payload)
     email, skus = order.email.strip().lower(), [item.sku for item in order.items]
     bound = binder.bound_versions(svc.sessions, {"client": [email], "item": skus, "invoice": [str(order_id)]})
     idle = set()
@@ -50,76 +54,9 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
         idle.add("resolve_client")
     if all(("item", sku) in bound for sku in skus):
         idle.add("sync_items")
-    if bound.get(("invoice", str(order_id))) == _version(order, payload):
+    if bound.get(("invoice", str(order_id))) == version_of(order, payload):
         idle.add("create_invoice")
     return idle
-
-
-def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
-    return load_versioned_order(svc, order_id, event_id)[0]
-
-
-def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str]:
-    """The order's newest snapshot and its version, from one read of it (a step reads the snapshot once)."""
-    return load_checked_order(svc, order_id, event_id)[:2]
-
-
-def load_checked_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str, str | None]:
-    """The order's newest snapshot, its version, and the version the order's checks last passed (one read)."""
-    stored = snapshots.order_payload_and_check(svc.sessions, order_id)
-    if stored is None and event_id is None:  # run by hand: no event is on its way to bring the order
-        raise OrderNeverReceived(f"order {order_id} has never been received: no X-Cart event or catch-up sync "
-                                 "brought it (check the id: it is X-Cart's order id, not the order number)")
-    if stored is None:
-        raise OrderNotYetSeen(f"order {order_id} has not been received yet")
-    payload, checked = stored
-    order = _read_order(payload)
-    return order, _version(order, payload), checked
-
-
-class _ParsedOrders:
-    """The orders parsed from snapshot texts, the last 64, per worker process: the steps of one order version read
-    the same text and parse it once, and `process_event` hands on the order it has just parsed from the event
-    (`remember_order`), so that the chain does not parse it again. Orders are frozen, and no step writes to one:
-    safe to share between threads."""
-
-    def __init__(self, size: int = 64):
-        self._size, self._parsed, self._lock = size, OrderedDict(), threading.Lock()
-
-    def __call__(self, payload: str) -> Order:
-        with self._lock:
-            order = self._parsed.get(payload)
-            if order is not None:
-                self._parsed.move_to_end(payload)
-                return order
-        order = load(OrderSchema, jsonio.loads(payload))
-        self.remember(payload, order)
-        return order
-
-    def remember(self, payload: str, order: Order) -> None:
-        with self._lock:
-            self._parsed[payload] = order
-            self._parsed.move_to_end(payload)
-            while len(self._parsed) > self._size:
-                self._parsed.popitem(last=False)
-
-
-_read_order = _ParsedOrders()
-
-
-def remember_order(payload: str, order: Order) -> None:
-    """`order` is what `payload` (the text kept as the order's snapshot) parses to: the steps need not parse it."""
-    _read_order.remember(payload, order)
-
-
-def order_version(svc: StepPorts, order: Order) -> str:
-    """What the invoice was synced from: X-Cart's update_date, and the content, because an edit does not
-    always move update_date (absent, or within the same second)."""
-    return _version(order, snapshots.order_payload(svc.sessions, order.id) or "")
-
-
-def _version(order: Order, payload: str) -> str:
-    return f"{order.update_date.isoformat()}#{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
 
 
 def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -> int:
@@ -161,11 +98,6 @@ def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> li
     return known
 
 
-def checks_on(rules: Rules) -> bool:
-    """Whether the order checks run (workers/checks.py): then an order is booked only as a version they passed."""
-    return rules.validation.enabled or rules.anomalies.enabled
-
-
 def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     return map_order(order, svc.rules, known_skus=known)
@@ -178,7 +110,6 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
     if checked != version and checks_on(svc.rules):
         # A version that came in after this chain's check (its own chain checks it, and may hold it for a person)
         # is booked only once the checks pass it: here, which holds it as that check would (HeldForReview).
-        from workers import checks  # here: workers.checks reads the order through this module
         checks.check_order(svc, order_id, event_id)
         return create_invoice(svc, order_id, event_id)  # on the version checked, or a newer one checked again
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))

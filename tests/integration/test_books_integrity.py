@@ -12,9 +12,10 @@ from sqlalchemy import delete
 
 from mappings import jsonio
 from mappings.orders import NeedsReview
+from mappings.xcart.schemas import OrderSchema, load
 from store import binder, snapshots
 from store.models import OrderSnapshot
-from workers import orders
+from workers import order_reads, orders
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "xcart" / "order_5_5.json"
 
@@ -26,7 +27,7 @@ def invoice_in(sandbox, invoice_id: int) -> dict:
 def receive(svc, **changes) -> dict:
     """An order as the webhook path stores it (the newest version wins)."""
     order = json.loads(FIXTURE.read_text(), parse_float=D)["data"] | changes
-    parsed = orders.load(orders.OrderSchema, order)
+    parsed = load(OrderSchema, order)
     snapshots.keep_order_if_newer(svc.sessions, parsed.id, parsed.order_number, parsed.update_date,
                                   jsonio.dumps(order))
     return order
@@ -107,7 +108,7 @@ def test_no_payment_on_an_invoice_edited_to_another_amount(svc, fb_sandbox):
     svc.freshbooks.update_invoice(invoice_id, {"lines": [{"name": "edited by hand", "qty": "1",
                                                           "unit_cost": {"amount": "10.00", "code": "USD"}}]})
     receive(svc, payment_status={"code": "P"}, update_date="2026-11-20T16:00:00+0000")
-    binder.bind(svc.sessions, "invoice", str(order["id"]), invoice_id, orders.order_version(
+    binder.bind(svc.sessions, "invoice", str(order["id"]), invoice_id, order_reads.order_version(
         svc, orders.load_order(svc, order["id"], None)))  # as if the update had been synced already
     with pytest.raises(NeedsReview, match="totals 10.00 USD, the order 76.54"):
         orders.reconcile_payment(svc, order["id"])
@@ -117,7 +118,7 @@ def test_no_payment_on_an_invoice_edited_to_another_amount(svc, fb_sandbox):
 def test_an_edit_in_the_same_second_that_arrives_first_is_not_undone_by_the_original(svc):
     original = json.loads(FIXTURE.read_text(), parse_float=D)["data"]
     edited = original | {"notes": "edited in the same second"}
-    placed = orders.load(orders.OrderSchema, original).update_date
+    placed = load(OrderSchema, original).update_date
     emitted = [datetime(2026, 11, 20, 15, 4, 6, tzinfo=UTC), datetime(2026, 11, 20, 15, 4, 7, tzinfo=UTC)]
     assert snapshots.keep_order_if_newer(svc.sessions, 48213, "10457", placed, jsonio.dumps(edited), emitted[1])
     assert not snapshots.keep_order_if_newer(svc.sessions, 48213, "10457", placed, jsonio.dumps(original),

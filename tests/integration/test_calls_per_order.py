@@ -11,6 +11,7 @@ import requests
 
 from mappings import jsonio
 from mappings.orders import NeedsReview
+from mappings.xcart.schemas import OrderSchema, load
 from store import snapshots
 from workers import orders
 
@@ -19,7 +20,7 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "xcart" / "order_5_5.json"
 
 def receive(svc, **changes) -> int:
     order = json.loads(FIXTURE.read_text(), parse_float=D)["data"] | changes
-    parsed = orders.load(orders.OrderSchema, order)
+    parsed = load(OrderSchema, order)
     snapshots.keep_order_if_newer(svc.sessions, parsed.id, parsed.order_number, parsed.update_date,
                                   jsonio.dumps(order))
     return parsed.id

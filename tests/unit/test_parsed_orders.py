@@ -1,4 +1,4 @@
-"""process_event hands the chain the order it parsed from the event (workers.orders.remember_order) in place of
+"""process_event hands the chain the order it parsed from the event (workers.order_reads.remember_order) in place of
 parsing the snapshot text again: that is only right if both parse to the same order."""
 
 from mappings import jsonio
@@ -6,7 +6,7 @@ from mappings.xcart.entities import Order
 from mappings.xcart.envelope import read_json
 from mappings.xcart.schemas import OrderSchema, load, parse_event
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
-from workers import orders
+from workers import order_reads
 
 
 def test_an_order_parsed_from_its_event_is_the_order_its_snapshot_text_parses_to():
@@ -23,9 +23,9 @@ def test_an_order_parsed_from_its_event_is_the_order_its_snapshot_text_parses_to
 
 
 def test_a_remembered_order_is_read_without_parsing_and_the_oldest_are_forgotten(monkeypatch):
-    cache = orders._ParsedOrders(size=2)
+    cache = order_reads._ParsedOrders(size=2)
     calls = []
-    monkeypatch.setattr(orders, "load", lambda schema, data: calls.append(data) or ("parsed", data["n"]))
+    monkeypatch.setattr(order_reads, "load", lambda schema, data: calls.append(data) or ("parsed", data["n"]))
     cache.remember('{"n": 1}', "one")
     assert cache('{"n": 1}') == "one" and calls == []
     assert cache('{"n": 2}') == ("parsed", 2) and cache('{"n": 3}') == ("parsed", 3)

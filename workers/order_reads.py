@@ -1,0 +1,88 @@
+"""The order as the chain's steps read it: the newest snapshot (store/snapshots.py), parsed once per process, with
+its version (what an invoice is synced from) and the version the order's checks last passed (workers/checks.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+from mappings import jsonio
+from mappings.rules import Rules
+from mappings.xcart.entities import Order
+from mappings.xcart.schemas import OrderSchema, load
+from store import snapshots
+from workers.failures import OrderNeverReceived, OrderNotYetSeen
+from workers.ports import StepPorts
+
+
+def load_order(svc: StepPorts, order_id: int, event_id: str | None) -> Order:
+    return load_versioned_order(svc, order_id, event_id)[0]
+
+
+def load_versioned_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str]:
+    """The order's newest snapshot and its version, from one read of it (a step reads the snapshot once)."""
+    return load_checked_order(svc, order_id, event_id)[:2]
+
+
+def load_checked_order(svc: StepPorts, order_id: int, event_id: str | None) -> tuple[Order, str, str | None]:
+    """The order's newest snapshot, its version, and the version the order's checks last passed (one read)."""
+    stored = snapshots.order_payload_and_check(svc.sessions, order_id)
+    if stored is None and event_id is None:  # run by hand: no event is on its way to bring the order
+        raise OrderNeverReceived(f"order {order_id} has never been received: no X-Cart event or catch-up sync "
+                                 "brought it (check the id: it is X-Cart's order id, not the order number)")
+    if stored is None:
+        raise OrderNotYetSeen(f"order {order_id} has not been received yet")
+    payload, checked = stored
+    order = read_order(payload)
+    return order, version_of(order, payload), checked
+
+
+class _ParsedOrders:
+    """The orders parsed from snapshot texts, the last 64, per worker process: the steps of one order version read
+    the same text and parse it once, and `process_event` hands on the order it has just parsed from the event
+    (`remember_order`), so that the chain does not parse it again. Orders are frozen, and no step writes to one:
+    safe to share between threads."""
+
+    def __init__(self, size: int = 64):
+        self._size, self._parsed, self._lock = size, OrderedDict(), threading.Lock()
+
+    def __call__(self, payload: str) -> Order:
+        with self._lock:
+            order = self._parsed.get(payload)
+            if order is not None:
+                self._parsed.move_to_end(payload)
+                return order
+        order = load(OrderSchema, jsonio.loads(payload))
+        self.remember(payload, order)
+        return order
+
+    def remember(self, payload: str, order: Order) -> None:
+        with self._lock:
+            self._parsed[payload] = order
+            self._parsed.move_to_end(payload)
+            while len(self._parsed) > self._size:
+                self._parsed.popitem(last=False)
+
+
+read_order = _ParsedOrders()  # the order a snapshot text parses to
+
+
+def remember_order(payload: str, order: Order) -> None:
+    """`order` is what `payload` (the text kept as the order's snapshot) parses to: the steps need not parse it."""
+    read_order.remember(payload, order)
+
+
+def order_version(svc: StepPorts, order: Order) -> str:
+    """What the invoice was synced from: X-Cart's update_date, and the content, because an edit does not
+    always move update_date (absent, or within the same second)."""
+    return version_of(order, snapshots.order_payload(svc.sessions, order.id) or "")
+
+
+def version_of(order: Order, payload: str) -> str:
+    return f"{order.update_date.isoformat()}#{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+
+
+def checks_on(rules: Rules) -> bool:
+    """Whether the order checks run (workers/checks.py): then an order is booked only as a version they passed."""
+    return rules.validation.enabled or rules.anomalies.enabled
