@@ -243,6 +243,12 @@ def findings_for_order(sessions: sessionmaker, order_id: int) -> list[OrderFindi
                                     .order_by(OrderFinding.id)))
 
 
+def kept_findings(sessions: sessionmaker, order_id: int) -> list[Finding]:
+    """The order's findings as its last check found them."""
+    return [Finding(row.source, row.kind, row.path, row.message, row.severity, Decimal(row.score))
+            for row in findings_for_order(sessions, order_id)]
+
+
 def accept_findings(sessions: sessionmaker, order_id: int) -> int:
     """A person looked at the order's held findings and lets it be booked; returns how many were accepted."""
     with sessions.begin() as session:

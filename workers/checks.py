@@ -6,14 +6,13 @@ switched on and off in the rules (`validation.enabled`, `anomalies.enabled`)."""
 
 from __future__ import annotations
 
-from mappings import anomalies, jsonio
+from mappings import anomalies
 from mappings.findings import Finding, HeldForReview
 from mappings.rules import Rules
 from mappings.validation import validate_order, validate_product, validate_profile
 from mappings.xcart.entities import Product, Profile
-from mappings.xcart.schemas import PaymentTransactionSchema, load
 from store import assistants, snapshots
-from workers.order_reads import checks_on, load_checked_order
+from workers.order_reads import check_key, checks_on, load_checked_order, transactions_of
 from workers.ports import StepPorts
 
 
@@ -24,11 +23,13 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
     if not checks_on(rules):
         return []
     order, version, checked = load_checked_order(svc, order_id, event_id)
+    transactions = transactions_of(svc, order_id) if rules.anomalies.enabled else []
+    key = check_key(rules, version, order, transactions)
+    if checked == key:  # passed as it is (a payment's event brings no new version): the same answer, not re-learned
+        return assistants.kept_findings(svc.sessions, order_id)
     findings = validate_order(order, rules) if rules.validation.enabled else []
     with svc.locks.order(order_id):
         if rules.anomalies.enabled:
-            transactions = [load(PaymentTransactionSchema, jsonio.loads(p))
-                            for p in snapshots.payment_payloads(svc.sessions, order_id)]
             catalogue = assistants.catalogue_prices(svc.sessions, (item.sku for item in order.items))
             with assistants.SqlHistory(svc.sessions, order_id, rules.anomalies.window,
                                        anomalies.history_questions(order)) as history:
@@ -42,8 +43,7 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
     held = [f for f, row in zip(findings, rows, strict=True) if row.action == "review" and row.status != "accepted"]
     if held:
         raise HeldForReview(held)
-    if checked != version:  # the steps book this version now (workers/orders.create_invoice)
-        snapshots.mark_checked(svc.sessions, order_id, version)
+    snapshots.mark_checked(svc.sessions, order_id, key)  # the steps book it now (workers/orders.py)
     return findings
 
 

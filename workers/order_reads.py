@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
-from mappings import jsonio
+from mappings import anomalies, jsonio
 from mappings.rules import Rules
-from mappings.xcart.entities import Order
-from mappings.xcart.schemas import OrderSchema, load
+from mappings.xcart.entities import Order, PaymentTransaction
+from mappings.xcart.schemas import OrderSchema, PaymentTransactionSchema, load
 from store import snapshots
 from workers.failures import OrderNeverReceived, OrderNotYetSeen
 from workers.ports import StepPorts
@@ -86,3 +87,19 @@ def version_of(order: Order, payload: str) -> str:
 def checks_on(rules: Rules) -> bool:
     """Whether the order checks run (workers/checks.py): then an order is booked only as a version they passed."""
     return rules.validation.enabled or rules.anomalies.enabled
+
+
+def check_key(rules: Rules, version: str, order: Order, transactions: Sequence[PaymentTransaction]) -> str:
+    """What the checks' answer depends on, besides the store's history: the order's version and, for the anomaly
+    check, whether the order is refunded (a refund transaction comes in without a new version of the order)."""
+    refunded = rules.anomalies.enabled and anomalies.is_refund(order, transactions)
+    return f"{version}|refunded" if refunded else version
+
+
+def version_checked(checked: str | None, version: str) -> bool:
+    """Whether the checks passed this version of the order (refunded or not: the payment step asks that)."""
+    return checked is not None and checked.partition("|")[0] == version
+
+
+def transactions_of(svc: StepPorts, order_id: int) -> list[PaymentTransaction]:
+    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in snapshots.payment_payloads(svc.sessions, order_id)]

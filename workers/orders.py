@@ -7,13 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from apis.freshbooks.errors import ValidationFailed
-from mappings import jsonio, payments, refunds
+from mappings import payments, refunds
 from mappings.customers import client_from_order
 from mappings.orders import InvoicePlan, NeedsReview, map_order
 from mappings.refunds import CreditNotePlan
 from mappings.taxes import percent_label
-from mappings.xcart.entities import Order, PaymentTransaction
-from mappings.xcart.schemas import PaymentTransactionSchema, load
+from mappings.xcart.entities import Order
 from store import binder, ledger, snapshots
 from store.models import Binding
 from workers import checks, cut_over
@@ -21,11 +20,13 @@ from workers.duplicates import existing_client, new_clients_one_at_a_time
 from workers.exporter import ensure
 from workers.failures import InvoiceNotYetBooked
 from workers.order_reads import (
+    check_key,
     checks_on,
     load_checked_order,
     load_order,
-    load_versioned_order,
     read_order,
+    transactions_of,
+    version_checked,
     version_of,
 )
 from workers.ports import StepPorts
@@ -107,7 +108,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
     order, version, checked = load_checked_order(svc, order_id, event_id)
-    if checked != version and checks_on(svc.rules):
+    if checks_on(svc.rules) and not version_checked(checked, version):
         # A version that came in after this chain's check (its own chain checks it, and may hold it for a person)
         # is booked only once the checks pass it: here, which holds it as that check would (HeldForReview).
         checks.check_order(svc, order_id, event_id)
@@ -211,16 +212,12 @@ def _bring_up_to_date(svc: StepPorts, plan: InvoicePlan, invoice_id: int, versio
 def _collected_anything(svc: StepPorts, plan: InvoicePlan, invoice_id: int | None = None) -> bool:
     """Whether a cancelled order was paid first, by X-Cart's transactions or by what its invoice shows paid:
     a paid invoice stays (accountants do not delete paid invoices) and the payment is credited instead."""
-    if any(t.succeeded and t.is_sale and t.value > 0 for t in _transactions(svc, plan.order_id)):
+    if any(t.succeeded and t.is_sale and t.value > 0 for t in transactions_of(svc, plan.order_id)):
         return True
     if invoice_id is None:
         return False
     invoice = _figures(svc.freshbooks.get_invoice(invoice_id))
     return not invoice["deleted"] and Decimal(invoice["paid"]) > 0
-
-
-def _transactions(svc: StepPorts, order_id: int) -> list[PaymentTransaction]:
-    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in snapshots.payment_payloads(svc.sessions, order_id)]
 
 
 def _figures(invoice: dict) -> dict:
@@ -236,7 +233,12 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     gave back as credit notes (mappings/refunds.py); returns the amount of payment booked. What needs a person
     (more collected than invoiced, a refund beyond what was paid...) goes to review after whatever may be
     booked is."""
-    order, version = load_versioned_order(svc, order_id, event_id)
+    order, version, checked = load_checked_order(svc, order_id, event_id)
+    if checks_on(svc.rules) and checked != check_key(svc.rules, version, order, transactions_of(svc, order_id)):
+        # A version, or a refund, that came in after this chain's check: what is booked now, the checks pass first
+        # (HeldForReview, as the check of the chain it came with would hold it).
+        checks.check_order(svc, order_id, event_id)
+        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=invoice_brought_up)
     plan = plan_invoice(svc, order)
     binding = binder.lookup(svc.sessions, "invoice", str(order_id))
     invoice_id = binding.freshbooks_id if binding else None
@@ -252,7 +254,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         client_id = resolve_client(svc, order_id, event_id)
     with svc.locks.order(order_id):
         # Read under the lock: a sale stored by a concurrent chain is seen, not a refund without its sale.
-        transactions = _transactions(svc, order_id)
+        transactions = transactions_of(svc, order_id)
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
         # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
         invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), version, ANSWER_FRESH)

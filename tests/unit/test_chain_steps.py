@@ -20,11 +20,11 @@ from apis.xcart.client import XCartClient
 from mappings import jsonio
 from mappings.orders import NeedsReview
 from runtime.bootstrap import Services
-from store import binder, ledger
+from store import binder, ledger, snapshots
 from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
 from store.models import Binding, utcnow
 from tests.fakes import FakeFreshBooks, FakePorts
-from workers import events, orders
+from workers import checks, events, orders
 from workers.exporter import ensure
 from workers.failures import classify
 from workers.ports import CatchUpPorts, FreshBooks, StepPorts, XCart
@@ -427,3 +427,29 @@ def test_the_service_and_the_fakes_provide_every_member_of_the_ports(port, imple
 
 def _protocol_members(port) -> set[str]:
     return {name for name in vars(port) if not name.startswith("_")} | set(getattr(port, "__annotations__", {}))
+
+
+def test_a_payments_event_without_a_new_version_is_not_checked_again_a_refund_is(ports, monkeypatch):
+    """The checks judge a version of the order (and, for the anomaly check, whether it is refunded) once: a sale's
+    event brings neither, so the order is not examined again; a refund that came after the chain's check is examined
+    by the payment step before anything is booked for it."""
+    examined = []
+    examine = checks.anomalies.examine
+    monkeypatch.setattr(checks.anomalies, "examine", lambda *args: examined.append(args[0].id) or examine(*args))
+    deliver(ports, "evt-1")
+    checks.check_order(ports, ORDER_ID, "evt-1")
+    run_chain(ports, ORDER_ID, "evt-1")
+    assert examined == [ORDER_ID]
+
+    pay(ports, "evt-pay", 77001, "76.54")  # the sale's own event: no new version, nothing refunded
+    checks.check_order(ports, ORDER_ID, "evt-pay")
+    orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
+    assert examined == [ORDER_ID]
+
+    deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund", value="10.00",
+            order_id=ORDER_ID)
+    orders.reconcile_payment(ports, ORDER_ID, "evt-1")  # the first chain's step, after the refund came in
+    assert examined == [ORDER_ID, ORDER_ID]
+    assert [c["credit_number"] for c in books(ports).all("credit_note")] == ["10457-R1"]
+    stored = snapshots.order_payload_and_check(ports.sessions, ORDER_ID)
+    assert stored is not None and stored[1].endswith("|refunded")

@@ -15,7 +15,7 @@ from tests.console_support import console_app, console_services, sign_in
 
 def test_the_panel_draws_the_last_half_hour_and_says_what_is_wrong(tmp_path):
     svc = console_services(tmp_path)
-    now = utcnow()
+    now = utcnow().replace(second=30, microsecond=0)  # the six events 2 min ago fall in one minute's bar
     with svc.sessions.begin() as session:
         for i, (status, took) in enumerate([("synced", 1.0), ("synced", 3.0), ("synced", 2.0), ("dead", None),
                                             ("review", None), ("processing", None)]):
