@@ -42,7 +42,7 @@ class Review:
 def review_of(letter: DeadLetter, event: Event | None) -> Review:
     """What the dead letter's page shows to settle the entry: a duplicate's candidate, the order's findings."""
     findings = assistants.findings_for_order(svc().sessions, event.order_id) if event and event.order_id else []
-    held = letter.status == "open" and any(f.action == "review" and f.status == "open" for f in findings)
+    held = letter.status == "open" and any(f.holds_the_order for f in findings)
     return Review(_candidate(letter.id), findings, held)
 
 

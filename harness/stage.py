@@ -207,7 +207,7 @@ class Stage:
     def held_anomalies(self) -> set[int]:
         """Orders carrying an injected anomaly that the anomaly check holds for a person: rightly not booked."""
         held = {order_id for order_id, found in assistants.flagged_orders(self.services.sessions, "anomaly").items()
-                if any(f.action == "review" and f.status == "open" for f in found)}
+                if any(f.holds_the_order for f in found)}
         return held & set(self.store.labels())
 
     def converge(self, timeout: float, started: float) -> tuple[bool, float]:

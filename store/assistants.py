@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, union_all
+from sqlalchemy import delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.anomalies import Observation as Observed
 from mappings.findings import Finding
-from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, utcnow
+from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, OrderSnapshot, utcnow
 
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
@@ -165,14 +165,19 @@ def _observations(session: Session, order_id: int, placed: datetime, seen: Itera
 
 
 def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed] | None,
-                 findings: Sequence[Finding], actions: Sequence[str]) -> list[OrderFinding]:
+                 findings: Sequence[Finding], actions: Sequence[str], check_key: str | None = None
+                 ) -> list[OrderFinding]:
     """What the order's check observed (None: the anomaly check is off, nothing observed is replaced) and found,
-    in one transaction; returns the findings' rows (see record_findings)."""
+    in one transaction; returns the findings' rows (see record_findings). `check_key`: what was checked
+    (workers/order_reads.check_key), kept as passed in the same transaction unless a finding holds the order."""
     seen = tuple(seen) if seen is not None else None
     with sessions.begin() as session:
         if seen is not None:
             _observations(session, order_id, placed, seen)
         kept = _findings(session, order_id, findings, actions)
+        if check_key is not None and not any(row.holds_the_order for row in kept):
+            session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == order_id)
+                            .values(checked_version=check_key))
     if seen is not None:
         full_windows.recorded(sessions, ((o.metric, o.key[:255]) for o in seen if not o.anomalous))
     return kept

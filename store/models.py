@@ -264,6 +264,11 @@ class OrderFinding(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | accepted
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
+    @property
+    def holds_the_order(self) -> bool:
+        """The rules hold the order for this finding, and no person has accepted it yet."""
+        return self.action == "review" and self.status != "accepted"
+
 
 class EntityFinding(Base):
     """A data-quality finding about an X-Cart customer or product (checked as its event arrives; flagged, never

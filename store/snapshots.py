@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -55,13 +55,6 @@ def order_payload_and_check(sessions: sessionmaker, order_id: int) -> tuple[str,
     with sessions() as session:
         stored = session.get(OrderSnapshot, order_id)
         return (stored.payload, stored.checked_version) if stored else None
-
-
-def mark_checked(sessions: sessionmaker, order_id: int, version: str) -> None:
-    """The order's checks passed for `version` (whatever version is stored now: the steps compare)."""
-    with sessions.begin() as session:
-        session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == order_id)
-                        .values(checked_version=version))
 
 
 def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:

@@ -11,7 +11,7 @@ from mappings.findings import Finding, HeldForReview
 from mappings.rules import Rules
 from mappings.validation import validate_order, validate_product, validate_profile
 from mappings.xcart.entities import Product, Profile
-from store import assistants, snapshots
+from store import assistants
 from workers.order_reads import check_key, checks_on, load_checked_order, transactions_of
 from workers.ports import StepPorts
 
@@ -38,12 +38,12 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
             findings += examination.findings
         else:
             observed = None
+        # kept as passed with the findings unless one holds the order: the steps book it then (workers/orders.py)
         rows = assistants.record_check(svc.sessions, order_id, order.create_date, observed, findings,
-                                       [action(f, rules) for f in findings])
-    held = [f for f, row in zip(findings, rows, strict=True) if row.action == "review" and row.status != "accepted"]
+                                       [action(f, rules) for f in findings], check_key=key)
+    held = [f for f, row in zip(findings, rows, strict=True) if row.holds_the_order]
     if held:
         raise HeldForReview(held)
-    snapshots.mark_checked(svc.sessions, order_id, key)  # the steps book it now (workers/orders.py)
     return findings
 
 

@@ -234,11 +234,6 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     (more collected than invoiced, a refund beyond what was paid...) goes to review after whatever may be
     booked is."""
     order, version, checked = load_checked_order(svc, order_id, event_id)
-    if checks_on(svc.rules) and checked != check_key(svc.rules, version, order, transactions_of(svc, order_id)):
-        # A version, or a refund, that came in after this chain's check: what is booked now, the checks pass first
-        # (HeldForReview, as the check of the chain it came with would hold it).
-        checks.check_order(svc, order_id, event_id)
-        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=invoice_brought_up)
     plan = plan_invoice(svc, order)
     binding = binder.lookup(svc.sessions, "invoice", str(order_id))
     invoice_id = binding.freshbooks_id if binding else None
@@ -252,9 +247,28 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone: the credit notes go to the invoice's client
         client_id = resolve_client(svc, order_id, event_id)
+    try:
+        return _settle(svc, order, plan, version, checked, invoice_id, client_id, event_id)
+    except _ChecksBehind:
+        # A refund that came in after this chain's check (a version is create_invoice's): the checks pass it first,
+        # or hold it (HeldForReview) as the check of the chain it came with would; then the payment is decided.
+        checks.check_order(svc, order_id, event_id)
+        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=invoice_brought_up)
+
+
+class _ChecksBehind(Exception):  # a signal within this module, never raised out of it
+    """What the payment step is about to book has not passed the order's checks."""
+
+
+def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, checked: str | None, invoice_id: int,
+            client_id: int, event_id: str | None) -> Decimal:
+    """The payment and credit notes owed, booked under the order's lock, from the transactions read under it."""
+    order_id = order.id
     with svc.locks.order(order_id):
         # Read under the lock: a sale stored by a concurrent chain is seen, not a refund without its sale.
         transactions = transactions_of(svc, order_id)
+        if checks_on(svc.rules) and checked != check_key(svc.rules, version, order, transactions):
+            raise _ChecksBehind
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
         # payment event, an answer too old or for another version) the invoice as FreshBooks has it now.
         invoice = (binder.take_answer(svc.sessions, "invoice", str(order_id), version, ANSWER_FRESH)
