@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from apis.freshbooks.errors import RateLimited
 from apis.xcart.client import XCartClient
 from harness.stage import XCART_TOKEN, Stage
-from mappings import jsonio
 from mappings.ownership import client_state_from_freshbooks, client_state_from_xcart, item_state_from_freshbooks
 from mappings.xcart.schemas import ProductSchema, ProfileSchema, load
 from runtime import callbacks
@@ -210,9 +209,10 @@ def measure(stage: Stage, edits: Edits) -> TwoWayReport:
         report.echoes_dropped = session.scalar(echoes.where(Event.type.like("freshbooks.%")))
         report.xcart_echoes_dropped = session.scalar(echoes.where(Event.type.not_like("freshbooks.%")))
         states = list(session.scalars(select(SyncState)))
-        open_reviews = {letter.event_id for letter in session.scalars(select(DeadLetter).where(
-            DeadLetter.status == "open", DeadLetter.reason.like("%possible duplicate of client%")))}
-    _duplicates(stage, report, open_reviews)
+        held_orders = set(session.scalars(select(Event.order_id).join(DeadLetter, DeadLetter.event_id == Event.id)
+                                          .where(DeadLetter.status == "open",
+                                                 DeadLetter.reason.like("%possible duplicate of client%"))))
+    _duplicates(stage, report, held_orders)
     for state in states:
         sides = _client_sides(stage, state) if state.kind == "client" else _item_sides(stage, state)
         for group, (xcart, freshbooks) in sides.items():
@@ -223,23 +223,22 @@ def measure(stage: Stage, edits: Edits) -> TwoWayReport:
     return report
 
 
-def _duplicates(stage: Stage, report: TwoWayReport, open_reviews: set[str]) -> None:
-    """Each near-duplicate customer of the store: bound to its person's client, held for review, or apart."""
-    sessions, held_emails = stage.services.sessions, set()
-    for event_id in open_reviews:
-        with sessions() as session:
-            event = session.get(Event, event_id)
-        data = (jsonio.loads(event.payload).get("data") or {}) if event else {}
-        held_emails.add(str(data.get("email") or data.get("login") or "").lower())
+def _duplicates(stage: Stage, report: TwoWayReport, held_orders: set[int]) -> None:
+    """Each near-duplicate customer of the store (its ground truth): bound to its person's client, its orders held
+    for review, without orders (nothing to bind), or apart: ordered, and neither bound nor held (given a client of
+    its own, or its order not booked at all): a failure of the demo."""
+    sessions, ordered = stage.services.sessions, {}
+    for order in stage.store.orders.values():
+        ordered.setdefault(str(order["email"]).strip().lower(), set()).add(order["id"])
     for login, original in stage.store.generator.person_of.items():
         report.duplicates += 1
         client, theirs = binder.bound_id(sessions, "client", login), binder.bound_id(sessions, "client", original)
-        if login in held_emails:
-            report.duplicates_in_review += 1
-        elif client is None:
-            report.duplicates_without_orders += 1
-        elif client == theirs:
+        if client is not None and client == theirs:
             report.duplicates_bound += 1
+        elif ordered.get(login, set()) & held_orders:
+            report.duplicates_in_review += 1
+        elif not ordered.get(login):
+            report.duplicates_without_orders += 1
         else:
             report.duplicates_apart += 1
 

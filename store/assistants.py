@@ -169,15 +169,17 @@ def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: 
                  ) -> list[OrderFinding]:
     """What the order's check observed (None: the anomaly check is off, nothing observed is replaced) and found,
     in one transaction; returns the findings' rows (see record_findings). `check_key`: what was checked
-    (workers/order_reads.check_key), kept as passed in the same transaction unless a finding holds the order."""
+    (workers/order_reads.check_key), kept as passed in the same transaction, or, when a finding holds the order,
+    nothing kept as passed (two checks of one key may disagree as the history moves: the last one stands)."""
     seen = tuple(seen) if seen is not None else None
     with sessions.begin() as session:
         if seen is not None:
             _observations(session, order_id, placed, seen)
         kept = _findings(session, order_id, findings, actions)
-        if check_key is not None and not any(row.holds_the_order for row in kept):
+        if check_key is not None:
+            passed = None if any(row.holds_the_order for row in kept) else check_key
             session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == order_id)
-                            .values(checked_version=check_key))
+                            .values(checked_version=passed))
     if seen is not None:
         full_windows.recorded(sessions, ((o.metric, o.key[:255]) for o in seen if not o.anomalous))
     return kept
@@ -248,9 +250,9 @@ def findings_for_order(sessions: sessionmaker, order_id: int) -> list[OrderFindi
                                     .order_by(OrderFinding.id)))
 
 
-def kept_findings(sessions: sessionmaker, order_id: int) -> list[Finding]:
-    """The order's findings as its last check found them."""
-    return [Finding(row.source, row.kind, row.path, row.message, row.severity, Decimal(row.score))
+def kept_findings(sessions: sessionmaker, order_id: int) -> list[tuple[Finding, OrderFinding]]:
+    """The order's findings as its last check found them, each with its row (what was done about it)."""
+    return [(Finding(row.source, row.kind, row.path, row.message, row.severity, Decimal(row.score)), row)
             for row in findings_for_order(sessions, order_id)]
 
 

@@ -26,7 +26,9 @@ def check_order(svc: StepPorts, order_id: int, event_id: str | None = None) -> l
     transactions = transactions_of(svc, order_id) if rules.anomalies.enabled else []
     key = check_key(rules, version, order, transactions)
     if checked == key:  # passed as it is (a payment's event brings no new version): the same answer, not re-learned
-        return assistants.kept_findings(svc.sessions, order_id)
+        kept = assistants.kept_findings(svc.sessions, order_id)
+        if not any(row.holds_the_order for _, row in kept):
+            return [finding for finding, _ in kept]
     findings = validate_order(order, rules) if rules.validation.enabled else []
     with svc.locks.order(order_id):
         if rules.anomalies.enabled:

@@ -90,10 +90,25 @@ def checks_on(rules: Rules) -> bool:
 
 
 def check_key(rules: Rules, version: str, order: Order, transactions: Sequence[PaymentTransaction]) -> str:
-    """What the checks' answer depends on, besides the store's history: the order's version and, for the anomaly
-    check, whether the order is refunded (a refund transaction comes in without a new version of the order)."""
+    """What the checks' answer depends on, besides the store's history: the order's version, the checks' rules
+    (a promotion that holds more, a check switched on, judges the order again) and, for the anomaly check, whether
+    the order is refunded (a refund transaction comes in without a new version of the order)."""
     refunded = rules.anomalies.enabled and anomalies.is_refund(order, transactions)
-    return f"{version}|refunded" if refunded else version
+    return f"{version}|{_checks_rules(rules)}" + ("|refunded" if refunded else "")
+
+
+_rules_digests: dict[int, tuple[Rules, str]] = {}  # id -> (the rules, kept so that the id is not reused; digest)
+
+
+def _checks_rules(rules: Rules) -> str:
+    """A digest of the rules the checks follow (the rules are re-read every few seconds: a few versions live)."""
+    known = _rules_digests.get(id(rules))
+    if known is None or known[0] is not rules:
+        digest = hashlib.sha256(repr((rules.validation, rules.anomalies)).encode()).hexdigest()[:12]
+        if len(_rules_digests) > 16:
+            _rules_digests.clear()
+        known = _rules_digests[id(rules)] = (rules, digest)
+    return known[1]
 
 
 def version_checked(checked: str | None, version: str) -> bool:

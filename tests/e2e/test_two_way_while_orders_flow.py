@@ -38,4 +38,6 @@ def test_people_editing_both_sides_while_orders_are_booked_leave_both_systems_ag
     assert report.echoes_dropped > 0 and report.xcart_echoes_dropped > 0  # echoes came back on both sides, dropped
     # the store's near-duplicate customers who ordered: bound to their person's client or held, never apart
     assert report.duplicates_bound + report.duplicates_in_review > 0 and report.duplicates_apart == 0, report
+    assert report.duplicates == (report.duplicates_bound + report.duplicates_in_review + report.duplicates_apart
+                                 + report.duplicates_without_orders)
     assert report.correct

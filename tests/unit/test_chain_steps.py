@@ -18,6 +18,7 @@ from apis.freshbooks.client import FreshBooksClient
 from apis.freshbooks.errors import RateLimited, Unavailable
 from apis.xcart.client import XCartClient
 from mappings import jsonio
+from mappings.findings import Finding, HeldForReview
 from mappings.orders import NeedsReview
 from runtime.bootstrap import Services
 from store import binder, ledger, snapshots
@@ -453,3 +454,34 @@ def test_a_payments_event_without_a_new_version_is_not_checked_again_a_refund_is
     assert [c["credit_number"] for c in books(ports).all("credit_note")] == ["10457-R1"]
     stored = snapshots.order_payload_and_check(ports.sessions, ORDER_ID)
     assert stored is not None and stored[1].endswith("|refunded")
+
+
+def test_a_refund_its_own_chain_holds_is_not_booked_by_the_payment_step_of_an_earlier_chain(ports, monkeypatch):
+    """The refund arrives while an earlier chain's payment step runs (after it read the order), and the refund's own
+    chain's check holds it: the earlier step must not book its credit note (nor then settle the review as synced)."""
+    def examine(order, transactions, *rest):  # the anomaly check finds the refund suspect (a review kind)
+        found = real_examine(order, transactions, *rest)
+        if checks.anomalies.is_refund(order, transactions):
+            odd = Finding("anomaly", "unit_price", "items[0].price", "a refund to look at", "anomaly", D(9))
+            return checks.anomalies.Examination(found.observations, (*found.findings, odd))
+        return found
+
+    def plan_invoice(svc, order):  # the refund comes in, and its chain's check runs, just as the step plans
+        if not refunds:
+            refunds.append(deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund",
+                                   value="10.00", order_id=ORDER_ID))
+            with pytest.raises(HeldForReview):
+                checks.check_order(ports, ORDER_ID, "evt-refund")
+        return real_plan(svc, order)
+
+    real_examine, real_plan, refunds = checks.anomalies.examine, orders.plan_invoice, []
+    deliver(ports, "evt-1")
+    checks.check_order(ports, ORDER_ID, "evt-1")
+    run_chain(ports, ORDER_ID, "evt-1")
+    pay(ports, "evt-pay", 77001, "76.54")
+    monkeypatch.setattr(checks.anomalies, "examine", examine)
+    monkeypatch.setattr(orders, "plan_invoice", plan_invoice)
+
+    with pytest.raises(HeldForReview):
+        orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
+    assert refunds == [ORDER_ID] and books(ports).all("credit_note") == []

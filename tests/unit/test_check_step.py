@@ -17,7 +17,7 @@ from mappings.findings import HeldForReview
 from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart import anomalies
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
-from store import assistants
+from store import assistants, ledger
 from workers import checks, events, orders
 from workers.failures import classify
 from xcfb import operations
@@ -200,8 +200,9 @@ def test_a_concurrent_first_insert_of_a_catalogue_price_is_taken_over_not_failed
 
 
 def test_a_version_that_came_in_after_the_chains_check_is_booked_only_once_the_checks_pass_it(ports):
-    """A chain's check passed version 1; version 2 (ten times the catalogue price: held) came in before the chain's
-    create_invoice, which reads the newest snapshot. Booking it would pass a held order by its own chain's check."""
+    """A chain's check passed version 1; version 2 (ten times the catalogue price) came in before the chain's
+    create_invoice, which reads the newest snapshot, and version 2's own chain held it. Booking it would pass a held
+    order by; the order's one review names version 2's event, whose replay books it once a person accepted."""
     store = warm_ports(ports)
     payload = store.generator.order(8801, next(iter(store.profiles.values())), list(store.products.values()),
                                     store.clock)
@@ -212,14 +213,28 @@ def test_a_version_that_came_in_after_the_chains_check_is_booked_only_once_the_c
               "update_date": "2026-11-02T00:05:00Z"}
     take_in(ports, {"id": "evt_v2", "type": "order.updated", "created_at": "2026-11-02T00:05:00Z",
                     "store": "simulated-store", "data": edited})
+    park(ports, "evt_v2", "xcfb.check_order", check(ports, payload["id"], "evt_v2"))  # version 2's chain
 
     orders.resolve_client(ports, payload["id"], "evt_v1")
     with pytest.raises(HeldForReview) as held:  # the first chain's create_invoice, on version 2
         orders.create_invoice(ports, payload["id"], "evt_v1")
     assert any(d["path"].endswith("].price") for d in held.value.details)
     assert ports.freshbooks.books.all("invoice") == []
+    park(ports, "evt_v1", "xcfb.create_invoice", held.value)
+    [review] = ledger.dead_letters(ports.sessions)
+    assert review.event_id == "evt_v2"  # the order's latest event: a replay of evt_v1 would find it superseded
+    assert ledger.get_event(ports.sessions, "evt_v1").status == "review"
 
-    assert assistants.accept_findings(ports.sessions, payload["id"]) >= 1  # a person looked: booked now
-    invoice_id = orders.create_invoice(ports, payload["id"], "evt_v2")
+    assert assistants.accept_findings(ports.sessions, payload["id"]) >= 1  # a person looked, then replays it
+    assert events.handle(ports, review.event_id) == payload["id"]
+    assert not isinstance(check(ports, payload["id"], review.event_id), HeldForReview)
+    invoice_id = orders.create_invoice(ports, payload["id"], review.event_id)
     booked = ports.freshbooks.books.read("invoice", invoice_id)
     assert D(str(booked["amount"]["amount"])) == D(str(edited["total"]))
+
+
+def park(ports, event_id: str, task: str, held: HeldForReview) -> None:
+    """What workers/tasks.guarded does with the step's HeldForReview: the event parked for a person."""
+    assert isinstance(held, HeldForReview)
+    failure = classify(held, task)
+    ledger.dead_letter(ports.sessions, event_id, failure.kind, task, failure.reason, failure.details)
