@@ -131,45 +131,25 @@ def latencies(sessions: sessionmaker, limit: int = 1000) -> list[float]:
 def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, reason: str,
                 errors: list | None = None) -> int:
     """Parks the event for a person; an open dead letter of the same event is replaced, not doubled. An order
-    has at most one open review, naming the order's latest event held (see _hold_with): a replay runs that one, on
-    the order's newest version (a replay of an earlier order event would find its version superseded)."""
+    has at most one open review: a later event's review updates it (see _hold_with)."""
     with sessions.begin() as session:
         for stale in session.scalars(select(DeadLetter).where(DeadLetter.event_id == event_id,
                                                                DeadLetter.status == "open")):
             stale.status, stale.resolved_at = "superseded", utcnow()
         letter = _open_review_of_order(session, event_id) if kind == "review" else None
-        held_with = earlier = None  # the event the review names when not this one | the one it named before
+        earlier = letter.event_id if letter is not None else None
         if letter is None:
             letter = DeadLetter(event_id=event_id, kind=kind, task=task, reason=reason, errors=errors or [],
                                 status="open", created_at=utcnow())
             session.add(letter)
-        elif _received_before(session, event_id, letter.event_id):  # its chain ran behind the later event's
-            letter.errors = [*letter.errors, {"path": EARLIER_EVENT, "message": event_id}]
-            held_with = letter.event_id
         else:
-            earlier = letter.event_id
             _hold_with(letter, event_id, task, reason, errors or [])
         session.flush()
         letter_id = letter.id
-    if held_with is not None:
-        _held_with_later(sessions, event_id, held_with, letter_id)
-        return letter_id
     finish(sessions, event_id, "review" if kind == "review" else "dead", reason)
     if earlier is not None:
-        _held_with_later(sessions, earlier, event_id, letter_id)
+        finish(sessions, earlier, "review", f"held with the order's later event {event_id} in dead letter {letter_id}")
     return letter_id
-
-
-def _held_with_later(sessions: sessionmaker, event_id: str, later: str, letter_id: int) -> None:
-    finish(sessions, event_id, "review", f"held with the order's later event {later} in dead letter {letter_id}")
-
-
-def _received_before(session, event_id: str, other_id: str) -> bool:
-    """Whether the event was received before the other (both recorded; an order's events in review arrive in the
-    order of their versions: an older version arriving later is superseded at once, never held)."""
-    received = dict(session.execute(select(Event.id, Event.received_at)
-                                    .where(Event.id.in_((event_id, other_id)))).all())
-    return event_id in received and other_id in received and received[event_id] < received[other_id]
 
 
 EARLIER_EVENT = "(earlier event)"  # the path under which a review names the order's events it holds besides its own

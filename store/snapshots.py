@@ -57,6 +57,21 @@ def order_payload_and_check(sessions: sessionmaker, order_id: int) -> tuple[str,
         return (stored.payload, stored.checked_version) if stored else None
 
 
+def checked_version(sessions: sessionmaker, order_id: int) -> str | None:
+    """What the order's checks last passed (workers/order_reads.check_key); None: not passed, or never checked."""
+    with sessions() as session:
+        return session.scalar(select(OrderSnapshot.checked_version).where(OrderSnapshot.order_id == order_id))
+
+
+def payments_and_check(sessions: sessionmaker, order_id: int) -> tuple[list[str], str | None]:
+    """The order's payment transactions as received, and what its checks last passed, in one session."""
+    with sessions() as session:
+        payloads = list(session.scalars(select(PaymentSnapshot.payload).where(PaymentSnapshot.order_id == order_id)
+                                        .order_by(PaymentSnapshot.transaction_id)))
+        return payloads, session.scalar(select(OrderSnapshot.checked_version)
+                                         .where(OrderSnapshot.order_id == order_id))
+
+
 def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:
     """Whether another order the service has received carries this order number (a store renumbered, a test
     order, two stores in one account): its invoice may carry the number."""

@@ -69,6 +69,7 @@ def _record_unreadable(svc: StepPorts, raw: str, problem: PayloadInvalid) -> str
 def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done.
     `body`: the X-Cart event take_in has just recorded and read (else it is read back from the database)."""
+    rerun = body is None  # read back: not its first delivery
     if body is None:
         kept = recorded(svc, event_id)
         if kept.type.startswith(FRESHBOOKS):
@@ -81,6 +82,8 @@ def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | Non
     if isinstance(data, Order):
         if not snapshots.keep_order_if_newer(svc.sessions, data.id, data.order_number, data.update_date, as_sent,
                                              event.created_at):
+            if rerun:  # a replay of the order's review (which may name this event), a stuck or redelivered one:
+                return data.id  # the chain runs on the newest version, and ends this event with it
             ledger.finish(svc.sessions, event_id, "synced", "superseded by a newer version of the order")
             return None
         remember_order(as_sent, data)  # the snapshot's text, parsed: the chain's steps read it

@@ -104,17 +104,26 @@ def _checks_rules(rules: Rules) -> str:
     """A digest of the rules the checks follow (the rules are re-read every few seconds: a few versions live)."""
     known = _rules_digests.get(id(rules))
     if known is None or known[0] is not rules:
-        digest = hashlib.sha256(repr((rules.validation, rules.anomalies)).encode()).hexdigest()[:12]
+        # the rate table left out: rates move daily, and the check asks only that one exists
+        read = (rules.validation, rules.anomalies, rules.currency_policy, rules.account_currency)
+        digest = hashlib.sha256(repr(read).encode()).hexdigest()[:12]
         if len(_rules_digests) > 16:
             _rules_digests.clear()
         known = _rules_digests[id(rules)] = (rules, digest)
     return known[1]
 
 
-def version_checked(checked: str | None, version: str) -> bool:
-    """Whether the checks passed this version of the order (refunded or not: the payment step asks that)."""
-    return checked is not None and checked.partition("|")[0] == version
+def version_checked(rules: Rules, checked: str | None, version: str) -> bool:
+    """Whether the checks passed this version of the order under these rules (refunded or not: the payment step
+    asks that)."""
+    return checked is not None and checked.removesuffix("|refunded") == f"{version}|{_checks_rules(rules)}"
 
 
 def transactions_of(svc: StepPorts, order_id: int) -> list[PaymentTransaction]:
     return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in snapshots.payment_payloads(svc.sessions, order_id)]
+
+
+def transactions_and_check(svc: StepPorts, order_id: int) -> tuple[list[PaymentTransaction], str | None]:
+    """The order's payment transactions and what its checks last passed, read together."""
+    payloads, checked = snapshots.payments_and_check(svc.sessions, order_id)
+    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in payloads], checked

@@ -22,9 +22,10 @@ from workers.failures import InvoiceNotYetBooked
 from workers.order_reads import (
     check_key,
     checks_on,
-    load_checked_order,
     load_order,
+    load_versioned_order,
     read_order,
+    transactions_and_check,
     transactions_of,
     version_checked,
     version_of,
@@ -107,22 +108,31 @@ def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
 def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -> int | None:
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
-    order, version, checked = load_checked_order(svc, order_id, event_id)
-    if checks_on(svc.rules) and not version_checked(checked, version):
-        # A version that came in after this chain's check (its own chain checks it, and may hold it for a person)
-        # is booked only once the checks pass it: here, which holds it as that check would (HeldForReview).
-        checks.check_order(svc, order_id, event_id)
-        return create_invoice(svc, order_id, event_id)  # on the version checked, or a newer one checked again
+    order, version = load_versioned_order(svc, order_id, event_id)
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     if svc.rules.create_missing_items and any(item.sku not in known for item in order.items):
         known = set(sync_items(svc, order_id, event_id))  # run alone, or the chain left it out and a binding went
     plan = map_order(order, svc.rules, known_skus=known)
-    fb = svc.freshbooks
     client_id = binder.bound_id(svc.sessions, "client", order.email.strip().lower())
     if client_id is None:  # run alone, or without the chain's resolve_client
         client_id = resolve_client(svc, order_id, event_id)
     ensure_taxes(svc, plan, event_id)
+    try:
+        return _book_invoice(svc, plan, version, client_id, event_id)
+    except _ChecksBehind:
+        # A version that came in after this chain's check (its own chain checks it, and may hold it for a person)
+        # is booked only once the checks pass it: here, which holds it as that check would (HeldForReview).
+        checks.check_order(svc, order_id, event_id)
+        return create_invoice(svc, order_id, event_id)  # on the version checked, or a newer one checked again
+
+
+def _book_invoice(svc: StepPorts, plan: InvoicePlan, version: str, client_id: int, event_id: str | None) -> int | None:
+    """Under the order's lock: the invoice created, adopted or brought up to `version`, which the checks passed."""
+    order_id, fb = plan.order_id, svc.freshbooks
     with svc.locks.order(order_id):
+        if checks_on(svc.rules) and not version_checked(svc.rules, snapshots.checked_version(svc.sessions, order_id),
+                                                        version):
+            raise _ChecksBehind  # read under the lock: a check of the order holding it meanwhile clears it
         binding = binder.lookup(svc.sessions, "invoice", str(order_id))
         if binding is not None and binding.freshbooks_id is not None:
             if binding.version == version:  # the snapshot never goes back, so any other version is older
@@ -233,7 +243,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     gave back as credit notes (mappings/refunds.py); returns the amount of payment booked. What needs a person
     (more collected than invoiced, a refund beyond what was paid...) goes to review after whatever may be
     booked is."""
-    order, version, checked = load_checked_order(svc, order_id, event_id)
+    order, version = load_versioned_order(svc, order_id, event_id)
     plan = plan_invoice(svc, order)
     binding = binder.lookup(svc.sessions, "invoice", str(order_id))
     invoice_id = binding.freshbooks_id if binding else None
@@ -248,7 +258,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     if client_id is None:  # run alone: the credit notes go to the invoice's client
         client_id = resolve_client(svc, order_id, event_id)
     try:
-        return _settle(svc, order, plan, version, checked, invoice_id, client_id, event_id)
+        return _settle(svc, order, plan, version, invoice_id, client_id, event_id)
     except _ChecksBehind:
         # A refund that came in after this chain's check (a version is create_invoice's): the checks pass it first,
         # or hold it (HeldForReview) as the check of the chain it came with would; then the payment is decided.
@@ -256,17 +266,14 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         return reconcile_payment(svc, order_id, event_id, invoice_brought_up=invoice_brought_up)
 
 
-class _ChecksBehind(Exception):  # a signal within this module, never raised out of it
-    """What the payment step is about to book has not passed the order's checks."""
-
-
-def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, checked: str | None, invoice_id: int,
-            client_id: int, event_id: str | None) -> Decimal:
+def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, invoice_id: int, client_id: int,
+            event_id: str | None) -> Decimal:
     """The payment and credit notes owed, booked under the order's lock, from the transactions read under it."""
     order_id = order.id
     with svc.locks.order(order_id):
-        # Read under the lock: a sale stored by a concurrent chain is seen, not a refund without its sale.
-        transactions = transactions_of(svc, order_id)
+        # Read under the lock: a sale stored by a concurrent chain is seen, not a refund without its sale; and what
+        # the checks passed, which a check holding the order meanwhile clears.
+        transactions, checked = transactions_and_check(svc, order_id)
         if checks_on(svc.rules) and checked != check_key(svc.rules, version, order, transactions):
             raise _ChecksBehind
         # Right after the create or update, what FreshBooks answered it; otherwise (a retry, a redelivery, a
@@ -289,6 +296,10 @@ def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, check
     if decision.reasons or owed.reasons:
         raise NeedsReview(list(decision.reasons + owed.reasons))
     return decision.book
+
+
+class _ChecksBehind(Exception):  # a signal within this module, never raised out of it
+    """What the step is about to book has not passed the order's checks."""
 
 
 def _invoice_behind(svc: StepPorts, plan: InvoicePlan, binding: Binding | None, version: str) -> bool:

@@ -13,6 +13,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from apis.freshbooks.client import FreshBooksClient
 from apis.freshbooks.errors import RateLimited, Unavailable
@@ -21,9 +22,9 @@ from mappings import jsonio
 from mappings.findings import Finding, HeldForReview
 from mappings.orders import NeedsReview
 from runtime.bootstrap import Services
-from store import binder, ledger, snapshots
+from store import assistants, binder, ledger, snapshots
 from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
-from store.models import Binding, utcnow
+from store.models import Binding, OrderFinding, OrderSnapshot, utcnow
 from tests.fakes import FakeFreshBooks, FakePorts
 from workers import checks, events, orders
 from workers.exporter import ensure
@@ -485,3 +486,56 @@ def test_a_refund_its_own_chain_holds_is_not_booked_by_the_payment_step_of_an_ea
     with pytest.raises(HeldForReview):
         orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
     assert refunds == [ORDER_ID] and books(ports).all("credit_note") == []
+
+
+def test_the_checks_judge_again_under_new_rules_and_never_answer_with_findings_that_hold(ports, monkeypatch):
+    examined = []
+    examine = checks.anomalies.examine
+    monkeypatch.setattr(checks.anomalies, "examine", lambda *args: examined.append(args[0].id) or examine(*args))
+    deliver(ports, "evt-1")
+    checks.check_order(ports, ORDER_ID, "evt-1")
+    checks.check_order(ports, ORDER_ID, "evt-1")  # the same version, rules and refunds: the kept answer
+    assert examined == [ORDER_ID]
+
+    ports.rules = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, warm_up=31))
+    checks.check_order(ports, ORDER_ID, "evt-1")  # a promotion of the rules: judged again under them
+    assert examined == [ORDER_ID, ORDER_ID]
+
+    with ports.sessions.begin() as session:  # a finding that holds the order, kept beside a passed key
+        session.add(OrderFinding(order_id=ORDER_ID, source="anomaly", kind="quantity", path="items[0].amount",
+                                 severity="anomaly", score="9", message="held by another check", action="review",
+                                 status="open", updated_at=utcnow()))
+    checks.check_order(ports, ORDER_ID, "evt-1")  # not answered from it: examined again, and the check decides
+    assert examined == [ORDER_ID, ORDER_ID, ORDER_ID]
+    assert assistants.findings_for_order(ports.sessions, ORDER_ID) == []
+
+
+def test_a_check_that_holds_the_order_while_the_payment_step_plans_stops_what_that_step_books(ports, monkeypatch):
+    """Another chain's check of the same version holds the order (the history moved) after this step read it: what
+    the checks passed is read again under the order's lock, so the step books nothing and the order is held."""
+    def examine(order, transactions, *rest):
+        found = real_examine(order, transactions, *rest)
+        odd = Finding("anomaly", "quantity", "items[0].amount", "the history moved", "anomaly", D(9))
+        return checks.anomalies.Examination(found.observations, (*found.findings, odd)) if holding else found
+
+    def plan_invoice(svc, order):  # the other chain's check, between this step's read and its lock
+        if not holding:
+            holding.append(True)
+            with ports.sessions.begin() as session:  # it started before this version's first check passed it
+                session.execute(update(OrderSnapshot).values(checked_version=None))
+            with pytest.raises(HeldForReview):
+                checks.check_order(ports, ORDER_ID, "evt-1")
+        return real_plan(svc, order)
+
+    real_examine, real_plan, holding = checks.anomalies.examine, orders.plan_invoice, []
+    deliver(ports, "evt-1")
+    checks.check_order(ports, ORDER_ID, "evt-1")
+    orders.resolve_client(ports, ORDER_ID, "evt-1")
+    orders.create_invoice(ports, ORDER_ID, "evt-1")
+    pay(ports, "evt-pay", 77001, "76.54")
+    monkeypatch.setattr(checks.anomalies, "examine", examine)
+    monkeypatch.setattr(orders, "plan_invoice", plan_invoice)
+
+    with pytest.raises(HeldForReview):
+        orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
+    assert books(ports).all("payment") == []
