@@ -69,9 +69,10 @@ def _record_unreadable(svc: StepPorts, raw: str, problem: PayloadInvalid) -> str
 def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done.
     `body`: the X-Cart event take_in has just recorded and read (else it is read back from the database)."""
-    rerun = body is None  # read back: not its first delivery
+    rerun = False  # handled before: a replay, the stuck-event sweep's re-run, a redelivery
     if body is None:
         kept = recorded(svc, event_id)
+        rerun = kept.attempts > 0
         if kept.type.startswith(FRESHBOOKS):
             return _freshbooks_changed(svc, kept)
         body = read_json(kept.payload)

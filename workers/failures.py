@@ -38,6 +38,11 @@ class InvoiceNotYetBooked(Retryable):
     """A payment step for an order whose invoice does not exist yet."""
 
 
+class ChecksKeepChanging(Retryable):
+    """What the order's checks passed kept changing while a step was booking (versions arriving, two rule versions
+    in flight): the step runs again later."""
+
+
 class OrderNeverReceived(Fatal):
     """A step run by hand, without an event, for an order this service never received: waiting cannot help."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from apis.freshbooks.errors import ValidationFailed
 from mappings import payments, refunds
@@ -18,10 +19,11 @@ from store.models import Binding
 from workers import checks, cut_over
 from workers.duplicates import existing_client, new_clients_one_at_a_time
 from workers.exporter import ensure
-from workers.failures import InvoiceNotYetBooked
+from workers.failures import ChecksKeepChanging, InvoiceNotYetBooked
 from workers.order_reads import (
     check_key,
     checks_on,
+    load_checked_order,
     load_order,
     load_versioned_order,
     read_order,
@@ -105,10 +107,14 @@ def plan_invoice(svc: StepPorts, order: Order) -> InvoicePlan:
     return map_order(order, svc.rules, known_skus=known)
 
 
-def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -> int | None:
+def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None, *, checked_again: int = 0
+                   ) -> int | None:
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
-    order, version = load_versioned_order(svc, order_id, event_id)
+    order, version, checked = load_checked_order(svc, order_id, event_id)
+    if checks_on(svc.rules) and not version_checked(svc.rules, checked, version):
+        # before anything is made for it in FreshBooks (its client, items, taxes): see _check_again
+        return _check_again(svc, order_id, event_id, checked_again, create_invoice)
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     if svc.rules.create_missing_items and any(item.sku not in known for item in order.items):
         known = set(sync_items(svc, order_id, event_id))  # run alone, or the chain left it out and a binding went
@@ -120,10 +126,21 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None) -
     try:
         return _book_invoice(svc, plan, version, client_id, event_id)
     except _ChecksBehind:
-        # A version that came in after this chain's check (its own chain checks it, and may hold it for a person)
-        # is booked only once the checks pass it: here, which holds it as that check would (HeldForReview).
-        checks.check_order(svc, order_id, event_id)
-        return create_invoice(svc, order_id, event_id)  # on the version checked, or a newer one checked again
+        return _check_again(svc, order_id, event_id, checked_again, create_invoice)
+
+
+CHECKED_AGAIN = 3  # times a step checks the order itself before it gives up for now (retried with backoff)
+
+
+def _check_again(svc: StepPorts, order_id: int, event_id: str | None, times: int, step):
+    """What the step is about to book came in after its chain's check (a version, a refund), or the checks' rules
+    changed: the step checks the order itself, which holds it (HeldForReview) as the check of the chain it came
+    with would, then runs again. Again and again only while what is checked keeps changing under it (versions
+    arriving, two rule versions in flight): then it is retried later."""
+    if times >= CHECKED_AGAIN:
+        raise ChecksKeepChanging(f"order {order_id}: what its checks passed changed {times} times during one step")
+    checks.check_order(svc, order_id, event_id)
+    return step(svc, order_id, event_id, checked_again=times + 1)
 
 
 def _book_invoice(svc: StepPorts, plan: InvoicePlan, version: str, client_id: int, event_id: str | None) -> int | None:
@@ -238,7 +255,7 @@ def _figures(invoice: dict) -> dict:
 
 
 def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None, *,
-                      invoice_brought_up: bool = False) -> Decimal:
+                      invoice_brought_up: bool = False, checked_again: int = 0) -> Decimal:
     """Books what X-Cart collected and FreshBooks does not have yet (mappings/payments.py decides), then what it
     gave back as credit notes (mappings/refunds.py); returns the amount of payment booked. What needs a person
     (more collected than invoiced, a refund beyond what was paid...) goes to review after whatever may be
@@ -249,7 +266,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
     invoice_id = binding.freshbooks_id if binding else None
     if not invoice_brought_up and _invoice_behind(svc, plan, binding, version):
         create_invoice(svc, order_id, event_id)  # booked or brought up first, then the payment decided against it
-        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True)
+        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=True, checked_again=checked_again)
     if invoice_id is None:
         if plan.action == "void":
             return Decimal(0)
@@ -259,11 +276,9 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         client_id = resolve_client(svc, order_id, event_id)
     try:
         return _settle(svc, order, plan, version, invoice_id, client_id, event_id)
-    except _ChecksBehind:
-        # A refund that came in after this chain's check (a version is create_invoice's): the checks pass it first,
-        # or hold it (HeldForReview) as the check of the chain it came with would; then the payment is decided.
-        checks.check_order(svc, order_id, event_id)
-        return reconcile_payment(svc, order_id, event_id, invoice_brought_up=invoice_brought_up)
+    except _ChecksBehind:  # a refund that came in after this chain's check (a version is create_invoice's)
+        return _check_again(svc, order_id, event_id, checked_again,
+                            partial(reconcile_payment, invoice_brought_up=invoice_brought_up))
 
 
 def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, invoice_id: int, client_id: int,

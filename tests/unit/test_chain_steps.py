@@ -178,6 +178,9 @@ def test_an_older_version_arriving_after_a_newer_one_changes_nothing(ports):
 
     assert deliver(ports, "evt-1", "order.created") is None  # the paid version of 15:04, late
     assert ledger.get_event(ports.sessions, "evt-1").status == "synced"
+    recorded, _ = events.receive(ports, jsonio.dumps(ORDER | {"id": "evt-0"}))  # as catch-up takes one in
+    assert events.handle(ports, recorded) is None and ledger.get_event(ports.sessions, "evt-0").status == "synced"
+    assert events.handle(ports, "evt-1") == order_id  # a re-run (a replay): the order's chain, on the newest
     assert run_chain(ports, order_id, "evt-2") == (invoice_id, D(0))  # a redelivery of the newer one
     assert books(ports).snapshot() == before
     assert "update_invoice" not in ports.freshbooks.calls[calls:]
@@ -499,14 +502,20 @@ def test_the_checks_judge_again_under_new_rules_and_never_answer_with_findings_t
 
     ports.rules = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, warm_up=31))
     checks.check_order(ports, ORDER_ID, "evt-1")  # a promotion of the rules: judged again under them
-    assert examined == [ORDER_ID, ORDER_ID]
+    unchanged = ports.rules
+    ports.rules = dataclasses.replace(ports.rules, currency_policy="convert", account_currency="EUR")
+    with pytest.raises(HeldForReview):  # converted to EUR, with no USD rate in the table: an error, held
+        checks.check_order(ports, ORDER_ID, "evt-1")
+    assert examined == [ORDER_ID, ORDER_ID, ORDER_ID]
+    ports.rules = unchanged
+    checks.check_order(ports, ORDER_ID, "evt-1")
 
     with ports.sessions.begin() as session:  # a finding that holds the order, kept beside a passed key
         session.add(OrderFinding(order_id=ORDER_ID, source="anomaly", kind="quantity", path="items[0].amount",
                                  severity="anomaly", score="9", message="held by another check", action="review",
                                  status="open", updated_at=utcnow()))
     checks.check_order(ports, ORDER_ID, "evt-1")  # not answered from it: examined again, and the check decides
-    assert examined == [ORDER_ID, ORDER_ID, ORDER_ID]
+    assert examined == [ORDER_ID] * 5
     assert assistants.findings_for_order(ports.sessions, ORDER_ID) == []
 
 
@@ -539,3 +548,14 @@ def test_a_check_that_holds_the_order_while_the_payment_step_plans_stops_what_th
     with pytest.raises(HeldForReview):
         orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
     assert books(ports).all("payment") == []
+
+
+def test_a_step_whose_checks_keep_changing_under_it_gives_up_for_now_retryably(ports, monkeypatch):
+    deliver(ports, "evt-1")
+    orders.resolve_client(ports, ORDER_ID, "evt-1")
+    ran = []
+    monkeypatch.setattr(checks, "check_order", lambda *args: ran.append(args[1]))  # never records a pass
+    with pytest.raises(orders.ChecksKeepChanging) as gave_up:
+        orders.create_invoice(ports, ORDER_ID, "evt-1")
+    assert ran == [ORDER_ID] * orders.CHECKED_AGAIN and books(ports).all("invoice") == []
+    assert classify(gave_up.value, "xcfb.create_invoice").retryable
