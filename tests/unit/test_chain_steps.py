@@ -463,32 +463,22 @@ def test_a_payments_event_without_a_new_version_is_not_checked_again_a_refund_is
 def test_a_refund_its_own_chain_holds_is_not_booked_by_the_payment_step_of_an_earlier_chain(ports, monkeypatch):
     """The refund arrives while an earlier chain's payment step runs (after it read the order), and the refund's own
     chain's check holds it: the earlier step must not book its credit note (nor then settle the review as synced)."""
-    def examine(order, transactions, *rest):  # the anomaly check finds the refund suspect (a review kind)
-        found = real_examine(order, transactions, *rest)
-        if checks.anomalies.is_refund(order, transactions):
-            odd = Finding("anomaly", "unit_price", "items[0].price", "a refund to look at", "anomaly", D(9))
-            return checks.anomalies.Examination(found.observations, (*found.findings, odd))
-        return found
+    def refund_and_its_check():
+        deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund", value="10.00",
+                order_id=ORDER_ID)
+        with pytest.raises(HeldForReview):
+            checks.check_order(ports, ORDER_ID, "evt-refund")
 
-    def plan_invoice(svc, order):  # the refund comes in, and its chain's check runs, just as the step plans
-        if not refunds:
-            refunds.append(deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund",
-                                   value="10.00", order_id=ORDER_ID))
-            with pytest.raises(HeldForReview):
-                checks.check_order(ports, ORDER_ID, "evt-refund")
-        return real_plan(svc, order)
-
-    real_examine, real_plan, refunds = checks.anomalies.examine, orders.plan_invoice, []
     deliver(ports, "evt-1")
     checks.check_order(ports, ORDER_ID, "evt-1")
     run_chain(ports, ORDER_ID, "evt-1")
     pay(ports, "evt-pay", 77001, "76.54")
-    monkeypatch.setattr(checks.anomalies, "examine", examine)
-    monkeypatch.setattr(orders, "plan_invoice", plan_invoice)
+    flag_orders(monkeypatch, lambda order, transactions: checks.anomalies.is_refund(order, transactions))
+    happened = as_the_payment_step_plans(monkeypatch, refund_and_its_check)
 
     with pytest.raises(HeldForReview):
         orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
-    assert refunds == [ORDER_ID] and books(ports).all("credit_note") == []
+    assert happened and books(ports).all("credit_note") == []
 
 
 def test_the_checks_judge_again_under_new_rules_and_never_answer_with_findings_that_hold(ports, monkeypatch):
@@ -522,32 +512,50 @@ def test_the_checks_judge_again_under_new_rules_and_never_answer_with_findings_t
 def test_a_check_that_holds_the_order_while_the_payment_step_plans_stops_what_that_step_books(ports, monkeypatch):
     """Another chain's check of the same version holds the order (the history moved) after this step read it: what
     the checks passed is read again under the order's lock, so the step books nothing and the order is held."""
-    def examine(order, transactions, *rest):
-        found = real_examine(order, transactions, *rest)
-        odd = Finding("anomaly", "quantity", "items[0].amount", "the history moved", "anomaly", D(9))
-        return checks.anomalies.Examination(found.observations, (*found.findings, odd)) if holding else found
+    def the_other_chains_check():
+        with ports.sessions.begin() as session:  # it started before this version's first check passed it
+            session.execute(update(OrderSnapshot).values(checked_version=None))
+        holding.append(True)
+        with pytest.raises(HeldForReview):
+            checks.check_order(ports, ORDER_ID, "evt-1")
 
-    def plan_invoice(svc, order):  # the other chain's check, between this step's read and its lock
-        if not holding:
-            holding.append(True)
-            with ports.sessions.begin() as session:  # it started before this version's first check passed it
-                session.execute(update(OrderSnapshot).values(checked_version=None))
-            with pytest.raises(HeldForReview):
-                checks.check_order(ports, ORDER_ID, "evt-1")
-        return real_plan(svc, order)
-
-    real_examine, real_plan, holding = checks.anomalies.examine, orders.plan_invoice, []
+    holding = []
     deliver(ports, "evt-1")
     checks.check_order(ports, ORDER_ID, "evt-1")
     orders.resolve_client(ports, ORDER_ID, "evt-1")
     orders.create_invoice(ports, ORDER_ID, "evt-1")
     pay(ports, "evt-pay", 77001, "76.54")
-    monkeypatch.setattr(checks.anomalies, "examine", examine)
-    monkeypatch.setattr(orders, "plan_invoice", plan_invoice)
+    flag_orders(monkeypatch, lambda order, transactions: bool(holding))
+    happened = as_the_payment_step_plans(monkeypatch, the_other_chains_check)
 
     with pytest.raises(HeldForReview):
         orders.reconcile_payment(ports, ORDER_ID, "evt-pay")
-    assert books(ports).all("payment") == []
+    assert happened and books(ports).all("payment") == []
+
+
+def flag_orders(monkeypatch, when) -> None:
+    """The anomaly check also finds a quantity to look at (a kind the rules hold) in an order `when` says."""
+    examine = checks.anomalies.examine
+
+    def examine_and_flag(order, transactions, *rest):
+        found = examine(order, transactions, *rest)
+        if not when(order, transactions):
+            return found
+        odd = Finding("anomaly", "quantity", "items[0].amount", "a person should look", "anomaly", D(9))
+        return checks.anomalies.Examination(found.observations, (*found.findings, odd))
+    monkeypatch.setattr(checks.anomalies, "examine", examine_and_flag)
+
+
+def as_the_payment_step_plans(monkeypatch, happen) -> list:
+    """Runs `happen` once as the payment step plans: after it read the order, before it takes the order's lock."""
+    happened, plan_invoice = [], orders.plan_invoice
+
+    def plan_and_meanwhile(svc, order):
+        if not happened:
+            happened.append(happen() or True)
+        return plan_invoice(svc, order)
+    monkeypatch.setattr(orders, "plan_invoice", plan_and_meanwhile)
+    return happened
 
 
 def test_a_step_whose_checks_keep_changing_under_it_gives_up_for_now_retryably(ports, monkeypatch):
