@@ -73,7 +73,8 @@ class OrderSnapshot(Base):
     update_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     version: Mapped[str | None] = mapped_column(String(96))  # see store.snapshots.version_key
-    # the version (workers.order_reads.order_version) the order's checks last passed; booking needs them passed
+    # what the order's checks last passed (workers.order_reads.check_key: version, rules, refunds); the steps book
+    # only that
     checked_version: Mapped[str | None] = mapped_column(String(96))
 
 

@@ -120,10 +120,14 @@ def version_checked(rules: Rules, checked: str | None, version: str) -> bool:
 
 
 def transactions_of(svc: StepPorts, order_id: int) -> list[PaymentTransaction]:
-    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in snapshots.payment_payloads(svc.sessions, order_id)]
+    return _transactions(snapshots.payment_payloads(svc.sessions, order_id))
 
 
 def transactions_and_check(svc: StepPorts, order_id: int) -> tuple[list[PaymentTransaction], str | None]:
     """The order's payment transactions and what its checks last passed, read together."""
     payloads, checked = snapshots.payments_and_check(svc.sessions, order_id)
-    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in payloads], checked
+    return _transactions(payloads), checked
+
+
+def _transactions(payloads: list[str]) -> list[PaymentTransaction]:
+    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in payloads]
