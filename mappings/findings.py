@@ -3,7 +3,6 @@ about, how bad it is and why; and the review an order is held for when the rules
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,24 +23,6 @@ class Finding:
 
     def as_dict(self) -> dict:
         return {"path": self.path, "message": f"{self.source} {self.kind}: {self.message}"}
-
-
-def as_seen(order: dict, finding_path: str, message: str) -> str:
-    """What a person accepting a finding saw of it: the value at its field in the order as X-Cart sent it (JSON), or,
-    for a path that names no single field (`surcharges.discount`), the finding's message. A later version with
-    another value there is asked about again; one that changed anything else is not."""
-    node = order
-    for part in finding_path.split("."):
-        name, _, index = part.partition("[")
-        if not isinstance(node, dict) or name not in node:
-            return f"message: {message}"
-        node = node[name]
-        if index:
-            position = index.removesuffix("]")
-            if not (position.isdigit() and isinstance(node, list) and int(position) < len(node)):
-                return f"message: {message}"
-            node = node[int(position)]
-    return f"value: {json.dumps(node, sort_keys=True, default=str)}"
 
 
 class HeldForReview(NeedsReview):

@@ -15,9 +15,8 @@ from sqlalchemy import delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mappings import jsonio
 from mappings.anomalies import Observation as Observed
-from mappings.findings import Finding, as_seen
+from mappings.findings import Finding
 from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, OrderSnapshot, utcnow
 
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
@@ -230,15 +229,13 @@ def _findings(session: Session, order_id: int, findings: Sequence[Finding], acti
               ) -> list[OrderFinding]:
     stored = {(f.source, f.kind, f.path): f for f in session.scalars(
         select(OrderFinding).where(OrderFinding.order_id == order_id))}
-    kept, order = [], _LazyOrder(session, order_id)
+    kept = []
     for finding, action in zip(findings, actions, strict=True):
         row = stored.pop((finding.source, finding.kind, finding.path[:128]), None)
         if row is None:
             row = OrderFinding(order_id=order_id, source=finding.source, kind=finding.kind,
                                path=finding.path[:128], status="open")
             session.add(row)
-        elif _seen_otherwise(row, finding, order):
-            row.status, row.accepted_as = "open", None  # accepted as it was; asked about again as it is now
         row.severity, row.score, row.message = finding.severity, str(finding.score), finding.message
         row.action, row.updated_at = action, utcnow()
         kept.append(row)
@@ -265,31 +262,9 @@ def accept_findings(sessions: sessionmaker, order_id: int) -> int:
         rows = list(session.scalars(select(OrderFinding).where(OrderFinding.order_id == order_id,
                                                                OrderFinding.status == "open",
                                                                OrderFinding.action == "review")))
-        order = _LazyOrder(session, order_id)
         for row in rows:
             row.status, row.updated_at = "accepted", utcnow()
-            row.accepted_as = as_seen(order(), row.path, row.message)
         return len(rows)
-
-
-def _seen_otherwise(row: OrderFinding, finding: Finding, order) -> bool:
-    """Whether an accepted finding is found again with another value than the person accepted (an acceptance
-    recorded before they were kept, `accepted_as` empty, stands)."""
-    return (row.status == "accepted" and row.accepted_as is not None
-            and as_seen(order(), finding.path, finding.message) != row.accepted_as)
-
-
-class _LazyOrder:
-    """The order's newest snapshot as X-Cart sent it, read once and only when a finding's acceptance needs it."""
-
-    def __init__(self, session: Session, order_id: int):
-        self._session, self._order_id, self._order = session, order_id, None
-
-    def __call__(self) -> dict:
-        if self._order is None:
-            stored = self._session.get(OrderSnapshot, self._order_id)
-            self._order = jsonio.loads(stored.payload) if stored is not None else {}
-        return self._order
 
 
 def flagged_orders(sessions: sessionmaker, source: str | None = None) -> dict[int, list[OrderFinding]]:

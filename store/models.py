@@ -264,8 +264,6 @@ class OrderFinding(Base):
     action: Mapped[str] = mapped_column(String(16), nullable=False)  # flag | review
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | accepted
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    # what the person accepting it saw (mappings.findings.as_seen): another value there later is asked about again
-    accepted_as: Mapped[str | None] = mapped_column(Text)
 
     @property
     def holds_the_order(self) -> bool:
