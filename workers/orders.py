@@ -26,10 +26,10 @@ from workers.order_reads import (
     load_checked_order,
     load_order,
     load_versioned_order,
+    may_book,
     read_order,
     transactions_and_check,
     transactions_of,
-    version_checked,
     version_of,
 )
 from workers.ports import StepPorts
@@ -112,7 +112,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None, *
     """Creates the order's invoice, or brings it up to date with a newer order version; None when the
     order was cancelled before anything was booked."""
     order, version, checked = load_checked_order(svc, order_id, event_id)
-    if checks_on(svc.rules) and not version_checked(svc.rules, checked, version):
+    if not may_book(svc.rules, checked, version):
         # before anything is made for it in FreshBooks (its client, items, taxes): see _check_again
         return _check_again(svc, order_id, event_id, checked_again, create_invoice)
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
@@ -147,8 +147,7 @@ def _book_invoice(svc: StepPorts, plan: InvoicePlan, version: str, client_id: in
     """Under the order's lock: the invoice created, adopted or brought up to `version`, which the checks passed."""
     order_id, fb = plan.order_id, svc.freshbooks
     with svc.locks.order(order_id):
-        if checks_on(svc.rules) and not version_checked(svc.rules, snapshots.checked_version(svc.sessions, order_id),
-                                                        version):
+        if not may_book(svc.rules, snapshots.checked_version(svc.sessions, order_id), version):
             raise _ChecksBehind  # read under the lock: a check of the order holding it meanwhile clears it
         binding = binder.lookup(svc.sessions, "invoice", str(order_id))
         if binding is not None and binding.freshbooks_id is not None:
