@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, union_all, update
+from sqlalchemy import Connection, delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.anomalies import Observation as Observed
 from mappings.findings import Finding
+from store.db import engine_of
 from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, OrderSnapshot, utcnow
 
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
@@ -78,7 +79,7 @@ class SqlHistory:
     def __init__(self, sessions: sessionmaker, order_id: int, window: int,
                  questions: Iterable[tuple[str, str]] = (), windows: FullWindows | None = None):
         self.sessions, self.order_id, self.window = sessions, order_id, window
-        self._session: Session | None = None
+        self._connection: Connection | None = None
         self._questions = list(dict.fromkeys(questions))
         self._answers: dict[tuple[str, str], list[Decimal]] | None = None
         self._windows = windows or full_windows
@@ -87,14 +88,14 @@ class SqlHistory:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
-    def _reading(self) -> Session:
-        if self._session is None:
-            self._session = self.sessions()
-        return self._session
+    def _reading(self) -> Connection:
+        if self._connection is None:
+            self._connection = engine_of(self.sessions).connect()
+        return self._connection
 
     def _latest(self, metric: str, key: str):
         return (select(Observation.metric, Observation.key, Observation.value, Observation.id).where(
@@ -211,9 +212,9 @@ def _remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> Decimal
 
 
 def catalogue_prices(sessions: sessionmaker, skus: Iterable[str]) -> dict[str, Decimal]:
-    with sessions() as session:
-        rows = session.execute(select(CataloguePrice.sku, CataloguePrice.price)
-                               .where(CataloguePrice.sku.in_(set(skus))))
+    prices = CataloguePrice.__table__
+    with engine_of(sessions).connect() as connection:
+        rows = connection.execute(select(prices.c.sku, prices.c.price).where(prices.c.sku.in_(set(skus))))
         return {sku: Decimal(price) for sku, price in rows}
 
 

@@ -8,30 +8,39 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from store.db import engine_of
 from store.models import Binding, as_utc, utcnow
+
+BINDINGS = Binding.__table__
+
+
+def _the(kind: str, external_id: str):
+    return and_(BINDINGS.c.kind == kind, BINDINGS.c.external_id == external_id)
 
 
 def lookup(sessions: sessionmaker, kind: str, external_id: str) -> Binding | None:
-    with sessions() as session:
-        return session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id))
+    with engine_of(sessions).connect() as connection:
+        row = connection.execute(select(BINDINGS).where(_the(kind, external_id))).first()
+    return Binding(**row._mapping) if row is not None else None
 
 
 def bound_id(sessions: sessionmaker, kind: str, external_id: str) -> int | None:
-    binding = lookup(sessions, kind, external_id)
-    return binding.freshbooks_id if binding else None
+    with engine_of(sessions).connect() as connection:
+        return connection.scalar(select(BINDINGS.c.freshbooks_id).where(_the(kind, external_id)))
 
 
 def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dict[str, int]:
     """The FreshBooks ids bound to these X-Cart objects, in one query (an order's items): only the bound ones."""
     if not external_ids:
         return {}
-    with sessions() as session:
-        rows = session.execute(select(Binding.external_id, Binding.freshbooks_id).where(
-            Binding.kind == kind, Binding.external_id.in_(set(external_ids)), Binding.freshbooks_id.is_not(None)))
+    with engine_of(sessions).connect() as connection:
+        rows = connection.execute(select(BINDINGS.c.external_id, BINDINGS.c.freshbooks_id).where(
+            BINDINGS.c.kind == kind, BINDINGS.c.external_id.in_(set(external_ids)),
+            BINDINGS.c.freshbooks_id.is_not(None)))
         return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
 
 
@@ -41,10 +50,11 @@ def bound_versions(sessions: sessionmaker, wanted: dict[str, list[str]]) -> dict
     wanted = {kind: ids for kind, ids in wanted.items() if ids}
     if not wanted:
         return {}
-    with sessions() as session:
-        rows = session.execute(select(Binding.kind, Binding.external_id, Binding.version).where(
-            Binding.freshbooks_id.is_not(None),
-            or_(*(and_(Binding.kind == kind, Binding.external_id.in_(set(ids))) for kind, ids in wanted.items()))))
+    with engine_of(sessions).connect() as connection:
+        rows = connection.execute(select(BINDINGS.c.kind, BINDINGS.c.external_id, BINDINGS.c.version).where(
+            BINDINGS.c.freshbooks_id.is_not(None),
+            or_(*(and_(BINDINGS.c.kind == kind, BINDINGS.c.external_id.in_(set(ids)))
+                  for kind, ids in wanted.items()))))
         return {(kind, external_id): version for kind, external_id, version in rows}
 
 
@@ -53,8 +63,8 @@ def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
     create without looking up first. False when a row was there already (an earlier attempt, or another worker):
     the unique key refuses the insert (no look-up first: callers have just read the binding under its lock)."""
     try:
-        with sessions.begin() as session:
-            session.add(Binding(kind=kind, external_id=external_id))
+        with engine_of(sessions).begin() as connection:
+            connection.execute(insert(BINDINGS).values(kind=kind, external_id=external_id))
     except IntegrityError:
         return False
     return True
@@ -73,31 +83,26 @@ def bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int
 
 def _bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: int, version: str | None,
           answer: dict | None) -> None:
-    with sessions.begin() as session:
-        binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id)
-                                 .with_for_update())
-        if binding is None:
-            binding = Binding(kind=kind, external_id=external_id)
-            session.add(binding)
-        binding.freshbooks_id = freshbooks_id
-        if version is not None:
-            binding.version = version
-        binding.answer = answer
-        binding.updated_at = utcnow()
+    values = {"freshbooks_id": freshbooks_id, "answer": answer, "updated_at": utcnow()}
+    if version is not None:
+        values["version"] = version
+    with engine_of(sessions).begin() as connection:  # the row's write lock from the UPDATE on
+        if connection.execute(update(BINDINGS).where(_the(kind, external_id)).values(**values)).rowcount == 0:
+            connection.execute(insert(BINDINGS).values(kind=kind, external_id=external_id, **values))
 
 
 def take_answer(sessions: sessionmaker, kind: str, external_id: str, version: str, max_age: timedelta) -> dict | None:
     """What FreshBooks answered the last create or update, if it answered for this `version` less than `max_age`
     ago; None otherwise (the caller reads FreshBooks). Taken once: the row is cleared in the same commit, before
     the caller acts on it, so a retry, a redelivery or another chain reads FreshBooks instead."""
-    with sessions.begin() as session:
-        binding = session.scalar(select(Binding).where(Binding.kind == kind, Binding.external_id == external_id)
-                                 .with_for_update())
+    with engine_of(sessions).begin() as connection:
+        binding = connection.execute(select(BINDINGS.c.answer, BINDINGS.c.version, BINDINGS.c.updated_at)
+                                     .where(_the(kind, external_id)).with_for_update()).first()
         if binding is None or binding.answer is None:
             return None
-        answer, binding.answer = binding.answer, None
+        connection.execute(update(BINDINGS).where(_the(kind, external_id)).values(answer=None))
         usable = binding.version == version and as_utc(binding.updated_at) >= utcnow() - max_age
-    return answer if usable else None
+    return binding.answer if usable else None
 
 
 def unbind(sessions: sessionmaker, kind: str, external_id: str) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from store.db import engine_of
 from store.models import AuditEntry, DeadLetter, Event, utcnow
+
+EVENTS, LETTERS, AUDIT = Event.__table__, DeadLetter.__table__, AuditEntry.__table__
 
 TERMINAL = ("synced", "dead", "review", "skipped")
 
@@ -17,10 +20,10 @@ def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_
                  order_id: int | None = None, order_number: str | None = None) -> bool:
     """Inserts the event; False when it was recorded already (a redelivery)."""
     try:
-        with sessions.begin() as session:
-            session.add(Event(id=event_id, type=event_type, entity_key=entity_key, payload=payload,
-                              order_id=order_id, order_number=order_number, status="received", attempts=0,
-                              requeues=0, received_at=utcnow()))
+        with engine_of(sessions).begin() as connection:
+            connection.execute(insert(EVENTS).values(
+                id=event_id, type=event_type, entity_key=entity_key, payload=payload, order_id=order_id,
+                order_number=order_number, status="received", attempts=0, requeues=0, received_at=utcnow()))
         return True
     except IntegrityError:
         return False
@@ -32,9 +35,9 @@ def get_event(sessions: sessionmaker, event_id: str) -> Event | None:
 
 
 def start_attempt(sessions: sessionmaker, event_id: str) -> None:
-    with sessions.begin() as session:
-        session.execute(update(Event).where(Event.id == event_id, Event.status.not_in(TERMINAL))
-                        .values(status="processing", attempts=Event.attempts + 1))
+    with engine_of(sessions).begin() as connection:
+        connection.execute(update(EVENTS).where(EVENTS.c.id == event_id, EVENTS.c.status.not_in(TERMINAL))
+                           .values(status="processing", attempts=EVENTS.c.attempts + 1))
 
 
 def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None = None) -> None:
@@ -48,16 +51,17 @@ def finish_synced(sessions: sessionmaker, event_id: str, covered: list[str] = ()
     """The event's chain ran through; so did it for the events it covered (store/coalescing.py: taken in while
     the chain waited), those still in flight; with `order_id`, the order's reviews are settled (settle_reviews).
     One transaction."""
-    with sessions.begin() as session:
+    with engine_of(sessions).begin() as connection:
         if order_id is not None:
-            _settle_reviews(session, order_id, event_id)
+            _settle_reviews(connection, order_id, event_id)
         now = utcnow()
-        session.execute(update(Event).where(Event.id == event_id)
-                        .values(status="synced", finished_at=now, last_error=None))
+        connection.execute(update(EVENTS).where(EVENTS.c.id == event_id)
+                           .values(status="synced", finished_at=now, last_error=None))
         if covered:
-            session.execute(update(Event).where(Event.id.in_(covered), Event.status.in_(("received", "processing")))
-                            .values(status="synced", finished_at=now,
-                                    last_error=f"synced by the chain of event {event_id}, which it rode on"))
+            connection.execute(update(EVENTS).where(EVENTS.c.id.in_(covered),
+                                                    EVENTS.c.status.in_(("received", "processing")))
+                               .values(status="synced", finished_at=now,
+                                       last_error=f"synced by the chain of event {event_id}, which it rode on"))
 
 
 def note_error(sessions: sessionmaker, event_id: str, error: str) -> None:
@@ -183,19 +187,20 @@ def _hold_with(letter: DeadLetter, event_id: str, task: str, reason: str, errors
 def settle_reviews(sessions: sessionmaker, order_id: int, event_id: str) -> int:
     """The order's chain ran through with `event_id`, on the order's newest version: whatever held the order
     before holds it no more. Its open review is resolved and its events in review are synced; returns how many."""
-    with sessions.begin() as session:
-        return _settle_reviews(session, order_id, event_id)
+    with engine_of(sessions).begin() as connection:
+        return _settle_reviews(connection, order_id, event_id)
 
 
-def _settle_reviews(session, order_id: int, event_id: str) -> int:
-    letters = list(session.scalars(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id).where(
-        Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")))
-    for letter in letters:
-        letter.status, letter.resolved_at = "resolved", utcnow()
-    held = session.execute(update(Event).where(Event.order_id == order_id, Event.status == "review")
-                           .values(status="synced", finished_at=utcnow(),
-                                   last_error=f"settled: the order synced with event {event_id}"))
-    return len(letters) + held.rowcount
+def _settle_reviews(connection: Connection, order_id: int, event_id: str) -> int:
+    now = utcnow()
+    resolved = connection.execute(update(LETTERS).where(
+        LETTERS.c.kind == "review", LETTERS.c.status == "open",
+        LETTERS.c.event_id.in_(select(EVENTS.c.id).where(EVENTS.c.order_id == order_id)))
+        .values(status="resolved", resolved_at=now))
+    held = connection.execute(update(EVENTS).where(EVENTS.c.order_id == order_id, EVENTS.c.status == "review")
+                              .values(status="synced", finished_at=now,
+                                      last_error=f"settled: the order synced with event {event_id}"))
+    return resolved.rowcount + held.rowcount
 
 
 def dead_letters(sessions: sessionmaker, status: str | None = "open") -> list[DeadLetter]:
@@ -229,9 +234,9 @@ def dead_letter_counts(sessions: sessionmaker) -> dict[tuple[str, str], int]:
 def audit(sessions: sessionmaker, action: str, obj: str, freshbooks_id: int | None, detail: str = "",
           event_id: str | None = None, order_id: int | None = None, actor: str | None = None) -> None:
     """`actor`: the person, for an action taken in the console or with `xcfb rules` (None: the service)."""
-    with sessions.begin() as session:
-        session.add(AuditEntry(at=utcnow(), action=action, object=obj, freshbooks_id=freshbooks_id,
-                               detail=detail, event_id=event_id, order_id=order_id, actor=actor))
+    with engine_of(sessions).begin() as connection:
+        connection.execute(insert(AUDIT).values(at=utcnow(), action=action, object=obj, freshbooks_id=freshbooks_id,
+                                                detail=detail, event_id=event_id, order_id=order_id, actor=actor))
 
 
 def audit_for_order(sessions: sessionmaker, order_id: int) -> list[AuditEntry]:

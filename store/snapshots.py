@@ -6,11 +6,14 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from store.db import engine_of
 from store.models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
+
+ORDERS, PAYMENTS = OrderSnapshot.__table__, PaymentSnapshot.__table__
 
 
 def version_key(update_date: datetime, emitted_at: datetime, payload: str) -> str:
@@ -26,18 +29,18 @@ def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str
     """Stores the order unless a newer version is stored; True when this version is the newest.
     `emitted_at`: when X-Cart sent it (the event's created_at); now for an order just read from X-Cart."""
     version = version_key(update_date, emitted_at or utcnow(), payload)
+    values = {"order_number": order_number, "update_date": update_date, "payload": payload, "version": version}
     for _ in range(2):  # a concurrent first insert of the same order: read it back and compare
         try:
-            with sessions.begin() as session:
-                stored = session.get(OrderSnapshot, order_id, with_for_update=True)
+            with engine_of(sessions).begin() as connection:
+                stored = connection.execute(select(ORDERS.c.version, ORDERS.c.update_date)
+                                            .where(ORDERS.c.order_id == order_id).with_for_update()).first()
                 if stored is None:
-                    session.add(OrderSnapshot(order_id=order_id, order_number=order_number,
-                                              update_date=update_date, payload=payload, version=version))
+                    connection.execute(insert(ORDERS).values(order_id=order_id, **values))
                     return True
                 if (stored.version or version_key(stored.update_date, stored.update_date, "")) > version:
                     return False
-                stored.order_number, stored.update_date, stored.payload = order_number, update_date, payload
-                stored.version = version
+                connection.execute(update(ORDERS).where(ORDERS.c.order_id == order_id).values(**values))
                 return True
         except IntegrityError:
             continue
@@ -45,39 +48,38 @@ def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str
 
 
 def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
-    with sessions() as session:
-        stored = session.get(OrderSnapshot, order_id)
-        return stored.payload if stored else None
+    with engine_of(sessions).connect() as connection:
+        return connection.scalar(select(ORDERS.c.payload).where(ORDERS.c.order_id == order_id))
 
 
 def order_payload_and_check(sessions: sessionmaker, order_id: int) -> tuple[str, str | None] | None:
     """The order's newest payload and the version its checks last passed (None: not passed, or never checked)."""
-    with sessions() as session:
-        stored = session.get(OrderSnapshot, order_id)
-        return (stored.payload, stored.checked_version) if stored else None
+    with engine_of(sessions).connect() as connection:
+        stored = connection.execute(select(ORDERS.c.payload, ORDERS.c.checked_version)
+                                    .where(ORDERS.c.order_id == order_id)).first()
+    return (stored.payload, stored.checked_version) if stored is not None else None
 
 
 def checked_version(sessions: sessionmaker, order_id: int) -> str | None:
     """What the order's checks last passed (workers/order_reads.check_key); None: not passed, or never checked."""
-    with sessions() as session:
-        return session.scalar(select(OrderSnapshot.checked_version).where(OrderSnapshot.order_id == order_id))
+    with engine_of(sessions).connect() as connection:
+        return connection.scalar(select(ORDERS.c.checked_version).where(ORDERS.c.order_id == order_id))
 
 
 def payments_and_check(sessions: sessionmaker, order_id: int) -> tuple[list[str], str | None]:
-    """The order's payment transactions as received, and what its checks last passed, in one session."""
-    with sessions() as session:
-        payloads = list(session.scalars(select(PaymentSnapshot.payload).where(PaymentSnapshot.order_id == order_id)
-                                        .order_by(PaymentSnapshot.transaction_id)))
-        return payloads, session.scalar(select(OrderSnapshot.checked_version)
-                                         .where(OrderSnapshot.order_id == order_id))
+    """The order's payment transactions as received, and what its checks last passed, in one transaction."""
+    with engine_of(sessions).connect() as connection:
+        payloads = list(connection.scalars(select(PAYMENTS.c.payload).where(PAYMENTS.c.order_id == order_id)
+                                           .order_by(PAYMENTS.c.transaction_id)))
+        return payloads, connection.scalar(select(ORDERS.c.checked_version).where(ORDERS.c.order_id == order_id))
 
 
 def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:
     """Whether another order the service has received carries this order number (a store renumbered, a test
     order, two stores in one account): its invoice may carry the number."""
-    with sessions() as session:
-        return session.scalar(select(OrderSnapshot.order_id).where(
-            OrderSnapshot.order_number == order_number, OrderSnapshot.order_id != order_id).limit(1)) is not None
+    with engine_of(sessions).connect() as connection:
+        return connection.scalar(select(ORDERS.c.order_id).where(
+            ORDERS.c.order_number == order_number, ORDERS.c.order_id != order_id).limit(1)) is not None
 
 
 def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
@@ -87,20 +89,31 @@ def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
 
 
 def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, payload: str) -> None:
-    _put(sessions, PaymentSnapshot, transaction_id,
-         lambda: PaymentSnapshot(transaction_id=transaction_id, order_id=order_id, payload=payload),
-         lambda stored: setattr(stored, "payload", payload))
+    """Inserts the transaction, or replaces its payload. Two workers may insert the same first row at once (a
+    webhook and catch-up with the same payment): the loser's insert fails on the key, and it updates instead."""
+    the_row = PAYMENTS.c.transaction_id == transaction_id
+    for attempt in range(2):
+        try:
+            with engine_of(sessions).begin() as connection:
+                if connection.execute(update(PAYMENTS).where(the_row).values(payload=payload)).rowcount == 0:
+                    connection.execute(insert(PAYMENTS).values(transaction_id=transaction_id, order_id=order_id,
+                                                               payload=payload))
+            return
+        except IntegrityError:
+            if attempt:
+                raise
 
 
 def has_payment(sessions: sessionmaker, transaction_id: int) -> bool:
-    with sessions() as session:
-        return session.get(PaymentSnapshot, transaction_id) is not None
+    with engine_of(sessions).connect() as connection:
+        return connection.scalar(select(PAYMENTS.c.transaction_id)
+                                 .where(PAYMENTS.c.transaction_id == transaction_id)) is not None
 
 
 def payment_payloads(sessions: sessionmaker, order_id: int) -> list[str]:
-    with sessions() as session:
-        return list(session.scalars(select(PaymentSnapshot.payload).where(PaymentSnapshot.order_id == order_id)
-                                    .order_by(PaymentSnapshot.transaction_id)))
+    with engine_of(sessions).connect() as connection:
+        return list(connection.scalars(select(PAYMENTS.c.payload).where(PAYMENTS.c.order_id == order_id)
+                                       .order_by(PAYMENTS.c.transaction_id)))
 
 
 def checkpoint(sessions: sessionmaker, name: str) -> datetime | None:
