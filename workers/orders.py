@@ -42,25 +42,40 @@ ANSWER_FRESH = timedelta(seconds=10)
 
 def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     """The chain's steps with nothing to do for the order's newest version, left out of the chain sent for it
-    (workers/tasks.order_chain): resolve_client when the client's email is bound, sync_items when every SKU is
-    (both would only find their bindings), create_invoice when the invoice is booked from this very version (a
-    payment's event: the chain only reconciles). Read in one query. A binding that goes in the moment between is
-    made up for by create_invoice, which resolves an unbound client and syncs unbound items itself; a newer
-    version that comes in after, by reconcile_payment, which brings the invoice up to it first."""
-    payload = snapshots.order_payload(svc.sessions, order_id)
-    if payload is None:
+    (workers/tasks.order_chain): check_order when the checks are off or passed this very version under these rules
+    and refunds (it would only read what it found: a payment's event); resolve_client when the client's email is
+    bound, sync_items when every SKU is (both would only find their bindings), create_invoice when the invoice is
+    booked from this very version (the chain only reconciles). A binding that goes in the moment between is made up
+    for by create_invoice, which resolves an unbound client and syncs unbound items itself; a newer version, refund
+    or rules that come in after, by create_invoice and reconcile_payment, which check the order themselves when what
+    they book is not what the checks passed (may_book, _check_again), and bring the invoice up to the version."""
+    stored = snapshots.order_payload_and_check(svc.sessions, order_id)
+    if stored is None:
         return set()
+    payload, checked = stored
     order = read_order(payload)
+    version = version_of(order, payload)
     email, skus = order.email.strip().lower(), [item.sku for item in order.items]
     bound = binder.bound_versions(svc.sessions, {"client": [email], "item": skus, "invoice": [str(order_id)]})
     idle = set()
+    if _checked_as_it_is(svc, order, version, checked):
+        idle.add("check_order")
     if ("client", email) in bound:
         idle.add("resolve_client")
     if all(("item", sku) in bound for sku in skus):
         idle.add("sync_items")
-    if bound.get(("invoice", str(order_id))) == version_of(order, payload):
+    if bound.get(("invoice", str(order_id))) == version:
         idle.add("create_invoice")
     return idle
+
+
+def _checked_as_it_is(svc: StepPorts, order: Order, version: str, checked: str | None) -> bool:
+    if not checks_on(svc.rules):
+        return True
+    if checked is None:
+        return False
+    transactions = transactions_of(svc, order.id) if svc.rules.anomalies.enabled else []
+    return checked == check_key(svc.rules, version, order, transactions)
 
 
 def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -> int:

@@ -199,32 +199,39 @@ def run_event(task, event_id: str, body: dict | None = None) -> None:
         raise
 
 
-@app.task(name="xcfb.check_order", bind=True, max_retries=None)
-def check_order(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int:
-    """Data quality and anomalies (workers/checks.py): findings kept, the order held when the rules say so.
-    The chain's first step: from its start on, the order's new events send chains of their own."""
+def _step(order_id: int, cover: str | None, step: Callable) -> Callable:
+    """A chain step's work. Whichever step comes first in the chain (idle ones are left out: order_chain) starts
+    the chain before it reads the order: from then on, the order's new events send chains of their own
+    (store/coalescing.py). For the steps after the first, the start finds the marker gone or another chain's."""
     def work(svc):
         if cover:
-            svc.coalescing.start(order_id, cover)  # before the order is read
-        return checks.check_order(svc, order_id, event_id)
-    return len(guarded(self, event_id, work, Cover.of(order_id, cover)))
+            svc.coalescing.start(order_id, cover)
+        return step(svc)
+    return work
+
+
+@app.task(name="xcfb.check_order", bind=True, max_retries=None)
+def check_order(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int:
+    """Data quality and anomalies (workers/checks.py): findings kept, the order held when the rules say so."""
+    return len(guarded(self, event_id, _step(order_id, cover, lambda svc: checks.check_order(svc, order_id, event_id)),
+                       Cover.of(order_id, cover)))
 
 
 @app.task(name="xcfb.resolve_client", bind=True, max_retries=None)
 def resolve_client(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int:
-    return guarded(self, event_id, lambda svc: orders.resolve_client(svc, order_id, event_id),
+    return guarded(self, event_id, _step(order_id, cover, lambda svc: orders.resolve_client(svc, order_id, event_id)),
                    Cover.of(order_id, cover))
 
 
 @app.task(name="xcfb.sync_items", bind=True, max_retries=None)
 def sync_items(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> list[str]:
-    return guarded(self, event_id, lambda svc: orders.sync_items(svc, order_id, event_id),
+    return guarded(self, event_id, _step(order_id, cover, lambda svc: orders.sync_items(svc, order_id, event_id)),
                    Cover.of(order_id, cover))
 
 
 @app.task(name="xcfb.create_invoice", bind=True, max_retries=None)
 def create_invoice(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> int | None:
-    return guarded(self, event_id, lambda svc: orders.create_invoice(svc, order_id, event_id),
+    return guarded(self, event_id, _step(order_id, cover, lambda svc: orders.create_invoice(svc, order_id, event_id)),
                    Cover.of(order_id, cover))
 
 
@@ -239,7 +246,7 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
             if cover:
                 svc.coalescing.release(cover)
         return booked
-    return str(guarded(self, event_id, work, Cover.of(order_id, cover)))
+    return str(guarded(self, event_id, _step(order_id, cover, work), Cover.of(order_id, cover)))
 
 
 @app.task(name="xcfb.catch_up", bind=True, max_retries=None)

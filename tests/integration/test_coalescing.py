@@ -49,3 +49,22 @@ def test_a_chain_parked_before_it_started_takes_no_more_events_and_names_the_one
     assert send and later != cover
     assert coalescing.close(7, "not-the-marker's") == []
     assert coalescing.join(7, "refunded") == (False, later)  # another chain's close leaves this marker alone
+
+
+def test_a_chains_first_step_starts_it_before_it_reads_the_order_whichever_step_comes_first(redis_client):
+    """A payment's chain may be reconcile_payment alone (the others idle: workers/orders.idle_steps): the step that
+    comes first removes the marker before its work reads anything, so an event stored after sends its own chain."""
+    from types import SimpleNamespace
+
+    from workers.tasks import _step
+
+    coalescing = Coalescing(redis_client, 60)
+    _, cover = coalescing.join(7, "paid")
+    seen_by_the_step = []
+    work = _step(7, cover, lambda svc: seen_by_the_step.append(coalescing.join(7, "refunded")))
+    work(SimpleNamespace(coalescing=coalescing))
+    (send, later), = seen_by_the_step
+    assert send and later != cover  # the refund, stored while the step ran, sends a chain of its own
+    assert coalescing.covered(cover) == []
+    _step(7, cover, lambda svc: None)(SimpleNamespace(coalescing=coalescing))  # a later step of the same chain
+    assert coalescing.join(7, "status") == (False, later)  # ...removes no other chain's marker

@@ -190,15 +190,42 @@ def test_an_older_version_arriving_after_a_newer_one_changes_nothing(ports):
 
 def test_a_chain_for_a_version_already_booked_leaves_create_invoice_out(ports):
     order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
-    assert orders.idle_steps(ports, order_id) == set()  # nothing bound yet
+    assert orders.idle_steps(ports, order_id) == set()  # nothing checked or bound yet
+    checks.check_order(ports, order_id, "evt-1")
     invoice_id, _ = run_chain(ports, order_id, "evt-1")
-    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items", "create_invoice"}
+    booked = {"check_order", "resolve_client", "sync_items", "create_invoice"}
+    assert orders.idle_steps(ports, order_id) == booked
     assert pay(ports, "evt-2", 7001, "76.54") == order_id  # a payment: the order's version is the same
-    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items", "create_invoice"}
+    assert orders.idle_steps(ports, order_id) == booked
     assert orders.reconcile_payment(ports, order_id, "evt-2") == D("76.54")  # the chain sent for it: only this step
 
     deliver(ports, "evt-3", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
-    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items"}  # a newer version: booked anew
+    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items"}  # a newer version: checked, booked
+
+
+def test_the_check_is_left_out_only_while_what_it_passed_stands(ports):
+    """check_order is idle when it would only read what it found: its checks passed this version of the order under
+    these rules, with these refunds; or the checks are off."""
+    deliver(ports, "evt-1", "order.created")
+    checks.check_order(ports, ORDER_ID, "evt-1")
+    assert "check_order" in orders.idle_steps(ports, ORDER_ID)
+    deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund", value="10.00",
+            order_id=ORDER_ID)
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # refunded since: the anomaly check asks
+    checks.check_order(ports, ORDER_ID, "evt-refund")
+    assert "check_order" in orders.idle_steps(ports, ORDER_ID)
+
+    promoted = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, warm_up=31))
+    ports.rules, unchanged = promoted, ports.rules
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # other rules: judged again under them
+    ports.rules = dataclasses.replace(unchanged, validation=dataclasses.replace(unchanged.validation, enabled=False),
+                                      anomalies=dataclasses.replace(unchanged.anomalies, enabled=False))
+    assert "check_order" in orders.idle_steps(ports, ORDER_ID)  # the checks off: nothing to check
+    ports.rules = unchanged
+
+    with ports.sessions.begin() as session:  # as record_check leaves an order a finding holds
+        session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == ORDER_ID).values(checked_version=None))
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)
 
 
 def test_a_newer_version_after_create_invoice_was_left_out_is_brought_up_by_the_payment_step(ports):
@@ -244,6 +271,8 @@ def test_the_chain_sent_leaves_the_idle_steps_out():
 
     sent = order_chain(ORDER_ID, "evt-2", None, {"resolve_client", "sync_items", "create_invoice"})
     assert [step.task for step in sent.tasks] == ["xcfb.check_order", "xcfb.reconcile_payment"]
+    sent = order_chain(ORDER_ID, "evt-2", "c1", {"check_order", "resolve_client", "sync_items", "create_invoice"})
+    assert [(step.task, step.kwargs) for step in sent.tasks] == [("xcfb.reconcile_payment", {"cover": "c1"})]
 
 
 def test_an_edit_updates_the_same_invoice(ports):
