@@ -8,29 +8,42 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from store.db import engine_of
 from store.models import Binding, as_utc, utcnow
 
+# The chain's statements, built once (store/db.engine_of): building one costs more than running it.
 BINDINGS = Binding.__table__
+_THE = and_(BINDINGS.c.kind == bindparam("the_kind"), BINDINGS.c.external_id == bindparam("the_external_id"))
+_LOOKUP = select(BINDINGS).where(_THE)
+_BOUND_ID = select(BINDINGS.c.freshbooks_id).where(_THE)
+_BOUND_IDS = select(BINDINGS.c.external_id, BINDINGS.c.freshbooks_id).where(
+    BINDINGS.c.kind == bindparam("kind"), BINDINGS.c.external_id.in_(bindparam("external_ids", expanding=True)),
+    BINDINGS.c.freshbooks_id.is_not(None))
+_BOUND_VERSIONS = select(BINDINGS.c.kind, BINDINGS.c.external_id, BINDINGS.c.version).where(
+    BINDINGS.c.freshbooks_id.is_not(None),
+    tuple_(BINDINGS.c.kind, BINDINGS.c.external_id).in_(bindparam("keys", expanding=True)))
+_INTENT = insert(BINDINGS)
+_ANSWER = select(BINDINGS.c.answer, BINDINGS.c.version, BINDINGS.c.updated_at).where(_THE).with_for_update()
+_ANSWER_TAKEN = update(BINDINGS).where(_THE).values(answer=None)
 
 
-def _the(kind: str, external_id: str):
-    return and_(BINDINGS.c.kind == kind, BINDINGS.c.external_id == external_id)
+def _the(kind: str, external_id: str) -> dict[str, str]:
+    return {"the_kind": kind, "the_external_id": external_id}
 
 
 def lookup(sessions: sessionmaker, kind: str, external_id: str) -> Binding | None:
     with engine_of(sessions).connect() as connection:
-        row = connection.execute(select(BINDINGS).where(_the(kind, external_id))).first()
+        row = connection.execute(_LOOKUP, _the(kind, external_id)).first()
     return Binding(**row._mapping) if row is not None else None
 
 
 def bound_id(sessions: sessionmaker, kind: str, external_id: str) -> int | None:
     with engine_of(sessions).connect() as connection:
-        return connection.scalar(select(BINDINGS.c.freshbooks_id).where(_the(kind, external_id)))
+        return connection.scalar(_BOUND_ID, _the(kind, external_id))
 
 
 def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dict[str, int]:
@@ -38,23 +51,18 @@ def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dic
     if not external_ids:
         return {}
     with engine_of(sessions).connect() as connection:
-        rows = connection.execute(select(BINDINGS.c.external_id, BINDINGS.c.freshbooks_id).where(
-            BINDINGS.c.kind == kind, BINDINGS.c.external_id.in_(set(external_ids)),
-            BINDINGS.c.freshbooks_id.is_not(None)))
+        rows = connection.execute(_BOUND_IDS, {"kind": kind, "external_ids": sorted(set(external_ids))})
         return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
 
 
 def bound_versions(sessions: sessionmaker, wanted: dict[str, list[str]]) -> dict[tuple[str, str], str | None]:
     """Which of these X-Cart objects (kind -> external ids) are bound, in one query: (kind, external id) -> the
     version the binding was last synced from."""
-    wanted = {kind: ids for kind, ids in wanted.items() if ids}
-    if not wanted:
+    keys = sorted({(kind, external_id) for kind, ids in wanted.items() for external_id in ids})
+    if not keys:
         return {}
     with engine_of(sessions).connect() as connection:
-        rows = connection.execute(select(BINDINGS.c.kind, BINDINGS.c.external_id, BINDINGS.c.version).where(
-            BINDINGS.c.freshbooks_id.is_not(None),
-            or_(*(and_(BINDINGS.c.kind == kind, BINDINGS.c.external_id.in_(set(ids)))
-                  for kind, ids in wanted.items()))))
+        rows = connection.execute(_BOUND_VERSIONS, {"keys": keys})
         return {(kind, external_id): version for kind, external_id, version in rows}
 
 
@@ -64,7 +72,7 @@ def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
     the unique key refuses the insert (no look-up first: callers have just read the binding under its lock)."""
     try:
         with engine_of(sessions).begin() as connection:
-            connection.execute(insert(BINDINGS).values(kind=kind, external_id=external_id))
+            connection.execute(_INTENT, {"kind": kind, "external_id": external_id})
     except IntegrityError:
         return False
     return True
@@ -87,7 +95,7 @@ def _bind(sessions: sessionmaker, kind: str, external_id: str, freshbooks_id: in
     if version is not None:
         values["version"] = version
     with engine_of(sessions).begin() as connection:  # the row's write lock from the UPDATE on
-        if connection.execute(update(BINDINGS).where(_the(kind, external_id)).values(**values)).rowcount == 0:
+        if connection.execute(update(BINDINGS).where(_THE).values(**values), _the(kind, external_id)).rowcount == 0:
             connection.execute(insert(BINDINGS).values(kind=kind, external_id=external_id, **values))
 
 
@@ -96,11 +104,10 @@ def take_answer(sessions: sessionmaker, kind: str, external_id: str, version: st
     ago; None otherwise (the caller reads FreshBooks). Taken once: the row is cleared in the same commit, before
     the caller acts on it, so a retry, a redelivery or another chain reads FreshBooks instead."""
     with engine_of(sessions).begin() as connection:
-        binding = connection.execute(select(BINDINGS.c.answer, BINDINGS.c.version, BINDINGS.c.updated_at)
-                                     .where(_the(kind, external_id)).with_for_update()).first()
+        binding = connection.execute(_ANSWER, _the(kind, external_id)).first()
         if binding is None or binding.answer is None:
             return None
-        connection.execute(update(BINDINGS).where(_the(kind, external_id)).values(answer=None))
+        connection.execute(_ANSWER_TAKEN, _the(kind, external_id))
         usable = binding.version == version and as_utc(binding.updated_at) >= utcnow() - max_age
     return binding.answer if usable else None
 

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from store.db import engine_of
 from store.models import AuditEntry, DeadLetter, Event, utcnow
 
-EVENTS, LETTERS, AUDIT = Event.__table__, DeadLetter.__table__, AuditEntry.__table__
-
 TERMINAL = ("synced", "dead", "review", "skipped")
+
+# The chain's statements, built once (store/db.engine_of): building one costs more than running it.
+EVENTS, LETTERS, AUDIT = Event.__table__, DeadLetter.__table__, AuditEntry.__table__
+_NEW_EVENT, _NEW_AUDIT_ENTRY = insert(EVENTS), insert(AUDIT)
+_THE_EVENT = EVENTS.c.id == bindparam("event_id")
+_STARTED = (update(EVENTS).where(_THE_EVENT, EVENTS.c.status.not_in(TERMINAL))
+            .values(status="processing", attempts=EVENTS.c.attempts + 1))
+_SYNCED = update(EVENTS).where(_THE_EVENT).values(status="synced", last_error=None)
+_COVERED_SYNCED = (update(EVENTS).where(EVENTS.c.id.in_(bindparam("covered", expanding=True)),
+                                        EVENTS.c.status.in_(("received", "processing")))
+                   .values(status="synced"))
+_REVIEWS_RESOLVED = update(LETTERS).where(
+    LETTERS.c.kind == "review", LETTERS.c.status == "open",
+    LETTERS.c.event_id.in_(select(EVENTS.c.id).where(EVENTS.c.order_id == bindparam("the_order_id")))
+).values(status="resolved")
+_HELD_SYNCED = update(EVENTS).where(EVENTS.c.order_id == bindparam("the_order_id"), EVENTS.c.status == "review"
+                                    ).values(status="synced")
 
 
 def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_key: str, payload: str,
@@ -21,9 +36,10 @@ def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_
     """Inserts the event; False when it was recorded already (a redelivery)."""
     try:
         with engine_of(sessions).begin() as connection:
-            connection.execute(insert(EVENTS).values(
-                id=event_id, type=event_type, entity_key=entity_key, payload=payload, order_id=order_id,
-                order_number=order_number, status="received", attempts=0, requeues=0, received_at=utcnow()))
+            connection.execute(_NEW_EVENT, {
+                "id": event_id, "type": event_type, "entity_key": entity_key, "payload": payload,
+                "order_id": order_id, "order_number": order_number, "status": "received", "attempts": 0,
+                "requeues": 0, "received_at": utcnow()})
         return True
     except IntegrityError:
         return False
@@ -36,8 +52,7 @@ def get_event(sessions: sessionmaker, event_id: str) -> Event | None:
 
 def start_attempt(sessions: sessionmaker, event_id: str) -> None:
     with engine_of(sessions).begin() as connection:
-        connection.execute(update(EVENTS).where(EVENTS.c.id == event_id, EVENTS.c.status.not_in(TERMINAL))
-                           .values(status="processing", attempts=EVENTS.c.attempts + 1))
+        connection.execute(_STARTED, {"event_id": event_id})
 
 
 def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None = None) -> None:
@@ -55,13 +70,11 @@ def finish_synced(sessions: sessionmaker, event_id: str, covered: list[str] = ()
         if order_id is not None:
             _settle_reviews(connection, order_id, event_id)
         now = utcnow()
-        connection.execute(update(EVENTS).where(EVENTS.c.id == event_id)
-                           .values(status="synced", finished_at=now, last_error=None))
+        connection.execute(_SYNCED, {"event_id": event_id, "finished_at": now})
         if covered:
-            connection.execute(update(EVENTS).where(EVENTS.c.id.in_(covered),
-                                                    EVENTS.c.status.in_(("received", "processing")))
-                               .values(status="synced", finished_at=now,
-                                       last_error=f"synced by the chain of event {event_id}, which it rode on"))
+            connection.execute(_COVERED_SYNCED, {"covered": list(covered), "finished_at": now,
+                                                 "last_error": f"synced by the chain of event {event_id}, which it "
+                                                               "rode on"})
 
 
 def note_error(sessions: sessionmaker, event_id: str, error: str) -> None:
@@ -193,13 +206,9 @@ def settle_reviews(sessions: sessionmaker, order_id: int, event_id: str) -> int:
 
 def _settle_reviews(connection: Connection, order_id: int, event_id: str) -> int:
     now = utcnow()
-    resolved = connection.execute(update(LETTERS).where(
-        LETTERS.c.kind == "review", LETTERS.c.status == "open",
-        LETTERS.c.event_id.in_(select(EVENTS.c.id).where(EVENTS.c.order_id == order_id)))
-        .values(status="resolved", resolved_at=now))
-    held = connection.execute(update(EVENTS).where(EVENTS.c.order_id == order_id, EVENTS.c.status == "review")
-                              .values(status="synced", finished_at=now,
-                                      last_error=f"settled: the order synced with event {event_id}"))
+    resolved = connection.execute(_REVIEWS_RESOLVED, {"the_order_id": order_id, "resolved_at": now})
+    held = connection.execute(_HELD_SYNCED, {"the_order_id": order_id, "finished_at": now,
+                                             "last_error": f"settled: the order synced with event {event_id}"})
     return resolved.rowcount + held.rowcount
 
 
@@ -235,8 +244,9 @@ def audit(sessions: sessionmaker, action: str, obj: str, freshbooks_id: int | No
           event_id: str | None = None, order_id: int | None = None, actor: str | None = None) -> None:
     """`actor`: the person, for an action taken in the console or with `xcfb rules` (None: the service)."""
     with engine_of(sessions).begin() as connection:
-        connection.execute(insert(AUDIT).values(at=utcnow(), action=action, object=obj, freshbooks_id=freshbooks_id,
-                                                detail=detail, event_id=event_id, order_id=order_id, actor=actor))
+        connection.execute(_NEW_AUDIT_ENTRY, {"at": utcnow(), "action": action, "object": obj,
+                                              "freshbooks_id": freshbooks_id, "detail": detail, "event_id": event_id,
+                                              "order_id": order_id, "actor": actor})
 
 
 def audit_for_order(sessions: sessionmaker, order_id: int) -> list[AuditEntry]:

@@ -6,14 +6,29 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from store.db import engine_of
 from store.models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
 
+# The chain's statements, built once (store/db.engine_of): building one costs more than running it.
 ORDERS, PAYMENTS = OrderSnapshot.__table__, PaymentSnapshot.__table__
+_THE_ORDER = ORDERS.c.order_id == bindparam("order_id")
+_ORDER_PAYLOAD = select(ORDERS.c.payload).where(_THE_ORDER)
+_PAYLOAD_AND_CHECK = select(ORDERS.c.payload, ORDERS.c.checked_version).where(_THE_ORDER)
+_CHECKED = select(ORDERS.c.checked_version).where(_THE_ORDER)
+_STORED_VERSION = select(ORDERS.c.version, ORDERS.c.update_date).where(_THE_ORDER).with_for_update()
+_NEW_ORDER, _NEWER_ORDER = insert(ORDERS), update(ORDERS).where(ORDERS.c.order_id == bindparam("the_order_id"))
+_PAYMENTS = (select(PAYMENTS.c.payload).where(PAYMENTS.c.order_id == bindparam("order_id"))
+             .order_by(PAYMENTS.c.transaction_id))
+_NUMBERED_ELSEWHERE = select(ORDERS.c.order_id).where(
+    ORDERS.c.order_number == bindparam("order_number"), ORDERS.c.order_id != bindparam("order_id")).limit(1)
+_THE_PAYMENT = PAYMENTS.c.transaction_id == bindparam("the_transaction_id")
+_HAS_PAYMENT = select(PAYMENTS.c.transaction_id).where(_THE_PAYMENT)
+_NEW_PAYMENT = insert(PAYMENTS)
+_NEW_PAYLOAD = update(PAYMENTS).where(_THE_PAYMENT).values(payload=bindparam("new_payload"))
 
 
 def version_key(update_date: datetime, emitted_at: datetime, payload: str) -> str:
@@ -33,14 +48,13 @@ def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str
     for _ in range(2):  # a concurrent first insert of the same order: read it back and compare
         try:
             with engine_of(sessions).begin() as connection:
-                stored = connection.execute(select(ORDERS.c.version, ORDERS.c.update_date)
-                                            .where(ORDERS.c.order_id == order_id).with_for_update()).first()
+                stored = connection.execute(_STORED_VERSION, {"order_id": order_id}).first()
                 if stored is None:
-                    connection.execute(insert(ORDERS).values(order_id=order_id, **values))
+                    connection.execute(_NEW_ORDER, {"order_id": order_id, **values})
                     return True
                 if (stored.version or version_key(stored.update_date, stored.update_date, "")) > version:
                     return False
-                connection.execute(update(ORDERS).where(ORDERS.c.order_id == order_id).values(**values))
+                connection.execute(_NEWER_ORDER, {"the_order_id": order_id, **values})
                 return True
         except IntegrityError:
             continue
@@ -49,37 +63,34 @@ def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str
 
 def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
     with engine_of(sessions).connect() as connection:
-        return connection.scalar(select(ORDERS.c.payload).where(ORDERS.c.order_id == order_id))
+        return connection.scalar(_ORDER_PAYLOAD, {"order_id": order_id})
 
 
 def order_payload_and_check(sessions: sessionmaker, order_id: int) -> tuple[str, str | None] | None:
     """The order's newest payload and the version its checks last passed (None: not passed, or never checked)."""
     with engine_of(sessions).connect() as connection:
-        stored = connection.execute(select(ORDERS.c.payload, ORDERS.c.checked_version)
-                                    .where(ORDERS.c.order_id == order_id)).first()
+        stored = connection.execute(_PAYLOAD_AND_CHECK, {"order_id": order_id}).first()
     return (stored.payload, stored.checked_version) if stored is not None else None
 
 
 def checked_version(sessions: sessionmaker, order_id: int) -> str | None:
     """What the order's checks last passed (workers/order_reads.check_key); None: not passed, or never checked."""
     with engine_of(sessions).connect() as connection:
-        return connection.scalar(select(ORDERS.c.checked_version).where(ORDERS.c.order_id == order_id))
+        return connection.scalar(_CHECKED, {"order_id": order_id})
 
 
 def payments_and_check(sessions: sessionmaker, order_id: int) -> tuple[list[str], str | None]:
     """The order's payment transactions as received, and what its checks last passed, in one transaction."""
     with engine_of(sessions).connect() as connection:
-        payloads = list(connection.scalars(select(PAYMENTS.c.payload).where(PAYMENTS.c.order_id == order_id)
-                                           .order_by(PAYMENTS.c.transaction_id)))
-        return payloads, connection.scalar(select(ORDERS.c.checked_version).where(ORDERS.c.order_id == order_id))
+        payloads = list(connection.scalars(_PAYMENTS, {"order_id": order_id}))
+        return payloads, connection.scalar(_CHECKED, {"order_id": order_id})
 
 
 def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:
     """Whether another order the service has received carries this order number (a store renumbered, a test
     order, two stores in one account): its invoice may carry the number."""
     with engine_of(sessions).connect() as connection:
-        return connection.scalar(select(ORDERS.c.order_id).where(
-            ORDERS.c.order_number == order_number, ORDERS.c.order_id != order_id).limit(1)) is not None
+        return connection.scalar(_NUMBERED_ELSEWHERE, {"order_number": order_number, "order_id": order_id}) is not None
 
 
 def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
@@ -91,13 +102,14 @@ def order_version(sessions: sessionmaker, order_id: int) -> datetime | None:
 def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, payload: str) -> None:
     """Inserts the transaction, or replaces its payload. Two workers may insert the same first row at once (a
     webhook and catch-up with the same payment): the loser's insert fails on the key, and it updates instead."""
-    the_row = PAYMENTS.c.transaction_id == transaction_id
     for attempt in range(2):
         try:
             with engine_of(sessions).begin() as connection:
-                if connection.execute(update(PAYMENTS).where(the_row).values(payload=payload)).rowcount == 0:
-                    connection.execute(insert(PAYMENTS).values(transaction_id=transaction_id, order_id=order_id,
-                                                               payload=payload))
+                changed = connection.execute(_NEW_PAYLOAD, {"the_transaction_id": transaction_id,
+                                                             "new_payload": payload})
+                if changed.rowcount == 0:
+                    connection.execute(_NEW_PAYMENT, {"transaction_id": transaction_id, "order_id": order_id,
+                                                          "payload": payload})
             return
         except IntegrityError:
             if attempt:
@@ -106,14 +118,12 @@ def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, pay
 
 def has_payment(sessions: sessionmaker, transaction_id: int) -> bool:
     with engine_of(sessions).connect() as connection:
-        return connection.scalar(select(PAYMENTS.c.transaction_id)
-                                 .where(PAYMENTS.c.transaction_id == transaction_id)) is not None
+        return connection.scalar(_HAS_PAYMENT, {"the_transaction_id": transaction_id}) is not None
 
 
 def payment_payloads(sessions: sessionmaker, order_id: int) -> list[str]:
     with engine_of(sessions).connect() as connection:
-        return list(connection.scalars(select(PAYMENTS.c.payload).where(PAYMENTS.c.order_id == order_id)
-                                       .order_by(PAYMENTS.c.transaction_id)))
+        return list(connection.scalars(_PAYMENTS, {"order_id": order_id}))
 
 
 def checkpoint(sessions: sessionmaker, name: str) -> datetime | None:
