@@ -3,6 +3,7 @@ rules as mappings.anomalies.MemoryHistory), the catalogue's prices, and the find
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select, union_all, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,13 +103,6 @@ class SqlHistory:
             Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False),
             Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
 
-    def _recent(self, metric: str, key: str):
-        """As _latest, but anyone's: the checked order's own are left out after reading (a window read once serves
-        the checks of other orders), SLACK more to make up for them."""
-        return (select(Observation.metric, Observation.key, Observation.id, Observation.order_id, Observation.value)
-                .where(Observation.metric == metric, Observation.key == key, Observation.anomalous.is_(False))
-                .order_by(Observation.id.desc()).limit(self.window + SLACK))
-
     def _answer_all(self) -> dict[tuple[str, str], list[Decimal]]:
         """Every question asked beforehand: a full window read by a check of the last few seconds, or, for all the
         others, one query (a UNION ALL of the per-question reads, each on the (metric, key, id) index)."""
@@ -122,9 +116,10 @@ class SqlHistory:
                 read[(metric, key)] = kept
         if unread:
             fresh: dict[tuple[str, str], list[tuple[int, int, str]]] = {question: [] for question in unread}
-            parts = [select(part) for part in (self._recent(m, k).subquery() for m, k in unread)]
-            for metric, key, row_id, order_id, value in self._reading().execute(union_all(*parts) if len(parts) > 1
-                                                                                else parts[0]).all():
+            asked = {f"{name}{n}": value for n, question in enumerate(unread)
+                     for name, value in zip(("metric", "key"), question, strict=True)}
+            for metric, key, row_id, order_id, value in self._reading().execute(
+                    _recent_windows(len(unread)), {**asked, "rows": self.window + SLACK}).all():
                 fresh[(metric, key)].append((row_id, order_id, value))
             for (metric, key), rows in fresh.items():
                 newest_first = [(order_id, value) for _, order_id, value in sorted(rows, reverse=True)]
@@ -156,13 +151,35 @@ class SqlHistory:
         return [Decimal(v) for v in rows]
 
 
+@functools.cache
+def _recent_windows(questions: int):
+    """The newest rows of `questions` (metric, key) windows, anyone's (the checked order's own are left out after
+    reading: a window read once serves the checks of other orders), `rows` each: a UNION ALL of one read a window,
+    each on the (metric, key, id) index. Built once for each number of questions (store/db.engine_of)."""
+    seen = Observation.__table__
+    parts = [select(select(seen.c.metric, seen.c.key, seen.c.id, seen.c.order_id, seen.c.value)
+                    .where(seen.c.metric == bindparam(f"metric{n}"), seen.c.key == bindparam(f"key{n}"),
+                           seen.c.anomalous.is_(False))
+                    .order_by(seen.c.id.desc()).limit(bindparam("rows")).subquery())
+             for n in range(questions)]
+    return union_all(*parts) if questions > 1 else parts[0]
+
+
+_OBSERVATIONS = Observation.__table__
+_FORGET_OBSERVED = delete(_OBSERVATIONS).where(_OBSERVATIONS.c.order_id == bindparam("the_order_id"))
+_OBSERVE = insert(_OBSERVATIONS)
+_CHECKED = (update(OrderSnapshot.__table__).where(OrderSnapshot.__table__.c.order_id == bindparam("the_order_id"))
+            .values(checked_version=bindparam("passed")))
+
+
 def _observations(session: Session, order_id: int, placed: datetime, seen: Iterable[Observed]) -> None:
-    session.execute(delete(Observation).where(Observation.order_id == order_id))
+    connection = session.connection()  # Core statements in the check's transaction: no objects to keep in step
+    connection.execute(_FORGET_OBSERVED, {"the_order_id": order_id})
     rows = [{"order_id": order_id, "metric": o.metric, "key": o.key[:255], "subject": o.subject[:64],
              "value": str(o.value.quantize(VALUE_PLACES).normalize()), "anomalous": o.anomalous,
              "observed_at": placed} for o in seen]
     if rows:  # one executemany: as objects, each row was its own INSERT (to read its id back), 14 an order
-        session.execute(insert(Observation), rows)
+        connection.execute(_OBSERVE, rows)
 
 
 def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: Iterable[Observed] | None,
@@ -179,8 +196,7 @@ def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: 
         kept = _findings(session, order_id, findings, actions)
         if check_key is not None:
             passed = None if any(row.holds_the_order for row in kept) else check_key
-            session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == order_id)
-                            .values(checked_version=passed))
+            session.connection().execute(_CHECKED, {"the_order_id": order_id, "passed": passed})
     if seen is not None:
         full_windows.recorded(sessions, ((o.metric, o.key[:255]) for o in seen if not o.anomalous))
     return kept
@@ -211,10 +227,13 @@ def _remember_price(sessions: sessionmaker, sku: str, price: Decimal) -> Decimal
         return previous
 
 
+_PRICES = CataloguePrice.__table__
+_CATALOGUE_PRICES = select(_PRICES.c.sku, _PRICES.c.price).where(_PRICES.c.sku.in_(bindparam("skus", expanding=True)))
+
+
 def catalogue_prices(sessions: sessionmaker, skus: Iterable[str]) -> dict[str, Decimal]:
-    prices = CataloguePrice.__table__
     with engine_of(sessions).connect() as connection:
-        rows = connection.execute(select(prices.c.sku, prices.c.price).where(prices.c.sku.in_(set(skus))))
+        rows = connection.execute(_CATALOGUE_PRICES, {"skus": sorted(set(skus))})
         return {sku: Decimal(price) for sku, price in rows}
 
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from store.db import engine_of
 from store.models import InvoiceCutOver, as_utc, utcnow
+
+_CUT_OVERS = InvoiceCutOver.__table__
+_READ = select(_CUT_OVERS).where(_CUT_OVERS.c.account_id == bindparam("account_id"))  # built once: store/db.engine_of
 
 
 @dataclass(frozen=True)
@@ -21,10 +26,9 @@ class CutOver:
 
 
 def get(sessions: sessionmaker, account_id: str) -> CutOver | None:
-    with sessions() as session:
-        row = session.get(InvoiceCutOver, account_id)
-        return None if row is None else CutOver(row.account_id, dict(row.marks), row.invoices_read,
-                                                as_utc(row.read_at))
+    with engine_of(sessions).connect() as connection:
+        row = connection.execute(_READ, {"account_id": account_id}).first()
+    return None if row is None else CutOver(row.account_id, dict(row.marks), row.invoices_read, as_utc(row.read_at))
 
 
 def keep(sessions: sessionmaker, account_id: str, marks: dict[str, str], invoices_read: int) -> CutOver:

@@ -40,7 +40,7 @@ class XCartClient:
                  timeout: tuple[float, float] = (5.0, 30.0)):
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self._session = session or pooled_session()
+        self._session = session or pooled_session(self.base_url)
         self._timeout = timeout
 
     def orders_changed_since(self, since: datetime) -> Iterator[dict]:

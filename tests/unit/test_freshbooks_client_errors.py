@@ -190,3 +190,19 @@ def test_account_id_comes_from_the_identity_endpoint():
                   json={"response": {"result": {"taxes": [], "page": 1, "pages": 0, "per_page": 100, "total": 0}}})
     assert client.list_taxes() == []
     assert client.account_id == "XyZ"
+
+
+def test_the_environments_proxy_and_ca_bundle_are_honoured_as_read_once_for_the_server(monkeypatch):
+    """pooled_session reads them once (requests would for every request): the same answers, NO_PROXY included."""
+    from apis.freshbooks.client import pooled_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "sandbox.local")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company.pem")
+    remote = pooled_session("https://api.freshbooks.com")
+    assert remote.proxies.get("https") == "http://proxy.internal:3128"
+    assert remote.verify == "/etc/ssl/company.pem" and remote.trust_env is False
+    assert pooled_session("https://sandbox.local:8443").proxies == {}  # NO_PROXY names it
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert pooled_session("https://api.freshbooks.com").verify is True
