@@ -39,34 +39,35 @@ def load_checked_order(svc: StepPorts, order_id: int, event_id: str | None) -> t
     return order, version_of(order, payload), checked
 
 
-class _ParsedOrders:
-    """The orders parsed from snapshot texts, the last 64, per worker process: the steps of one order version read
-    the same text and parse it once, and `process_event` hands on the order it has just parsed from the event
-    (`remember_order`), so that the chain does not parse it again. Orders are frozen, and no step writes to one:
-    safe to share between threads."""
+class _Parsed:
+    """The entities parsed from snapshot texts, the last `size`, per worker process: the steps of one order version
+    read the same texts (the order's, its payments') and parse each once, and `process_event` hands on the order it
+    has just parsed from the event (`remember_order`), so that the chain does not parse it again. Entities are
+    frozen, and no step writes to one: safe to share between threads."""
 
-    def __init__(self, size: int = 64):
-        self._size, self._parsed, self._lock = size, OrderedDict(), threading.Lock()
+    def __init__(self, schema, size: int):
+        self._schema, self._size, self._parsed, self._lock = schema, size, OrderedDict(), threading.Lock()
 
-    def __call__(self, payload: str) -> Order:
+    def __call__(self, payload: str):
         with self._lock:
-            order = self._parsed.get(payload)
-            if order is not None:
+            parsed = self._parsed.get(payload)
+            if parsed is not None:
                 self._parsed.move_to_end(payload)
-                return order
-        order = load(OrderSchema, jsonio.loads(payload))
-        self.remember(payload, order)
-        return order
+                return parsed
+        parsed = load(self._schema, jsonio.loads(payload))
+        self.remember(payload, parsed)
+        return parsed
 
-    def remember(self, payload: str, order: Order) -> None:
+    def remember(self, payload: str, parsed) -> None:
         with self._lock:
-            self._parsed[payload] = order
+            self._parsed[payload] = parsed
             self._parsed.move_to_end(payload)
             while len(self._parsed) > self._size:
                 self._parsed.popitem(last=False)
 
 
-read_order = _ParsedOrders()  # the order a snapshot text parses to
+read_order = _Parsed(OrderSchema, 64)  # the order a snapshot text parses to
+_read_transaction = _Parsed(PaymentTransactionSchema, 256)  # a payment transaction's, likewise
 
 
 def remember_order(payload: str, order: Order) -> None:
@@ -97,19 +98,23 @@ def check_key(rules: Rules, version: str, order: Order, transactions: Sequence[P
     return f"{version}|{_checks_rules(rules)}" + ("|refunded" if refunded else "")
 
 
-_rules_digests: dict[int, tuple[Rules, str]] = {}  # id -> (the rules, kept so that the id is not reused; digest)
+# ids of what the checks read -> (those objects, kept so that no id is reused; their digest)
+_rules_digests: dict[tuple[int, ...], tuple[tuple, str]] = {}
 
 
 def _checks_rules(rules: Rules) -> str:
-    """A digest of the rules the checks follow (the rules are re-read every few seconds: a few versions live)."""
-    known = _rules_digests.get(id(rules))
-    if known is None or known[0] is not rules:
-        # the rate table left out: rates move daily, and the check asks only that one exists
-        read = (rules.validation, rules.anomalies, rules.currency_policy, rules.account_currency)
+    """A digest of the rules the checks follow. Kept by the identity of the parts read, not of the rules: the rules
+    are re-read every few seconds (a few versions live), and a task's copy with the day's exchange rates
+    (runtime/exchange_rates.with_rates) shares its parts with the version it copies."""
+    # the rate table left out: rates move daily, and the check asks only that one exists
+    read = (rules.validation, rules.anomalies, rules.currency_policy, rules.account_currency)
+    key = tuple(map(id, read))
+    known = _rules_digests.get(key)
+    if known is None or any(kept is not part for kept, part in zip(known[0], read, strict=True)):
         digest = hashlib.sha256(repr(read).encode()).hexdigest()[:12]
         if len(_rules_digests) > 16:
             _rules_digests.clear()
-        known = _rules_digests[id(rules)] = (rules, digest)
+        known = _rules_digests[key] = (read, digest)
     return known[1]
 
 
@@ -132,4 +137,4 @@ def transactions_and_check(svc: StepPorts, order_id: int) -> tuple[list[PaymentT
 
 
 def _transactions(payloads: list[str]) -> list[PaymentTransaction]:
-    return [load(PaymentTransactionSchema, jsonio.loads(p)) for p in payloads]
+    return [_read_transaction(p) for p in payloads]

@@ -21,6 +21,7 @@ from apis.xcart.client import XCartClient
 from mappings import jsonio
 from mappings.findings import Finding, HeldForReview
 from mappings.orders import NeedsReview
+from mappings.rules import FixedRates, Rules
 from runtime.bootstrap import Services
 from store import assistants, binder, ledger, snapshots
 from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
@@ -596,3 +597,16 @@ def test_a_step_whose_checks_keep_changing_under_it_gives_up_for_now_retryably(p
         orders.create_invoice(ports, ORDER_ID, "evt-1")
     assert ran == [ORDER_ID] * orders.CHECKED_AGAIN and books(ports).all("invoice") == []
     assert classify(gave_up.value, "xcfb.create_invoice").retryable
+
+
+def test_the_checks_rules_digest_follows_what_the_checks_read_not_the_rules_object():
+    """A task's copy of the rules with the day's rates (runtime/exchange_rates.with_rates) is judged as the version
+    it copies; a change to what the checks read is not."""
+    from workers.order_reads import _checks_rules
+
+    rules = Rules()
+    with_rates = dataclasses.replace(rules, rates=FixedRates({("EUR", "USD"): D("1.085")}, "ecb"))
+    assert _checks_rules(with_rates) == _checks_rules(rules)
+    stricter = dataclasses.replace(rules, anomalies=dataclasses.replace(rules.anomalies, warm_up=31))
+    assert _checks_rules(stricter) != _checks_rules(rules)
+    assert _checks_rules(dataclasses.replace(rules, account_currency="EUR")) != _checks_rules(rules)

@@ -23,7 +23,7 @@ def test_an_order_parsed_from_its_event_is_the_order_its_snapshot_text_parses_to
 
 
 def test_a_remembered_order_is_read_without_parsing_and_the_oldest_are_forgotten(monkeypatch):
-    cache = order_reads._ParsedOrders(size=2)
+    cache = order_reads._Parsed(order_reads.OrderSchema, size=2)
     calls = []
     monkeypatch.setattr(order_reads, "load", lambda schema, data: calls.append(data) or ("parsed", data["n"]))
     cache.remember('{"n": 1}', "one")
