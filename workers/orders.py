@@ -42,13 +42,14 @@ ANSWER_FRESH = timedelta(seconds=10)
 
 def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     """The chain's steps with nothing to do for the order's newest version, left out of the chain sent for it
-    (workers/tasks.order_chain): check_order when the checks are off or passed this very version under these rules
-    and refunds (it would only read what it found: a payment's event); resolve_client when the client's email is
-    bound, sync_items when every SKU is (both would only find their bindings), create_invoice when the invoice is
-    booked from this very version (the chain only reconciles). A binding that goes in the moment between is made up
-    for by create_invoice, which resolves an unbound client and syncs unbound items itself; a newer version, refund
-    or rules that come in after, by create_invoice and reconcile_payment, which check the order themselves when what
-    they book is not what the checks passed (may_book, _check_again), and bring the invoice up to the version."""
+    (workers/tasks.order_chain): resolve_client when the client's email is bound, sync_items when every SKU is
+    (both would only find their bindings), create_invoice when the invoice is booked from this very version (the
+    chain only reconciles), and check_order when the checks are off or passed this very version under these rules
+    and refunds (it would only read what it found: a payment's event) and only steps that check before they book
+    are left. A binding that goes in the moment between is made up for by create_invoice, which resolves an unbound
+    client and syncs unbound items itself; a newer version, refund or rules that come in after, by create_invoice
+    and reconcile_payment, which check the order themselves when what they book is not what the checks passed
+    (may_book, _check_again), and bring the invoice up to the version."""
     stored = snapshots.order_payload_and_check(svc.sessions, order_id)
     if stored is None:
         return set()
@@ -58,14 +59,16 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     email, skus = order.email.strip().lower(), [item.sku for item in order.items]
     bound = binder.bound_versions(svc.sessions, {"client": [email], "item": skus, "invoice": [str(order_id)]})
     idle = set()
-    if _checked_as_it_is(svc, order, version, checked):
-        idle.add("check_order")
     if ("client", email) in bound:
         idle.add("resolve_client")
     if all(("item", sku) in bound for sku in skus):
         idle.add("sync_items")
     if bound.get(("invoice", str(order_id))) == version:
         idle.add("create_invoice")
+    # Only ahead of steps that check before they book: resolve_client and sync_items make things in FreshBooks
+    # from the newest version, which may come in, unchecked, while the chain waits.
+    if {"resolve_client", "sync_items"} <= idle and _checked_as_it_is(svc, order, version, checked):
+        idle.add("check_order")
     return idle
 
 
