@@ -148,7 +148,9 @@ def latencies(sessions: sessionmaker, limit: int = 1000) -> list[float]:
 def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, reason: str,
                 errors: list | None = None) -> int:
     """Parks the event for a person; an open dead letter of the same event is replaced, not doubled. An order
-    has at most one open review: a later event's review updates it (see _hold_with)."""
+    has at most one open review: a later event's review updates it (see _hold_with). The letter and the events'
+    status in one transaction, the order's open review locked: a chain of the order that ends synced meanwhile
+    (_settle_reviews) settles both or neither, and never leaves an event in review without its letter."""
     with sessions.begin() as session:
         for stale in session.scalars(select(DeadLetter).where(DeadLetter.event_id == event_id,
                                                                DeadLetter.status == "open")):
@@ -162,10 +164,13 @@ def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, rea
         else:
             _hold_with(letter, event_id, task, reason, errors or [])
         session.flush()
-        letter_id = letter.id
-    finish(sessions, event_id, "review" if kind == "review" else "dead", reason)
-    if earlier is not None:
-        finish(sessions, earlier, "review", f"held with the order's later event {event_id} in dead letter {letter_id}")
+        letter_id, now = letter.id, utcnow()
+        session.execute(update(Event).where(Event.id == event_id).values(
+            status="review" if kind == "review" else "dead", finished_at=now, last_error=reason))
+        if earlier is not None:
+            session.execute(update(Event).where(Event.id == earlier).values(
+                status="review", finished_at=now,
+                last_error=f"held with the order's later event {event_id} in dead letter {letter_id}"))
     return letter_id
 
 
@@ -186,7 +191,7 @@ def _open_review_of_order(session, event_id: str) -> DeadLetter | None:
         return None
     return session.scalar(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id)
                           .where(Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")
-                          .order_by(DeadLetter.id).limit(1))
+                          .order_by(DeadLetter.id).limit(1).with_for_update(of=DeadLetter))
 
 
 def _hold_with(letter: DeadLetter, event_id: str, task: str, reason: str, errors: list) -> None:
