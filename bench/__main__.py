@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=600, help="no-op chains of the reference, each round")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each figure and reference, in turn")
     parser.add_argument("--burst", type=int, default=600, help="events of the burst new orders arrive during")
-    parser.add_argument("--pool-orders", type=int, default=40, help="orders per pool size at 200 ms latency")
+    parser.add_argument("--pool-orders", type=int, default=120, help="orders per pool size at 200 ms latency")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="PostgreSQL for the chain row's second run: a database of its own, emptied "
                              "(default: BENCH_DATABASE_URL)")

@@ -17,7 +17,7 @@ from harness.stage import Stage
 POOLS = (("threads", 8), ("threads", 64), ("gevent", 64), ("gevent", 200))
 
 
-def measure(home: Path, orders: int = 40, latency_ms: int = 200, pools: tuple[tuple[str, int], ...] = POOLS,
+def measure(home: Path, orders: int = 120, latency_ms: int = 200, pools: tuple[tuple[str, int], ...] = POOLS,
             timeout: float = 120) -> dict[str, dict]:
     return {f"{pool} {size}": _one_pool_or_why_not(home / f"{pool}-{size}", pool, size, orders, latency_ms, timeout)
             for pool, size in pools}
