@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from store.db import engine_of
-from store.models import AuditEntry, DeadLetter, Event, utcnow
+from store.models import AuditEntry, DeadLetter, Event, OrderSnapshot, utcnow
 
 TERMINAL = ("synced", "dead", "review", "skipped")
 
@@ -27,6 +27,11 @@ _REVIEWS_RESOLVED = update(LETTERS).where(
     LETTERS.c.kind == "review", LETTERS.c.status == "open",
     LETTERS.c.event_id.in_(select(EVENTS.c.id).where(EVENTS.c.order_id == bindparam("the_order_id")))
 ).values(status="resolved")
+# Taken first by a transaction that writes an order's review or settles it (dead_letter, finish_synced): the order's
+# snapshot row, written to itself. PostgreSQL locks the row till the commit, SQLite the whole database from that
+# statement on (its SELECTs alone start no transaction), so the two never interleave for one order.
+_ORDER_LOCKED = (update(OrderSnapshot.__table__).where(OrderSnapshot.__table__.c.order_id == bindparam("the_order_id"))
+                 .values(checked_version=OrderSnapshot.__table__.c.checked_version))
 _HELD_SYNCED = update(EVENTS).where(EVENTS.c.order_id == bindparam("the_order_id"), EVENTS.c.status == "review"
                                     ).values(status="synced")
 
@@ -68,6 +73,7 @@ def finish_synced(sessions: sessionmaker, event_id: str, covered: list[str] = ()
     One transaction."""
     with engine_of(sessions).begin() as connection:
         if order_id is not None:
+            connection.execute(_ORDER_LOCKED, {"the_order_id": order_id})
             _settle_reviews(connection, order_id, event_id)
         now = utcnow()
         connection.execute(_SYNCED, {"event_id": event_id, "finished_at": now})
@@ -149,13 +155,16 @@ def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, rea
                 errors: list | None = None) -> int:
     """Parks the event for a person; an open dead letter of the same event is replaced, not doubled. An order
     has at most one open review: a later event's review updates it (see _hold_with). The letter and the events'
-    status in one transaction, the order's open review locked: a chain of the order that ends synced meanwhile
-    (_settle_reviews) settles both or neither, and never leaves an event in review without its letter."""
+    status in one transaction, under the order's lock (_ORDER_LOCKED): a chain of the order that ends synced
+    meanwhile (_settle_reviews), or another review of it, comes before or after, never between."""
     with sessions.begin() as session:
+        order_id = session.scalar(select(Event.order_id).where(Event.id == event_id))
+        if order_id is not None:
+            session.connection().execute(_ORDER_LOCKED, {"the_order_id": order_id})
         for stale in session.scalars(select(DeadLetter).where(DeadLetter.event_id == event_id,
                                                                DeadLetter.status == "open")):
             stale.status, stale.resolved_at = "superseded", utcnow()
-        letter = _open_review_of_order(session, event_id) if kind == "review" else None
+        letter = _open_review_of_order(session, order_id) if kind == "review" else None
         earlier = letter.event_id if letter is not None else None
         if letter is None:
             letter = DeadLetter(event_id=event_id, kind=kind, task=task, reason=reason, errors=errors or [],
@@ -185,13 +194,12 @@ def open_review_reason(sessions: sessionmaker, order_id: int) -> str | None:
                                      DeadLetter.status == "open").order_by(DeadLetter.id).limit(1))
 
 
-def _open_review_of_order(session, event_id: str) -> DeadLetter | None:
-    order_id = session.scalar(select(Event.order_id).where(Event.id == event_id))
+def _open_review_of_order(session, order_id: int | None) -> DeadLetter | None:
     if order_id is None:
         return None
     return session.scalar(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id)
                           .where(Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")
-                          .order_by(DeadLetter.id).limit(1).with_for_update(of=DeadLetter))
+                          .order_by(DeadLetter.id).limit(1))
 
 
 def _hold_with(letter: DeadLetter, event_id: str, task: str, reason: str, errors: list) -> None:
@@ -206,6 +214,7 @@ def settle_reviews(sessions: sessionmaker, order_id: int, event_id: str) -> int:
     """The order's chain ran through with `event_id`, on the order's newest version: whatever held the order
     before holds it no more. Its open review is resolved and its events in review are synced; returns how many."""
     with engine_of(sessions).begin() as connection:
+        connection.execute(_ORDER_LOCKED, {"the_order_id": order_id})
         return _settle_reviews(connection, order_id, event_id)
 
 

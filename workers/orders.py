@@ -65,8 +65,9 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
         idle.add("sync_items")
     if bound.get(("invoice", str(order_id))) == version:
         idle.add("create_invoice")
-    # Only ahead of steps that check before they book: resolve_client and sync_items make things in FreshBooks
-    # from the newest version, which may come in, unchecked, while the chain waits.
+    # Only ahead of steps that check before they book: resolve_client and sync_items make the client and items
+    # from the newest version and check nothing, so the check runs right before them (a version that comes in after
+    # it can still reach them: a client or an item, never an invoice, payment or credit note).
     if {"resolve_client", "sync_items"} <= idle and _checked_as_it_is(svc, order, version, checked):
         idle.add("check_order")
     return idle
@@ -131,7 +132,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None, *
     order was cancelled before anything was booked."""
     order, version, checked = load_checked_order(svc, order_id, event_id)
     if not may_book(svc.rules, checked, version):
-        # before anything is made for it in FreshBooks (its client, items, taxes): see _check_again
+        # before its taxes, and a client or items this step makes, are made in FreshBooks: see _check_again
         return _check_again(svc, order_id, event_id, checked_again, create_invoice)
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     if svc.rules.create_missing_items and any(item.sku not in known for item in order.items):
