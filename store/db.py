@@ -38,9 +38,10 @@ def session_factory(engine: Engine) -> sessionmaker:
 
 def engine_of(sessions: sessionmaker) -> Engine:
     """The engine a sessionmaker opens its sessions on. The order chain's reads and writes (store/binder.py,
-    snapshots.py, ledger.py, assistants.py) are Core statements on a connection of it: through a Session each
-    cost about three times the CPU (a read 90 us against 32, a write 260 against 120: README, "Where the CPU
-    goes"), and they run some fifty times an order. The ORM stays where rows are objects people work with."""
+    snapshots.py, ledger.py, assistants.py) are Core statements, built once, on a connection of it: through a
+    Session each cost about three times the CPU, and so did a Core statement built for each call (a read 88 to 111
+    us against 32 to 40: README, "Eighth round"); they run some sixty times an order. The ORM stays where rows are
+    objects people work with."""
     return sessions.kw["bind"]
 
 
