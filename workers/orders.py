@@ -24,7 +24,6 @@ from workers.order_reads import (
     check_key,
     checks_on,
     load_checked_order,
-    load_order,
     load_versioned_order,
     may_book,
     read_order,
@@ -65,9 +64,8 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
         idle.add("sync_items")
     if bound.get(("invoice", str(order_id))) == version:
         idle.add("create_invoice")
-    # Only ahead of steps that check before they book: resolve_client and sync_items make the client and items
-    # from the newest version and check nothing, so the check runs right before them (a version that comes in after
-    # it can still reach them: a client or an item, never an invoice, payment or credit note).
+    # Only ahead of the booking steps. resolve_client and sync_items check the version they make things from too, but
+    # where they run the check stays a step of its own: an order it holds is held before any other step runs.
     if {"resolve_client", "sync_items"} <= idle and _checked_as_it_is(svc, order, version, checked):
         idle.add("check_order")
     return idle
@@ -82,8 +80,11 @@ def _checked_as_it_is(svc: StepPorts, order: Order, version: str, checked: str |
     return checked == check_key(svc.rules, version, order, transactions)
 
 
-def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -> int:
-    order = load_order(svc, order_id, event_id)
+def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None, *, checked_again: int = 0) -> int:
+    """The order's FreshBooks client, found or made from a version of the order the checks passed."""
+    order, version, checked = load_checked_order(svc, order_id, event_id)
+    if not may_book(svc.rules, checked, version):  # came in after the chain's check: checked here first
+        return _check_again(svc, order_id, event_id, checked_again, resolve_client)
     email = order.email.strip().lower()
     fb = svc.freshbooks
     body = client_from_order(order)
@@ -96,9 +97,12 @@ def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None) -
         return client_id
 
 
-def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None) -> list[str]:
-    """Binds every SKU of the order to a FreshBooks item; returns the SKUs FreshBooks knows."""
-    order = load_order(svc, order_id, event_id)
+def sync_items(svc: StepPorts, order_id: int, event_id: str | None = None, *, checked_again: int = 0) -> list[str]:
+    """Binds every SKU of the order to a FreshBooks item, made from a version of the order the checks passed;
+    returns the SKUs FreshBooks knows."""
+    order, version, checked = load_checked_order(svc, order_id, event_id)
+    if not may_book(svc.rules, checked, version):  # came in after the chain's check: checked here first
+        return _check_again(svc, order_id, event_id, checked_again, sync_items)
     fb = svc.freshbooks
     known = []
     with svc.locks.order(order_id):
@@ -132,7 +136,7 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None, *
     order was cancelled before anything was booked."""
     order, version, checked = load_checked_order(svc, order_id, event_id)
     if not may_book(svc.rules, checked, version):
-        # before its taxes, and a client or items this step makes, are made in FreshBooks: see _check_again
+        # before anything is made for it in FreshBooks (its client, items, taxes): see _check_again
         return _check_again(svc, order_id, event_id, checked_again, create_invoice)
     known = set(binder.bound_ids(svc.sessions, "item", [item.sku for item in order.items]))
     if svc.rules.create_missing_items and any(item.sku not in known for item in order.items):

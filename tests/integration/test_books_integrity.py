@@ -109,7 +109,7 @@ def test_no_payment_on_an_invoice_edited_to_another_amount(svc, fb_sandbox):
                                                           "unit_cost": {"amount": "10.00", "code": "USD"}}]})
     receive(svc, payment_status={"code": "P"}, update_date="2026-11-20T16:00:00+0000")
     binder.bind(svc.sessions, "invoice", str(order["id"]), invoice_id, order_reads.order_version(
-        svc, orders.load_order(svc, order["id"], None)))  # as if the update had been synced already
+        svc, order_reads.load_order(svc, order["id"], None)))  # as if the update had been synced already
     with pytest.raises(NeedsReview, match="totals 10.00 USD, the order 76.54"):
         orders.reconcile_payment(svc, order["id"])
     assert fb_sandbox.books.all("payment") == []

@@ -27,7 +27,7 @@ from store import assistants, binder, ledger, snapshots
 from store.locks import LockNotAcquired, Locks, RedisLocks, ThreadLocks
 from store.models import Binding, OrderFinding, OrderSnapshot, utcnow
 from tests.fakes import FakeFreshBooks, FakePorts
-from workers import checks, events, orders
+from workers import checks, events, order_reads, orders
 from workers.exporter import ensure
 from workers.failures import classify
 from workers.ports import CatchUpPorts, FreshBooks, StepPorts, XCart
@@ -135,7 +135,7 @@ def test_each_ghost_created_object_is_adopted_from_its_intent_row(ports):
     with pytest.raises(Unavailable):
         orders.sync_items(ports, order_id, "evt-1")
     orders.sync_items(ports, order_id, "evt-1")
-    orders.ensure_taxes(ports, orders.plan_invoice(ports, orders.load_order(ports, order_id, "evt-1")))
+    orders.ensure_taxes(ports, orders.plan_invoice(ports, order_reads.load_order(ports, order_id, "evt-1")))
     ports.freshbooks.faults.configure({"ghost_creates": 1})
     with pytest.raises(Unavailable):
         orders.create_invoice(ports, order_id, "evt-1")
@@ -597,7 +597,6 @@ def as_the_payment_step_plans(monkeypatch, happen) -> list:
 
 def test_a_step_whose_checks_keep_changing_under_it_gives_up_for_now_retryably(ports, monkeypatch):
     deliver(ports, "evt-1")
-    orders.resolve_client(ports, ORDER_ID, "evt-1")  # unchecked meanwhile
     ran = []
     monkeypatch.setattr(checks, "check_order", lambda *args: ran.append(args[1]))  # never records a pass
     with pytest.raises(orders.ChecksKeepChanging) as gave_up:
@@ -617,3 +616,20 @@ def test_the_checks_rules_digest_follows_what_the_checks_read_not_the_rules_obje
     stricter = dataclasses.replace(rules, anomalies=dataclasses.replace(rules.anomalies, warm_up=31))
     assert _checks_rules(stricter) != _checks_rules(rules)
     assert _checks_rules(dataclasses.replace(rules, account_currency="EUR")) != _checks_rules(rules)
+
+
+@pytest.mark.parametrize("step", [orders.resolve_client, orders.sync_items])
+def test_a_version_that_came_in_after_the_chains_check_makes_nothing_in_freshbooks_until_checked(ports, monkeypatch,
+                                                                                                 step):
+    """The client and items are made from the newest version of the order: one the chain's check never saw is
+    checked by the step first, and one the check holds makes nothing (a new customer, a new SKU)."""
+    deliver(ports, "evt-1", "order.created")
+    checks.check_order(ports, ORDER_ID, "evt-1")
+    new_sku = dict(ORDER["data"]["items"][0], id=90999, sku="NEW-SKU", name="Something new")
+    deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000", email="someone.new@example.com",
+            items=[new_sku, *ORDER["data"]["items"][1:]])
+    flag_orders(monkeypatch, lambda order, transactions: order.email == "someone.new@example.com")
+
+    with pytest.raises(HeldForReview):
+        step(ports, ORDER_ID, "evt-1")
+    assert books(ports).all("client") == [] and not [i for i in books(ports).all("item") if i["sku"] == "NEW-SKU"]

@@ -216,7 +216,9 @@ def test_a_version_that_came_in_after_the_chains_check_is_booked_only_once_the_c
                     "store": "simulated-store", "data": edited})
     park(ports, "evt_v2", "xcfb.check_order", check(ports, payload["id"], "evt_v2"))  # version 2's chain
 
-    orders.resolve_client(ports, payload["id"], "evt_v1")
+    with pytest.raises(HeldForReview):  # the first chain's resolve_client, on version 2: no client made from it
+        orders.resolve_client(ports, payload["id"], "evt_v1")
+    assert ports.freshbooks.books.all("client") == []
     with pytest.raises(HeldForReview) as held:  # the first chain's create_invoice, on version 2
         orders.create_invoice(ports, payload["id"], "evt_v1")
     assert any(d["path"].endswith("].price") for d in held.value.details)
