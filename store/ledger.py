@@ -29,7 +29,9 @@ _REVIEWS_RESOLVED = update(LETTERS).where(
 ).values(status="resolved")
 # Taken first by a transaction that writes an order's review or settles it (dead_letter, finish_synced): the order's
 # snapshot row, written to itself. PostgreSQL locks the row till the commit, SQLite the whole database from that
-# statement on (its SELECTs alone start no transaction), so the two never interleave for one order.
+# statement on (its SELECTs alone start no transaction), so the two never interleave for one order. The chain that
+# reviews or settles an order has read its snapshot, so the row is there (were it not, PostgreSQL would lock nothing
+# here, and only the open review's own row lock in dead_letter would hold).
 _ORDER_LOCKED = (update(OrderSnapshot.__table__).where(OrderSnapshot.__table__.c.order_id == bindparam("the_order_id"))
                  .values(checked_version=OrderSnapshot.__table__.c.checked_version))
 _HELD_SYNCED = update(EVENTS).where(EVENTS.c.order_id == bindparam("the_order_id"), EVENTS.c.status == "review"
@@ -197,9 +199,10 @@ def open_review_reason(sessions: sessionmaker, order_id: int) -> str | None:
 def _open_review_of_order(session, order_id: int | None) -> DeadLetter | None:
     if order_id is None:
         return None
+    # locked too: an operator's discard or replay (resolve_dead_letter) does not take the order's lock
     return session.scalar(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id)
                           .where(Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")
-                          .order_by(DeadLetter.id).limit(1))
+                          .order_by(DeadLetter.id).limit(1).with_for_update(of=DeadLetter))
 
 
 def _hold_with(letter: DeadLetter, event_id: str, task: str, reason: str, errors: list) -> None:
