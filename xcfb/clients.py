@@ -8,7 +8,7 @@ from collections.abc import Callable
 from apis.freshbooks.errors import NotFound
 from mappings.duplicates import likely_duplicates
 from runtime.bootstrap import Services
-from store import ledger, matches
+from store import ledger, matches, snapshots
 from store.models import ClientMatch
 from xcfb.operations import OperatorError, replay
 
@@ -76,10 +76,22 @@ def _held_for(svc: Services, email: str, but: int) -> list[int]:
 
 
 def _email_of(svc: Services, event_id: str) -> str:
-    """The customer's email an order or customer event carries (the key of the duplicate decision)."""
+    """The customer's email an order or customer event carries (the key of the duplicate decision). An order's one
+    review names the event parked last, which may be a payment that rode on the order's chain: its order has the
+    email."""
     event = ledger.get_event(svc.sessions, event_id)
+    if event is None:
+        return ""
+    email = _email_in(event.payload, inside_data=True)
+    if not email and event.order_id is not None:
+        email = _email_in(snapshots.order_payload(svc.sessions, event.order_id) or "", inside_data=False)
+    return email
+
+
+def _email_in(text: str, inside_data: bool) -> str:
     try:
-        data = json.loads(event.payload).get("data") or {} if event else {}
+        data = json.loads(text)
+        data = (data.get("data") or {}) if inside_data else data
     except (ValueError, AttributeError):
         return ""
     return str(data.get("email") or data.get("login") or "").strip().lower() if isinstance(data, dict) else ""

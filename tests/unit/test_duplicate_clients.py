@@ -14,10 +14,10 @@ from mappings.orders import NeedsReview
 from mappings.rules import DuplicateRules
 from store import ledger, matches
 from store.models import AuditEntry
-from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, run_chain
+from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, pay, run_chain
 from workers import events, orders
 from workers.failures import classify
-from xcfb.clients import list_duplicates, resolve_review
+from xcfb.clients import duplicate_under_review, list_duplicates, resolve_review
 from xcfb.operations import OperatorError
 
 SAME_PERSON = {"fname": "María", "lname": "García", "email": "mgarcia@oldmail.net", "bus_phone": "(617) 555-0199",
@@ -110,6 +110,24 @@ def test_one_order_held_twice_is_one_entry_and_resolving_it_runs_the_newest_even
     assert sent == ["e2"]  # the newest event runs the order's newest version; its sync settles e1 (settle_reviews)
     assert ledger.get_dead_letter(ports.sessions, letters[0]).status == "replayed"
     assert "held with the order's later event e2" in ledger.get_event(ports.sessions, "e1").last_error
+
+
+def test_a_review_that_now_names_the_orders_payment_event_is_still_settled_as_a_duplicate(ports):
+    client_id = existing(ports, bus_phone="(212) 555-0100")
+    deliver(ports, "e1")
+    with pytest.raises(NeedsReview) as held_for:
+        orders.resolve_client(ports, ORDER_ID, "e1")
+    letter_id = held(ports, "e1", held_for.value)
+    pay(ports, "p1", 9001, "10.00")  # the payment rode on the order's chain and was parked with it
+    with pytest.raises(NeedsReview) as held_again:
+        orders.resolve_client(ports, ORDER_ID, "p1")
+    assert held(ports, "p1", held_again.value) == letter_id
+    assert ledger.get_dead_letter(ports.sessions, letter_id).event_id == "p1"  # a payment: no email of its own
+    assert duplicate_under_review(ports, letter_id).client_id == client_id  # the console's question, from the order
+    sent = []
+    resolve_review(ports, letter_id, "use-client", client_id, lambda name, args: sent.append(args[0]))
+    assert sent == ["p1"]
+    assert matches.decision(ports.sessions, EMAIL).decision == "use"
 
 
 def test_resolving_create_new_makes_a_new_client_and_is_never_asked_again(ports):
