@@ -101,12 +101,15 @@ class _Examiner:
         self.order, self.history, self.settings = order, history, settings
         self.observations: list[Observation] = []
         self.findings: list[Finding] = []
+        self._learned: dict[tuple, Baseline | None] = {}  # the unit prices' is asked twice (prices, rate)
 
     def learned(self, metric: str, key: str, warm_up: int | None = None) -> Baseline | None:
-        values = self.history.values(metric, key)
-        if len(values) < (self.settings.warm_up if warm_up is None else warm_up):
-            return None
-        return baseline(values, FLOORS.get(metric, ONE))
+        asked = (metric, key, warm_up)
+        if asked not in self._learned:
+            values = self.history.values(metric, key)
+            warm = len(values) >= (self.settings.warm_up if warm_up is None else warm_up)
+            self._learned[asked] = baseline(values, FLOORS.get(metric, ONE)) if warm else None
+        return self._learned[asked]
 
     def observe(self, metric: str, key: str, value: Decimal, subject: str, learned: Baseline | None,
                 message=None, *, two_sided: bool = False) -> None:

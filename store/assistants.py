@@ -7,10 +7,10 @@ import functools
 import threading
 import time
 import weakref
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
@@ -24,66 +24,67 @@ from store.models import CataloguePrice, EntityFinding, Observation, OrderFindin
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
 
 
-FULL_WINDOW_REUSE = 5.0  # seconds a full window read from the database answers the checks of this process
-NEW_VALUES_SHARE = 20  # ...and until this process has recorded a twentieth of a window's values for its question
+WINDOW_REUSE = 5.0  # seconds a window read in full from the database is kept, brought up to date at each check
 SLACK = 32  # rows read beyond the window, so that the window is still full once the checked order's own are left out
 
+Row = tuple[int, int, Decimal]  # an observation's id, order id and value
 
-class FullWindows:
-    """Windows of history that were full when read (`window` values and more), per database (its sessionmaker:
-    one a process's Services) and question, each reused by the checks that follow for FULL_WINDOW_REUSE seconds
-    at most, and only until this process has recorded a twentieth of the window anew (25 of 500 values).
 
-    Why: a store's history is full once it has taken in a few hundred orders, and reading it again for every
-    check (about eight windows of 500 rows) was the largest cost of an order in the chain. A reused window
-    misses at most 5 % of its values (those this process recorded since; with more worker processes, theirs
-    too, for 5 s): the median and spread the baseline is made of do not move by what a threshold can see. A
-    window not full yet (a new store, a new currency or tax) is read for every check, so that a store's first
-    orders are checked against everything before them."""
+class KeptWindow(NamedTuple):
+    read_at: float  # when it was last read in full
+    rows: list[Row]  # newest first, the window and SLACK at most
 
-    def __init__(self, reuse: float = FULL_WINDOW_REUSE, new_share: int = NEW_VALUES_SHARE, clock=time.monotonic):
-        self._reuse, self._new_share, self._clock = reuse, new_share, clock
+    @property
+    def newest_id(self) -> int:
+        return self.rows[0][0] if self.rows else 0
+
+
+class RecentWindows:
+    """The windows of history the checks of this process read, per database (its sessionmaker: one a process's
+    Services) and question, each brought up to date at every check by reading only the rows recorded since
+    (by any process), and read again in full WINDOW_REUSE seconds after its last full read.
+
+    Why: a check asks about eight windows of up to 500 values; reading them in full for every check was the
+    largest cost of an order in the chain. What the rows since cannot show, for at most WINDOW_REUSE seconds:
+    an order's values replaced by its check again (the old ones stay in the window beside the new), and on
+    PostgreSQL a row whose transaction took its id before, but committed after, the newest row read. Both move a
+    window's median and spread by one order's worth at most, which no threshold can see."""
+
+    def __init__(self, reuse: float = WINDOW_REUSE, clock=time.monotonic):
+        self._reuse, self._clock = reuse, clock
         self._kept: weakref.WeakKeyDictionary[sessionmaker, dict] = weakref.WeakKeyDictionary()
-        self._recorded: weakref.WeakKeyDictionary[sessionmaker, Counter] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def get(self, sessions: sessionmaker, question: tuple[str, str, int]) -> list[tuple[int, str]] | None:
-        metric, key, window = question
+    def get(self, sessions: sessionmaker, question: tuple[str, str, int]) -> KeptWindow | None:
         with self._lock:
-            read_at, recorded_then, rows = self._kept.get(sessions, {}).get(question, (None, 0, None))
-            recorded_since = self._recorded.get(sessions, Counter())[(metric, key)] - recorded_then
-        fresh = read_at is not None and self._clock() - read_at < self._reuse
-        return rows if fresh and recorded_since < max(1, window // self._new_share) else None
+            kept = self._kept.get(sessions, {}).get(question)
+        return kept if kept is not None and self._clock() - kept.read_at < self._reuse else None
 
-    def keep(self, sessions: sessionmaker, question: tuple[str, str, int], rows: list[tuple[int, str]]) -> None:
-        metric, key, _ = question
+    def keep(self, sessions: sessionmaker, question: tuple[str, str, int], rows: list[Row],
+             read_at: float | None = None) -> None:
+        """`rows` as read now; `read_at`: when the window they bring up to date was read in full (now: None)."""
         with self._lock:
-            recorded = self._recorded.get(sessions, Counter())[(metric, key)]
-            self._kept.setdefault(sessions, {})[question] = (self._clock(), recorded, rows)
-
-    def recorded(self, sessions: sessionmaker, questions: Iterable[tuple[str, str]]) -> None:
-        """Values this process has just written to the history (committed), one (metric, key) each."""
-        with self._lock:
-            self._recorded.setdefault(sessions, Counter()).update(questions)
+            self._kept.setdefault(sessions, {})[question] = KeptWindow(
+                self._clock() if read_at is None else read_at, rows)
 
 
-full_windows = FullWindows()
+recent_windows = RecentWindows()
 
 
 class SqlHistory:
     """The store's history as the anomaly check of one order sees it (never that order's own values). A check
     asks it one question per metric and key (about eight, some twice): the questions it will ask
-    (mappings.anomalies.history_questions) are read at the first in one query, but those whose full window a
-    check of the last few seconds read (FullWindows), each answer kept for the check; anything else through the
-    same session, opened at the first question and closed with the `with` block."""
+    (mappings.anomalies.history_questions) are read at the first in one query, each window kept from an earlier
+    check (RecentWindows) read only for the rows recorded since, each answer kept for the check; anything else
+    through the same connection, opened at the first question and closed with the `with` block."""
 
     def __init__(self, sessions: sessionmaker, order_id: int, window: int,
-                 questions: Iterable[tuple[str, str]] = (), windows: FullWindows | None = None):
+                 questions: Iterable[tuple[str, str]] = (), windows: RecentWindows | None = None):
         self.sessions, self.order_id, self.window = sessions, order_id, window
         self._connection: Connection | None = None
         self._questions = list(dict.fromkeys(questions))
         self._answers: dict[tuple[str, str], list[Decimal]] | None = None
-        self._windows = windows or full_windows
+        self._windows = windows or recent_windows
 
     def __enter__(self) -> SqlHistory:
         return self
@@ -104,32 +105,32 @@ class SqlHistory:
             Observation.order_id != self.order_id).order_by(Observation.id.desc()).limit(self.window))
 
     def _answer_all(self) -> dict[tuple[str, str], list[Decimal]]:
-        """Every question asked beforehand: a full window read by a check of the last few seconds, or, for all the
-        others, one query (a UNION ALL of the per-question reads, each on the (metric, key, id) index)."""
-        read: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        unread = []
-        for metric, key in self._questions:
-            kept = self._windows.get(self.sessions, (metric, key, self.window))
-            if kept is None:
-                unread.append((metric, key))
-            else:
-                read[(metric, key)] = kept
-        if unread:
-            fresh: dict[tuple[str, str], list[tuple[int, int, str]]] = {question: [] for question in unread}
-            asked = {f"{name}{n}": value for n, question in enumerate(unread)
-                     for name, value in zip(("metric", "key"), question, strict=True)}
-            for metric, key, row_id, order_id, value in self._reading().execute(
-                    _recent_windows(len(unread)), {**asked, "rows": self.window + SLACK}).all():
-                fresh[(metric, key)].append((row_id, order_id, value))
-            for (metric, key), rows in fresh.items():
-                newest_first = [(order_id, value) for _, order_id, value in sorted(rows, reverse=True)]
-                if len(newest_first) == self.window + SLACK:
-                    self._windows.keep(self.sessions, (metric, key, self.window), newest_first)
-                read[(metric, key)] = newest_first
-        return {question: self._not_own(question, rows) for question, rows in read.items()}
+        """Every question asked beforehand, in one query (a UNION ALL of the per-question reads, each on the
+        (metric, key, id) index): a window kept from an earlier check, the rows since; any other, in full."""
+        if not self._questions:
+            return {}
+        limit = self.window + SLACK
+        kept = {question: self._windows.get(self.sessions, (*question, self.window)) for question in self._questions}
+        asked = {}
+        for n, (metric, key) in enumerate(self._questions):
+            window = kept[(metric, key)]
+            asked |= {f"metric{n}": metric, f"key{n}": key, f"since{n}": window.newest_id if window else 0}
+        fresh: dict[tuple[str, str], list[Row]] = {question: [] for question in self._questions}
+        for metric, key, row_id, order_id, value in self._reading().execute(
+                _recent_windows(len(self._questions)), {**asked, "rows": limit}).all():
+            fresh[(metric, key)].append((row_id, order_id, Decimal(value)))
+        answers = {}
+        for question, rows in fresh.items():
+            rows.sort(reverse=True)
+            window, read_at = kept[question], None
+            if window is not None and len(rows) < limit:  # the rows since, then the kept window's
+                rows, read_at = (rows + window.rows)[:limit], window.read_at
+            self._windows.keep(self.sessions, (*question, self.window), rows, read_at)
+            answers[question] = self._not_own(question, rows)
+        return answers
 
-    def _not_own(self, question: tuple[str, str], rows: list[tuple[int, str]]) -> list[Decimal]:
-        values = [Decimal(value) for order_id, value in rows if order_id != self.order_id][:self.window]
+    def _not_own(self, question: tuple[str, str], rows: list[Row]) -> list[Decimal]:
+        values = [value for _, order_id, value in rows if order_id != self.order_id][:self.window]
         if len(values) < self.window and len(rows) == self.window + SLACK:  # the order's own took more than SLACK
             values = [Decimal(v) for _, _, v, _ in self._reading().execute(self._latest(*question))]
         return values
@@ -154,12 +155,13 @@ class SqlHistory:
 @functools.cache
 def _recent_windows(questions: int):
     """The newest rows of `questions` (metric, key) windows, anyone's (the checked order's own are left out after
-    reading: a window read once serves the checks of other orders), `rows` each: a UNION ALL of one read a window,
-    each on the (metric, key, id) index. Built once for each number of questions (store/db.engine_of)."""
+    reading: a window read once serves the checks of other orders), `rows` each, newer than `since` (0: all): a
+    UNION ALL of one read a window, each on the (metric, key, id) index. Built once for each number of questions
+    (store/db.engine_of)."""
     seen = Observation.__table__
     parts = [select(select(seen.c.metric, seen.c.key, seen.c.id, seen.c.order_id, seen.c.value)
                     .where(seen.c.metric == bindparam(f"metric{n}"), seen.c.key == bindparam(f"key{n}"),
-                           seen.c.anomalous.is_(False))
+                           seen.c.id > bindparam(f"since{n}"), seen.c.anomalous.is_(False))
                     .order_by(seen.c.id.desc()).limit(bindparam("rows")).subquery())
              for n in range(questions)]
     return union_all(*parts) if questions > 1 else parts[0]
@@ -197,8 +199,6 @@ def record_check(sessions: sessionmaker, order_id: int, placed: datetime, seen: 
         if check_key is not None:
             passed = None if any(row.holds_the_order for row in kept) else check_key
             session.connection().execute(_CHECKED, {"the_order_id": order_id, "passed": passed})
-    if seen is not None:
-        full_windows.recorded(sessions, ((o.metric, o.key[:255]) for o in seen if not o.anomalous))
     return kept
 
 

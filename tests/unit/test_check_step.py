@@ -44,17 +44,17 @@ def test_the_database_history_flags_what_the_evaluation_flags(ports):
     assert_database_flags_what_the_evaluation_flags(ports)
 
 
-def test_with_full_windows_reused_the_database_history_still_flags_what_the_evaluation_flags(ports, monkeypatch):
-    """The claim behind store/assistants.FullWindows, on a store whose windows fill early (40 values), each full
-    window reused far beyond its bounds: for the whole run, until a window's worth of new values."""
+def test_with_windows_kept_the_database_history_still_flags_what_the_evaluation_flags(ports, monkeypatch):
+    """The claim behind store/assistants.RecentWindows, on a store whose windows fill early (40 values), each
+    window kept far beyond its bounds (for the whole run), brought up to date only with the rows since."""
     ports.rules = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, window=40))
-    reused = ReuseCounted(reuse=3600, new_share=1)
-    monkeypatch.setattr(assistants, "full_windows", reused)
+    reused = ReuseCounted(reuse=3600)
+    monkeypatch.setattr(assistants, "recent_windows", reused)
     assert_database_flags_what_the_evaluation_flags(ports)
-    assert reused.answered > 100  # checks were answered from reused windows
+    assert reused.answered > 100  # checks were answered from kept windows
 
 
-class ReuseCounted(assistants.FullWindows):
+class ReuseCounted(assistants.RecentWindows):
     answered = 0
 
     def get(self, sessions, question):

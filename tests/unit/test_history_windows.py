@@ -1,6 +1,6 @@
-"""The anomaly check's history in the database (store/assistants.SqlHistory): a window that was full when read is
-reused by the checks of the next seconds (FullWindows), never with the checked order's own values in it; a window
-not full yet is read for every check."""
+"""The anomaly check's history in the database (store/assistants.SqlHistory): a window read by a check is kept for
+the checks of the next seconds (RecentWindows), each reading only the rows recorded since, never with the checked
+order's own values in it; then it is read in full again."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import event, insert
 
 from mappings.anomalies import Observation as Observed
 from store import assistants
-from store.assistants import SLACK, FullWindows, SqlHistory
+from store.assistants import SLACK, RecentWindows, SqlHistory
 from store.db import session_factory
 from store.models import Observation
 
@@ -35,7 +35,7 @@ def observe(sessions, order_id: int, value: str, metric: str = "order_total", an
                                                "observed_at": datetime.now(UTC)}])
 
 
-def values(sessions, order_id: int, windows: FullWindows) -> list[D]:
+def values(sessions, order_id: int, windows: RecentWindows) -> list[D]:
     with SqlHistory(sessions, order_id, WINDOW, [QUESTION], windows) as history:
         return list(history.values(*QUESTION))
 
@@ -46,7 +46,7 @@ def statements(ports):
     seen: list[str] = []
 
     def note(*args):
-        seen.append(args[2])
+        seen.append((args[2], args[3]))
     engine = ports.sessions.kw["bind"]
     event.listen(engine, "before_cursor_execute", note)
     yield seen
@@ -61,7 +61,7 @@ def exact(sessions, order_id: int) -> list[D]:
 
 
 def test_a_window_not_full_is_read_for_every_check(ports):
-    windows = FullWindows(reuse=5, clock=Clock())
+    windows = RecentWindows(reuse=5, clock=Clock())
     for n in range(3):
         observe(ports.sessions, n, str(n))
     assert values(ports.sessions, 99, windows) == [D(2), D(1), D(0)]
@@ -69,26 +69,46 @@ def test_a_window_not_full_is_read_for_every_check(ports):
     assert values(ports.sessions, 99, windows) == [D(3), D(2), D(1), D(0)]  # at once, though within the reuse
 
 
-def test_a_full_window_is_reused_for_the_reuse_seconds_then_read_again(ports, statements):
+def test_a_kept_window_is_brought_up_to_date_with_the_rows_since_then_read_in_full_after_the_reuse(ports, statements):
     clock = Clock()
-    windows = FullWindows(reuse=5, clock=clock)
+    windows = RecentWindows(reuse=5, clock=clock)
+    for n in range(5):  # ids apart from the window's size, which the read is also given
+        observe(ports.sessions, n, str(n), metric="discount")
     for n in range(WINDOW + SLACK):
         observe(ports.sessions, n, str(n))
     newest = [D(n) for n in range(WINDOW + SLACK - 1, SLACK - 1, -1)]
     assert values(ports.sessions, 999, windows) == newest == exact(ports.sessions, 999)
+    newest_id = windows.get(ports.sessions, (*QUESTION, WINDOW)).newest_id
     observe(ports.sessions, 500, "500")
-    read = statements
-    read.clear()
+    statements.clear()
     clock.now = 4.9
-    assert values(ports.sessions, 998, windows) == newest  # the window read 4.9 s ago
-    assert read == []  # and the database was not asked
+    answered = values(ports.sessions, 998, windows)
+    (_, asked), = statements  # one read: the rows after the newest kept
+    assert answered == [D(500), *newest[:-1]] == exact(ports.sessions, 998)
+    assert newest_id in (asked.values() if isinstance(asked, dict) else asked)
+    assert windows.get(ports.sessions, (*QUESTION, WINDOW)).read_at == 0.0  # still the full read's window
+    statements.clear()
     clock.now = 5.0
     assert values(ports.sessions, 997, windows) == [D(500), *newest[:-1]]
-    assert len(read) == 1
+    (_, asked), = statements  # read in full again: the rows after 0
+    assert newest_id not in (asked.values() if isinstance(asked, dict) else asked)
+    assert 0 in (asked.values() if isinstance(asked, dict) else asked)
+    assert windows.get(ports.sessions, (*QUESTION, WINDOW)).read_at == 5.0
+
+
+def test_a_window_kept_past_the_rows_since_its_limit_is_replaced_by_them(ports):
+    windows = RecentWindows(reuse=5, clock=Clock())
+    for n in range(3):
+        observe(ports.sessions, n, str(n))
+    values(ports.sessions, 999, windows)
+    for n in range(100, 100 + WINDOW + SLACK):
+        observe(ports.sessions, n, str(n))
+    assert values(ports.sessions, 999, windows) == [D(n) for n in range(99 + WINDOW + SLACK, 99 + SLACK, -1)] \
+        == exact(ports.sessions, 999)
 
 
 def test_a_reused_window_leaves_the_checked_orders_own_values_out(ports):
-    windows = FullWindows(reuse=5, clock=Clock())
+    windows = RecentWindows(reuse=5, clock=Clock())
     for n in range(WINDOW + SLACK):
         observe(ports.sessions, 7 if n % 2 else n, str(n))  # order 7 has every second value
     values(ports.sessions, 999, windows)  # read and kept
@@ -97,7 +117,7 @@ def test_a_reused_window_leaves_the_checked_orders_own_values_out(ports):
 
 
 def test_an_order_with_more_of_its_own_values_than_the_slack_is_answered_by_the_database(ports):
-    windows = FullWindows(reuse=5, clock=Clock())
+    windows = RecentWindows(reuse=5, clock=Clock())
     for n in range(WINDOW):
         observe(ports.sessions, n, str(n))
     for n in range(WINDOW, WINDOW + SLACK + 5):
@@ -108,22 +128,8 @@ def test_an_order_with_more_of_its_own_values_than_the_slack_is_answered_by_the_
         == exact(ports.sessions, 8)
 
 
-def test_a_full_window_is_read_again_once_this_process_recorded_a_twentieth_of_it_anew(ports):
-    windows = FullWindows(reuse=5, new_share=5, clock=Clock())  # a fifth of 10: 2 values
-    for n in range(WINDOW + SLACK):
-        observe(ports.sessions, n, str(n))
-    values(ports.sessions, 999, windows)
-    observe(ports.sessions, 600, "600")
-    windows.recorded(ports.sessions, [QUESTION, ("discount", "store")])
-    assert values(ports.sessions, 999, windows)[0] == D(WINDOW + SLACK - 1)  # 1 of 2: still reused
-    observe(ports.sessions, 601, "601")
-    windows.recorded(ports.sessions, [QUESTION])
-    assert values(ports.sessions, 999, windows)[:2] == [D(601), D(600)]
-
-
-def test_a_checks_recorded_values_count_against_the_windows_reuse(ports, monkeypatch):
-    windows = FullWindows(reuse=5, new_share=WINDOW, clock=Clock())  # reused until 1 new value
-    monkeypatch.setattr(assistants, "full_windows", windows)
+def test_a_checks_recorded_values_are_in_the_next_checks_window(ports):
+    windows = RecentWindows(reuse=5, clock=Clock())
     for n in range(WINDOW + SLACK):
         observe(ports.sessions, n, str(n))
     values(ports.sessions, 999, windows)
@@ -132,17 +138,35 @@ def test_a_checks_recorded_values_count_against_the_windows_reuse(ports, monkeyp
     assert values(ports.sessions, 999, windows)[0] == D(700)
 
 
+def test_an_orders_values_replaced_by_its_check_again_leave_the_window_at_its_full_read(ports):
+    clock = Clock()
+    windows = RecentWindows(reuse=5, clock=clock)
+    for n in range(WINDOW):
+        observe(ports.sessions, n, str(n))
+    values(ports.sessions, 999, windows)
+    assistants.record_check(ports.sessions, 3, datetime.now(UTC), [Observed("order_total", "store", D(33), "total")],
+                            [], [])  # order 3 checked again: its value 3 replaced by 33
+    assert values(ports.sessions, 999, windows)[:2] == [D(33), D(9)]
+    assert D(3) in values(ports.sessions, 999, windows)  # the replaced value, for the reuse seconds at most
+    clock.now = 5.0
+    assert values(ports.sessions, 999, windows) == exact(ports.sessions, 999)
+    assert D(3) not in values(ports.sessions, 999, windows)
+
+
 def test_values_found_anomalous_and_other_metrics_stay_out_of_a_window(ports):
-    windows = FullWindows(reuse=5, clock=Clock())
+    windows = RecentWindows(reuse=5, clock=Clock())
     for n in range(WINDOW + SLACK):
         observe(ports.sessions, n, str(n))
     observe(ports.sessions, 100, "100", anomalous=True)
     observe(ports.sessions, 101, "101", metric="discount")
     assert values(ports.sessions, 999, windows)[0] == D(WINDOW + SLACK - 1)
+    observe(ports.sessions, 102, "102", anomalous=True)  # nor among the rows since
+    observe(ports.sessions, 103, "103", metric="discount")
+    assert values(ports.sessions, 999, windows)[0] == D(WINDOW + SLACK - 1)
 
 
 def test_each_services_sessionmaker_keeps_its_own_windows(ports, unit_engine):
-    windows = FullWindows(reuse=5, clock=Clock())
+    windows = RecentWindows(reuse=5, clock=Clock())
     for n in range(WINDOW + SLACK):
         observe(ports.sessions, n, str(n))
     values(ports.sessions, 999, windows)
