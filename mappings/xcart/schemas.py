@@ -11,6 +11,7 @@ refused with the field's path (mappings/xcart/fields.py).
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -312,7 +313,7 @@ def parse_event(raw: str | bytes | dict) -> Event:
     body = _json_object(raw)
     errors: list[FieldError] = []
     try:
-        envelope = EnvelopeSchema().load(body)
+        envelope = _instance(EnvelopeSchema).load(body)
     except ValidationError as exc:
         errors.extend(flatten_messages(exc.messages))
         envelope = None
@@ -338,10 +339,17 @@ def parse_event(raw: str | bytes | dict) -> Event:
 
 def load(schema: type[Schema], data: Any, prefix: str = ""):
     try:
-        return schema().load(data)
+        return _instance(schema).load(data)
     except ValidationError as exc:
         raise PayloadInvalid(flatten_messages(exc.messages, prefix), schema.__name__.removesuffix("Schema").lower()
                              ) from None
+
+
+@functools.cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance a schema, shared by threads: a load keeps no state on it, and building one (its nested
+    schemas' fields deep-copied) cost as much as the load itself."""
+    return schema()
 
 
 def _json_object(raw: str | bytes | dict) -> dict:
