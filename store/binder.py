@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.db import engine_of
+from store.db import durable, engine_of
 from store.models import Binding, as_utc, utcnow
 
 # The chain's statements, built once (store/db.engine_of): building one costs more than running it.
@@ -71,7 +71,7 @@ def record_intent(sessions: sessionmaker, kind: str, external_id: str) -> bool:
     create without looking up first. False when a row was there already (an earlier attempt, or another worker):
     the unique key refuses the insert (no look-up first: callers have just read the binding under its lock)."""
     try:
-        with engine_of(sessions).begin() as connection:
+        with durable(engine_of(sessions)) as connection:  # synced to disk before the create it announces
             connection.execute(_INTENT, {"kind": kind, "external_id": external_id})
     except IntegrityError:
         return False

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.db import engine_of
+from store.db import durable, engine_of
 from store.models import AuditEntry, DeadLetter, Event, OrderSnapshot, utcnow
 
 TERMINAL = ("synced", "dead", "review", "skipped")
@@ -42,7 +42,7 @@ def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_
                  order_id: int | None = None, order_number: str | None = None) -> bool:
     """Inserts the event; False when it was recorded already (a redelivery)."""
     try:
-        with engine_of(sessions).begin() as connection:
+        with durable(engine_of(sessions)) as connection:  # an event taken in is never lost, a power loss included
             connection.execute(_NEW_EVENT, {
                 "id": event_id, "type": event_type, "entity_key": entity_key, "payload": payload,
                 "order_id": order_id, "order_number": order_number, "status": "received", "attempts": 0,

@@ -1,0 +1,46 @@
+"""SQLite commits without syncing to disk (synchronous=NORMAL: a crash of the process loses nothing, the database
+never corrupts), but what must outlive a power loss before the service acts on it elsewhere is synced at its commit
+(store/db.durable): the first record of an event taken in, the intent row written before a create in FreshBooks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from store import binder, ledger
+
+NORMAL, FULL = 1, 2  # PRAGMA synchronous, as SQLite reads it back
+
+
+@pytest.fixture
+def levels(unit_engine):
+    """The synchronous level of each commit that wrote something, from now on until the test ends."""
+    seen: list[int] = []
+
+    def note(connection):
+        sqlite = connection.connection.dbapi_connection
+        if sqlite.in_transaction:  # a transaction pysqlite began for a write (not the pragma's own commit)
+            seen.append(sqlite.execute("PRAGMA synchronous").fetchone()[0])
+    event.listen(unit_engine, "commit", note)
+    yield seen
+    event.remove(unit_engine, "commit", note)
+
+
+def test_an_intent_row_is_synced_at_its_commit_and_the_binding_after_it_is_not(ports, levels):
+    assert binder.record_intent(ports.sessions, "invoice", "90001")
+    binder.bind(ports.sessions, "invoice", "90001", 7, "v1")
+    assert levels == [FULL, NORMAL]
+
+
+def test_an_events_first_record_is_synced_and_its_later_writes_are_not(ports, levels):
+    assert ledger.record_event(ports.sessions, "durable-1", "order.created", "order:90002", "{}", 90002, "90002")
+    ledger.start_attempt(ports.sessions, "durable-1")
+    ledger.finish(ports.sessions, "durable-1", "synced")
+    assert levels[0] == FULL and levels[1:] and set(levels[1:]) == {NORMAL}
+
+
+def test_a_durable_write_that_fails_leaves_its_connection_syncing_as_the_others(ports, levels):
+    assert binder.record_intent(ports.sessions, "item", "SKU-D")
+    assert not binder.record_intent(ports.sessions, "item", "SKU-D")  # refused by the unique key: rolled back
+    binder.bind(ports.sessions, "item", "SKU-D", 8)
+    assert levels == [FULL, NORMAL]
