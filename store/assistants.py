@@ -45,10 +45,12 @@ class RecentWindows:
     (by any process), and read again in full WINDOW_REUSE seconds after its last full read.
 
     Why: a check asks about eight windows of up to 500 values; reading them in full for every check was the
-    largest cost of an order in the chain. What the rows since cannot show, for at most WINDOW_REUSE seconds:
-    an order's values replaced by its check again (the old ones stay in the window beside the new), and on
-    PostgreSQL a row whose transaction took its id before, but committed after, the newest row read. Both move a
-    window's median and spread by one order's worth at most, which no threshold can see."""
+    largest cost of an order in the chain. An order checked again has its values replaced (record_check): its kept
+    ones leave the window when its new ones come in among the rows since. What the rows since cannot show, for at
+    most WINDOW_REUSE seconds: an order's values replaced by none (found anomalous now) or under the ids of the
+    ones they replace (SQLite gives the newest rows' ids again once they are deleted), which then stand for the
+    new ones; and on PostgreSQL a row whose transaction took its id before, but committed after, the newest row
+    read. Each moves a window by one order's values at most, which no threshold can see."""
 
     def __init__(self, reuse: float = WINDOW_REUSE, clock=time.monotonic):
         self._reuse, self._clock = reuse, clock
@@ -60,12 +62,14 @@ class RecentWindows:
             kept = self._kept.get(sessions, {}).get(question)
         return kept if kept is not None and self._clock() - kept.read_at < self._reuse else None
 
-    def keep(self, sessions: sessionmaker, question: tuple[str, str, int], rows: list[Row],
-             read_at: float | None = None) -> None:
-        """`rows` as read now; `read_at`: when the window they bring up to date was read in full (now: None)."""
+    def now(self) -> float:
+        return self._clock()
+
+    def keep(self, sessions: sessionmaker, question: tuple[str, str, int], rows: list[Row], read_at: float) -> None:
+        """`rows` as read now; `read_at`: when the window they bring up to date was read in full (or, read in full
+        now, when the read began)."""
         with self._lock:
-            self._kept.setdefault(sessions, {})[question] = KeptWindow(
-                self._clock() if read_at is None else read_at, rows)
+            self._kept.setdefault(sessions, {})[question] = KeptWindow(read_at, rows)
 
 
 recent_windows = RecentWindows()
@@ -116,15 +120,16 @@ class SqlHistory:
             window = kept[(metric, key)]
             asked |= {f"metric{n}": metric, f"key{n}": key, f"since{n}": window.newest_id if window else 0}
         fresh: dict[tuple[str, str], list[Row]] = {question: [] for question in self._questions}
+        began = self._windows.now()
         for metric, key, row_id, order_id, value in self._reading().execute(
                 _recent_windows(len(self._questions)), {**asked, "rows": limit}).all():
             fresh[(metric, key)].append((row_id, order_id, Decimal(value)))
         answers = {}
         for question, rows in fresh.items():
             rows.sort(reverse=True)
-            window, read_at = kept[question], None
-            if window is not None and len(rows) < limit:  # the rows since, then the kept window's
-                rows, read_at = (rows + window.rows)[:limit], window.read_at
+            window, read_at = kept[question], began
+            if window is not None and len(rows) < limit:
+                rows, read_at = _brought_up(window.rows, rows)[:limit], window.read_at
             self._windows.keep(self.sessions, (*question, self.window), rows, read_at)
             answers[question] = self._not_own(question, rows)
         return answers
@@ -150,6 +155,13 @@ class SqlHistory:
             Observation.order_id != self.order_id, Observation.observed_at >= since,
             Observation.observed_at <= until).order_by(Observation.observed_at.desc()).limit(self.window))
         return [Decimal(v) for v in rows]
+
+
+def _brought_up(kept: list[Row], since: list[Row]) -> list[Row]:
+    """The rows since, then the kept ones but those of an order among the rows since: a check replaces all of an
+    order's values (record_check), so its kept ones are gone from the database."""
+    checked_again = {order_id for _, order_id, _ in since}
+    return since + [row for row in kept if row[1] not in checked_again]
 
 
 @functools.cache

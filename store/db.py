@@ -33,9 +33,10 @@ def _sqlite_pragmas(connection, _record) -> None:
     # service acts on it elsewhere is written `durable`. A sync at every commit (FULL, SQLite's default) cost
     # a tenth of the worker's CPU in the chain bench, and stalled a gevent worker whole while the disk synced.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    journal = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA synchronous={_SYNC_SOME}")
+    if str(journal).lower() == "wal":  # without WAL (a file system that cannot share memory), NORMAL may corrupt
+        cursor.execute(f"PRAGMA synchronous={_SYNC_SOME}")
     cursor.close()
 
 
@@ -52,15 +53,19 @@ def durable(engine: Engine) -> Iterator[Connection]:
             yield connection
         return
     with engine.connect() as connection:
+        before = connection.exec_driver_sql("PRAGMA synchronous").scalar()
         _synchronous(connection, _SYNC_EACH)
         try:
             with connection.begin():
                 yield connection
         finally:
-            _synchronous(connection, _SYNC_SOME)
+            try:
+                _synchronous(connection, before)
+            except Exception:  # noqa: BLE001 - the body's own outcome stands; the connection leaves the pool instead
+                connection.invalidate()
 
 
-def _synchronous(connection: Connection, level: str) -> None:
+def _synchronous(connection: Connection, level: str | int) -> None:
     connection.exec_driver_sql(f"PRAGMA synchronous={level}")  # outside a transaction: pysqlite begins at DML
     connection.commit()
 

@@ -138,19 +138,36 @@ def test_a_checks_recorded_values_are_in_the_next_checks_window(ports):
     assert values(ports.sessions, 999, windows)[0] == D(700)
 
 
-def test_an_orders_values_replaced_by_its_check_again_leave_the_window_at_its_full_read(ports):
+def check_again(sessions, order_id: int, value: str) -> None:
+    """The order checked again: record_check replaces its values."""
+    assistants.record_check(sessions, order_id, datetime.now(UTC),
+                            [Observed("order_total", "store", D(value), "total")], [], [])
+
+
+def test_an_order_checked_again_and_again_is_in_a_kept_window_once_with_its_newest_value(ports):
+    windows = RecentWindows(reuse=5, clock=Clock())
+    for n in range(WINDOW):
+        observe(ports.sessions, n, str(n))
+    values(ports.sessions, 999, windows)
+    for value in ("33", "34", "35"):  # order 3 checked again between other orders' checks
+        check_again(ports.sessions, 3, value)
+        observe(ports.sessions, int(value) + 100, value + "0")
+        answered = values(ports.sessions, 999, windows)
+        assert answered == exact(ports.sessions, 999)
+    assert answered.count(D(35)) == 1 and not {D(3), D(33), D(34)} & set(answered)
+
+
+def test_an_order_whose_new_values_took_the_ids_of_its_old_ones_is_read_right_after_the_reuse(ports):
     clock = Clock()
     windows = RecentWindows(reuse=5, clock=clock)
     for n in range(WINDOW):
         observe(ports.sessions, n, str(n))
     values(ports.sessions, 999, windows)
-    assistants.record_check(ports.sessions, 3, datetime.now(UTC), [Observed("order_total", "store", D(33), "total")],
-                            [], [])  # order 3 checked again: its value 3 replaced by 33
-    assert values(ports.sessions, 999, windows)[:2] == [D(33), D(9)]
-    assert D(3) in values(ports.sessions, 999, windows)  # the replaced value, for the reuse seconds at most
+    check_again(ports.sessions, 9, "99")  # the newest row's id, deleted, is SQLite's next id again
+    assert len(values(ports.sessions, 999, windows)) == WINDOW  # one order's value, old or new: the bound
     clock.now = 5.0
     assert values(ports.sessions, 999, windows) == exact(ports.sessions, 999)
-    assert D(3) not in values(ports.sessions, 999, windows)
+    assert D(99) in values(ports.sessions, 999, windows)
 
 
 def test_values_found_anomalous_and_other_metrics_stay_out_of_a_window(ports):
