@@ -48,7 +48,9 @@ class RedisLocks:
 
     @contextmanager
     def _held(self, key: str, lease: float, wait: float) -> Iterator[None]:
-        lock = self._redis.lock(key, timeout=lease, blocking_timeout=wait, sleep=POLL)
+        # thread_local=False: the lock object is this call's alone, and a threading.local made for each cost more
+        # than the lock's two round trips under gevent (its locals are patched)
+        lock = self._redis.lock(key, timeout=lease, blocking_timeout=wait, sleep=POLL, thread_local=False)
         if not lock.acquire():
             raise LockNotAcquired(f"{key} is still held after {wait:g} s")
         try:
