@@ -43,16 +43,16 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     """The chain's steps with nothing to do for the order's newest version, left out of the chain sent for it
     (workers/tasks.order_chain): resolve_client when the client's email is bound, sync_items when every SKU is
     (both would only find their bindings), create_invoice when the invoice is booked from this very version (the
-    chain only reconciles), and check_order when the checks are off or passed this very version under these rules
-    and refunds (it would only read what it found: a payment's event) and only steps that check before they book
-    are left. A binding that goes in the moment between is made up for by create_invoice, which resolves an unbound
+    chain only reconciles), and check_order ahead of those two booking steps alone: create_invoice and
+    reconcile_payment check the version they book themselves (may_book, _check_again), holding the order as the
+    step would, so the check runs in the first of them instead of as a task of its own (a task cost more than the
+    check). A binding that goes in the moment between is made up for by create_invoice, which resolves an unbound
     client and syncs unbound items itself; a newer version, refund or rules that come in after, by create_invoice
-    and reconcile_payment, which check the order themselves when what they book is not what the checks passed
-    (may_book, _check_again), and bring the invoice up to the version."""
-    stored = snapshots.order_payload_and_check(svc.sessions, order_id)
-    if stored is None:
+    and reconcile_payment, which check the order themselves when what they book is not what the checks passed,
+    and bring the invoice up to the version."""
+    payload = snapshots.order_payload(svc.sessions, order_id)
+    if payload is None:
         return set()
-    payload, checked = stored
     order = read_order(payload)
     version = version_of(order, payload)
     email, skus = order.email.strip().lower(), [item.sku for item in order.items]
@@ -65,19 +65,10 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     if bound.get(("invoice", str(order_id))) == version:
         idle.add("create_invoice")
     # Only ahead of the booking steps. resolve_client and sync_items check the version they make things from too, but
-    # where they run the check stays a step of its own: an order it holds is held before any other step runs.
-    if {"resolve_client", "sync_items"} <= idle and _checked_as_it_is(svc, order, version, checked):
+    # where they run the check stays a step of its own: an order it holds is held before anything is made for it.
+    if {"resolve_client", "sync_items"} <= idle:
         idle.add("check_order")
     return idle
-
-
-def _checked_as_it_is(svc: StepPorts, order: Order, version: str, checked: str | None) -> bool:
-    if not checks_on(svc.rules):
-        return True
-    if checked is None:
-        return False
-    transactions = transactions_of(svc, order.id) if svc.rules.anomalies.enabled else []
-    return checked == check_key(svc.rules, version, order, transactions)
 
 
 def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None, *, checked_again: int = 0) -> int:

@@ -201,39 +201,36 @@ def test_a_chain_for_a_version_already_booked_leaves_create_invoice_out(ports):
     assert orders.reconcile_payment(ports, order_id, "evt-2") == D("76.54")  # the chain sent for it: only this step
 
     deliver(ports, "evt-3", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
-    assert orders.idle_steps(ports, order_id) == {"resolve_client", "sync_items"}  # a newer version: checked, booked
+    # a newer version: booked, and checked by create_invoice first
+    assert orders.idle_steps(ports, order_id) == {"check_order", "resolve_client", "sync_items"}
 
 
-def test_the_check_is_left_out_only_while_what_it_passed_stands(ports):
-    """check_order is idle when it would only read what it found (its checks passed this version of the order under
-    these rules, with these refunds; or the checks are off), and only ahead of steps that check before they book."""
+def test_the_check_is_left_out_ahead_of_the_booking_steps_which_check_what_they_book(ports):
+    """check_order is left out when only create_invoice and reconcile_payment are to run: they check the version
+    they book themselves. Where a client or items are to be made, it stays a step of its own."""
     deliver(ports, "evt-1", "order.created")
-    checks.check_order(ports, ORDER_ID, "evt-1")
     assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # the client and items are still to be made
     run_chain(ports, ORDER_ID, "evt-1")
     assert "check_order" in orders.idle_steps(ports, ORDER_ID)
-    deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund", value="10.00",
-            order_id=ORDER_ID)
-    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # refunded since: the anomaly check asks
-    checks.check_order(ports, ORDER_ID, "evt-refund")
-    assert "check_order" in orders.idle_steps(ports, ORDER_ID)
-
-    promoted = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, warm_up=31))
-    ports.rules, unchanged = promoted, ports.rules
-    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # other rules: judged again under them
-    ports.rules = dataclasses.replace(unchanged, validation=dataclasses.replace(unchanged.validation, enabled=False),
-                                      anomalies=dataclasses.replace(unchanged.anomalies, enabled=False))
-    assert "check_order" in orders.idle_steps(ports, ORDER_ID)  # the checks off: nothing to check
-    ports.rules = unchanged
-
+    deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
+    assert "check_order" in orders.idle_steps(ports, ORDER_ID)  # a new version, unchecked: create_invoice checks it
     binder.unbind(ports.sessions, "client", EMAIL)
-    # resolve_client runs, and makes the client from the newest version, which may come in unchecked meanwhile
-    assert orders.idle_steps(ports, ORDER_ID) == {"sync_items", "create_invoice"}
-    orders.resolve_client(ports, ORDER_ID, "evt-1")
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # resolve_client runs: the check goes first
+    binder.unbind(ports.sessions, "client", EMAIL)
 
-    with ports.sessions.begin() as session:  # as record_check leaves an order a finding holds
-        session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == ORDER_ID).values(checked_version=None))
-    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)
+
+def test_an_unchecked_version_the_check_would_hold_is_held_by_create_invoice_before_anything_is_booked(ports,
+                                                                                                     monkeypatch):
+    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
+    invoice_id, _ = run_chain(ports, order_id, "evt-1")
+    deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
+    flag_orders(monkeypatch, lambda order, transactions: order.notes == "Leave at the door")
+    assert {"check_order", "create_invoice"} & orders.idle_steps(ports, order_id) == {"check_order"}
+    with pytest.raises(HeldForReview):  # the chain sent: create_invoice, reconcile_payment
+        orders.create_invoice(ports, order_id, "evt-2")
+    booked = invoice(ports, invoice_id)
+    assert "Leave at the door" not in booked["notes"] and len(books(ports).all("invoice")) == 1
+    assert snapshots.checked_version(ports.sessions, order_id) is None  # held: nothing passed
 
 
 def test_a_newer_version_after_create_invoice_was_left_out_is_brought_up_by_the_payment_step(ports):
