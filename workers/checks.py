@@ -1,4 +1,5 @@
-"""The assistants' step, first in the order chain: the data-quality check (mappings/validation.py) and the
+"""The assistants' check, first in the order chain (check_order, or the first booking step when the chain leaves
+that out: workers/orders.idle_steps): the data-quality check (mappings/validation.py) and the
 anomaly check (mappings/anomalies.py, learned from the store's history in store/assistants.py). Their
 findings are kept beside the order (`xcfb events show`); the rules say per kind or severity whether the order
 is booked with its flags or held for a person (a review dead letter naming each field). Each check is

@@ -43,16 +43,22 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
     """The chain's steps with nothing to do for the order's newest version, left out of the chain sent for it
     (workers/tasks.order_chain): resolve_client when the client's email is bound, sync_items when every SKU is
     (both would only find their bindings), create_invoice when the invoice is booked from this very version (the
-    chain only reconciles), and check_order ahead of those two booking steps alone: create_invoice and
-    reconcile_payment check the version they book themselves (may_book, _check_again), holding the order as the
-    step would, so the check runs in the first of them instead of as a task of its own (a task cost more than the
-    check). A binding that goes in the moment between is made up for by create_invoice, which resolves an unbound
-    client and syncs unbound items itself; a newer version, refund or rules that come in after, by create_invoice
-    and reconcile_payment, which check the order themselves when what they book is not what the checks passed,
-    and bring the invoice up to the version."""
-    payload = snapshots.order_payload(svc.sessions, order_id)
-    if payload is None:
+    chain only reconciles), and check_order ahead of the booking steps alone, when one of them checks first:
+    - it passed this very version under these rules and refunds (it would only read what it found: a payment's
+      event), or
+    - create_invoice comes first and the check has not seen this version or these rules: create_invoice checks
+      the version it books before anything else (may_book, _check_again) and holds the order as the step would,
+      and a task cost more than the check. Not for refunds alone (may_book books a version refunded since; the
+      check, which may hold a refund, goes first), nor ahead of reconcile_payment alone, which plans the invoice
+      before it checks.
+    A binding that goes in the moment between is made up for by create_invoice, which resolves an unbound client
+    and syncs unbound items itself; a newer version, refund or rules that come in after, by create_invoice and
+    reconcile_payment, which check the order themselves when what they book is not what the checks passed, and
+    bring the invoice up to the version."""
+    stored = snapshots.order_payload_and_check(svc.sessions, order_id)
+    if stored is None:
         return set()
+    payload, checked = stored
     order = read_order(payload)
     version = version_of(order, payload)
     email, skus = order.email.strip().lower(), [item.sku for item in order.items]
@@ -66,9 +72,20 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
         idle.add("create_invoice")
     # Only ahead of the booking steps. resolve_client and sync_items check the version they make things from too, but
     # where they run the check stays a step of its own: an order it holds is held before anything is made for it.
-    if {"resolve_client", "sync_items"} <= idle:
+    if {"resolve_client", "sync_items"} <= idle and (
+            _checked_as_it_is(svc, order, version, checked)
+            or ("create_invoice" not in idle and not may_book(svc.rules, checked, version))):
         idle.add("check_order")
     return idle
+
+
+def _checked_as_it_is(svc: StepPorts, order: Order, version: str, checked: str | None) -> bool:
+    if not checks_on(svc.rules):
+        return True
+    if not may_book(svc.rules, checked, version):
+        return False
+    transactions = transactions_of(svc, order.id) if svc.rules.anomalies.enabled else []
+    return checked == check_key(svc.rules, version, order, transactions)
 
 
 def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None, *, checked_again: int = 0) -> int:
@@ -143,14 +160,16 @@ def create_invoice(svc: StepPorts, order_id: int, event_id: str | None = None, *
         return _check_again(svc, order_id, event_id, checked_again, create_invoice)
 
 
-CHECKED_AGAIN = 3  # times a step checks the order itself before it gives up for now (retried with backoff)
+# times a step checks the order itself before it gives up for now (retried with backoff); the first may be the
+# chain's only check (idle_steps left check_order out)
+CHECKED_AGAIN = 4
 
 
 def _check_again(svc: StepPorts, order_id: int, event_id: str | None, times: int, step):
-    """What the step is about to book came in after its chain's check (a version, a refund), or the checks' rules
-    changed: the step checks the order itself, which holds it (HeldForReview) as the check of the chain it came
-    with would, then runs again. Again and again only while what is checked keeps changing under it (versions
-    arriving, two rule versions in flight): then it is retried later."""
+    """What the step is about to book was not checked (the chain left check_order out), came in after its chain's
+    check (a version, a refund), or the checks' rules changed: the step checks the order itself, which holds it
+    (HeldForReview) as the chain's check would, then runs again. Again and again only while what is checked keeps
+    changing under it (versions arriving, two rule versions in flight): then it is retried later."""
     if times >= CHECKED_AGAIN:
         raise ChecksKeepChanging(f"order {order_id}: what its checks passed changed {times} times during one step")
     checks.check_order(svc, order_id, event_id)
@@ -289,7 +308,7 @@ def reconcile_payment(svc: StepPorts, order_id: int, event_id: str | None = None
         client_id = resolve_client(svc, order_id, event_id)
     try:
         return _settle(svc, order, plan, version, invoice_id, client_id, event_id)
-    except _ChecksBehind:  # a refund that came in after this chain's check (a version is create_invoice's)
+    except _ChecksBehind:  # a refund or rules the check has not seen (a version is create_invoice's)
         return _check_again(svc, order_id, event_id, checked_again,
                             partial(reconcile_payment, invoice_brought_up=invoice_brought_up))
 

@@ -205,18 +205,45 @@ def test_a_chain_for_a_version_already_booked_leaves_create_invoice_out(ports):
     assert orders.idle_steps(ports, order_id) == {"check_order", "resolve_client", "sync_items"}
 
 
-def test_the_check_is_left_out_ahead_of_the_booking_steps_which_check_what_they_book(ports):
-    """check_order is left out when only create_invoice and reconcile_payment are to run: they check the version
-    they book themselves. Where a client or items are to be made, it stays a step of its own."""
+def test_the_check_is_left_out_ahead_of_the_booking_steps_when_one_of_them_checks_first(ports):
+    """check_order is left out ahead of create_invoice and reconcile_payment alone when it passed this very version
+    under these rules and refunds, or when create_invoice comes first and checks a version or rules it has not seen.
+    It stays a step of its own where a client or items are to be made, for a refund alone (create_invoice books a
+    version refunded since), and ahead of reconcile_payment alone (it plans the invoice before it checks)."""
     deliver(ports, "evt-1", "order.created")
+    checks.check_order(ports, ORDER_ID, "evt-1")
     assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # the client and items are still to be made
     run_chain(ports, ORDER_ID, "evt-1")
+    assert "check_order" in orders.idle_steps(ports, ORDER_ID)  # passed as it is
+
+    deliver(ports, "evt-refund", "payment.created", PAYMENT, id=77002, type="refund", value="10.00",
+            order_id=ORDER_ID)
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # refunded since: the anomaly check asks first
+    checks.check_order(ports, ORDER_ID, "evt-refund")
     assert "check_order" in orders.idle_steps(ports, ORDER_ID)
+
+    promoted = dataclasses.replace(ports.rules, anomalies=dataclasses.replace(ports.rules.anomalies, warm_up=31))
+    ports.rules, unchanged = promoted, ports.rules
+    assert "create_invoice" in orders.idle_steps(ports, ORDER_ID)
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # other rules, and only reconcile_payment to run
+    ports.rules = dataclasses.replace(unchanged, validation=dataclasses.replace(unchanged.validation, enabled=False),
+                                      anomalies=dataclasses.replace(unchanged.anomalies, enabled=False))
+    assert "check_order" in orders.idle_steps(ports, ORDER_ID)  # the checks off: nothing to check
+    ports.rules = unchanged
+
     deliver(ports, "evt-2", "order.updated", update_date="2026-11-20T16:00:00+0000", notes="Leave at the door")
-    assert "check_order" in orders.idle_steps(ports, ORDER_ID)  # a new version, unchecked: create_invoice checks it
+    assert {"check_order", "create_invoice"} & orders.idle_steps(ports, ORDER_ID) == {"check_order"}  # it checks
+    ports.rules = promoted
+    assert {"check_order", "create_invoice"} & orders.idle_steps(ports, ORDER_ID) == {"check_order"}
+    ports.rules = unchanged
+
     binder.unbind(ports.sessions, "client", EMAIL)
     assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # resolve_client runs: the check goes first
-    binder.unbind(ports.sessions, "client", EMAIL)
+    orders.resolve_client(ports, ORDER_ID, "evt-2")
+    orders.create_invoice(ports, ORDER_ID, "evt-2")
+    with ports.sessions.begin() as session:  # as record_check leaves an order a finding holds
+        session.execute(update(OrderSnapshot).where(OrderSnapshot.order_id == ORDER_ID).values(checked_version=None))
+    assert "check_order" not in orders.idle_steps(ports, ORDER_ID)  # held, and only reconcile_payment to run
 
 
 def test_an_unchecked_version_the_check_would_hold_is_held_by_create_invoice_before_anything_is_booked(ports,
