@@ -52,9 +52,10 @@ def idle_steps(svc: StepPorts, order_id: int) -> set[str]:
       check, which may hold a refund, goes first), nor ahead of reconcile_payment alone, which plans the invoice
       before it checks.
     A binding that goes in the moment between is made up for by create_invoice, which resolves an unbound client
-    and syncs unbound items itself; a newer version, refund or rules that come in after, by create_invoice and
+    and syncs unbound items itself; a newer version or rules that come in after, by create_invoice and
     reconcile_payment, which check the order themselves when what they book is not what the checks passed, and
-    bring the invoice up to the version."""
+    bring the invoice up to the version; a refund, by reconcile_payment, which checks it before it books a credit
+    note."""
     stored = snapshots.order_payload_and_check(svc.sessions, order_id)
     if stored is None:
         return set()
