@@ -53,21 +53,20 @@ def durable(engine: Engine) -> Iterator[Connection]:
             yield connection
         return
     with engine.connect() as connection:
-        before = connection.exec_driver_sql("PRAGMA synchronous").scalar()
-        _synchronous(connection, _SYNC_EACH)
+        sqlite = connection.connection.dbapi_connection  # pragmas on the driver's connection: no transaction begun
+        kept = connection.connection.info  # the driver connection's own: its level is read once
+        if "synchronous" not in kept:
+            kept["synchronous"] = sqlite.execute("PRAGMA synchronous").fetchone()[0]
+        level = kept["synchronous"]
+        sqlite.execute(f"PRAGMA synchronous={_SYNC_EACH}")
         try:
             with connection.begin():
                 yield connection
         finally:
             try:
-                _synchronous(connection, before)
+                sqlite.execute(f"PRAGMA synchronous={level}")
             except Exception:  # noqa: BLE001 - the body's own outcome stands; the connection leaves the pool instead
                 connection.invalidate()
-
-
-def _synchronous(connection: Connection, level: str | int) -> None:
-    connection.exec_driver_sql(f"PRAGMA synchronous={level}")  # outside a transaction: pysqlite begins at DML
-    connection.commit()
 
 
 def session_factory(engine: Engine) -> sessionmaker:
