@@ -199,7 +199,7 @@ def open_review_reason(sessions: sessionmaker, order_id: int) -> str | None:
 def _open_review_of_order(session, order_id: int | None) -> DeadLetter | None:
     if order_id is None:
         return None
-    # locked too: an operator's discard or replay (resolve_dead_letter) does not take the order's lock
+    # locked too: an operator's replay (resolve_dead_letter) does not take the order's lock
     return session.scalar(select(DeadLetter).join(Event, Event.id == DeadLetter.event_id)
                           .where(Event.order_id == order_id, DeadLetter.kind == "review", DeadLetter.status == "open")
                           .order_by(DeadLetter.id).limit(1).with_for_update(of=DeadLetter))
@@ -246,6 +246,28 @@ def resolve_dead_letter(sessions: sessionmaker, letter_id: int, status: str) -> 
     with sessions.begin() as session:
         letter = session.get(DeadLetter, letter_id)
         letter.status, letter.resolved_at = status, utcnow()
+
+
+def discard_dead_letter(sessions: sessionmaker, letter_id: int, note: str) -> list[str] | None:
+    """Resolves an open dead letter as discarded and finishes every event it holds as skipped: its own and, for an
+    order's review, the earlier events it names (else they stay in review with no open letter: out of sight, never
+    replayed). One transaction under the order's lock, as dead_letter takes it, and the letter's: an event of the
+    order held meanwhile joins the letter before (and is discarded with it) or opens a new review after. Returns
+    the events, or None when the letter is not open."""
+    with sessions.begin() as session:
+        order_id = session.scalar(select(Event.order_id).join(DeadLetter, DeadLetter.event_id == Event.id)
+                                  .where(DeadLetter.id == letter_id))
+        if order_id is not None:
+            session.connection().execute(_ORDER_LOCKED, {"the_order_id": order_id})
+        letter = session.get(DeadLetter, letter_id, with_for_update=True, populate_existing=True)
+        if letter is None or letter.status != "open":
+            return None
+        held = [letter.event_id] + [e["message"] for e in letter.errors if e.get("path") == EARLIER_EVENT]
+        now = utcnow()
+        letter.status, letter.resolved_at = "discarded", now
+        session.execute(update(Event).where(Event.id.in_(held), Event.status.in_(("review", "dead")))
+                        .values(status="skipped", finished_at=now, last_error=note))
+    return held
 
 
 def dead_letter_counts(sessions: sessionmaker) -> dict[tuple[str, str], int]:

@@ -68,12 +68,11 @@ def replay(svc: Services, letter_id: int, send: Callable[[str, list], None], pay
 
 
 def discard(svc: Services, letter_id: int) -> str:
-    letter = ledger.get_dead_letter(svc.sessions, letter_id)
-    if letter is None or letter.status != "open":
+    """Closes the letter and skips the events it holds (an order's review may hold several); returns its event."""
+    held = ledger.discard_dead_letter(svc.sessions, letter_id, f"discarded by an operator (dead letter {letter_id})")
+    if held is None:
         raise OperatorError(f"no open dead letter {letter_id}")
-    ledger.resolve_dead_letter(svc.sessions, letter_id, "discarded")
-    ledger.finish(svc.sessions, letter.event_id, "skipped", f"discarded by an operator (dead letter {letter_id})")
-    return letter.event_id
+    return held[0]
 
 
 def show_order(svc: Services, reference: str) -> list[str]:

@@ -18,7 +18,7 @@ from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, pay, ru
 from workers import events, orders
 from workers.failures import classify
 from xcfb.clients import duplicate_under_review, list_duplicates, resolve_review
-from xcfb.operations import OperatorError
+from xcfb.operations import OperatorError, discard
 
 SAME_PERSON = {"fname": "María", "lname": "García", "email": "mgarcia@oldmail.net", "bus_phone": "(617) 555-0199",
                "p_street": "12 Beacon Street", "p_city": "Boston", "p_code": "02108"}
@@ -110,6 +110,21 @@ def test_one_order_held_twice_is_one_entry_and_resolving_it_runs_the_newest_even
     assert sent == ["e2"]  # the newest event runs the order's newest version; its sync settles e1 (settle_reviews)
     assert ledger.get_dead_letter(ports.sessions, letters[0]).status == "replayed"
     assert "held with the order's later event e2" in ledger.get_event(ports.sessions, "e1").last_error
+
+
+def test_discarding_an_orders_review_skips_every_event_it_holds(ports):
+    existing(ports, bus_phone="(212) 555-0100")
+    for event_id in ("e1", "e2"):  # the order created, then paid: one review holds both
+        deliver(ports, event_id)
+        with pytest.raises(NeedsReview) as held_for:
+            orders.resolve_client(ports, ORDER_ID, event_id)
+        letter_id = held(ports, event_id, held_for.value)
+    assert discard(ports, letter_id) == "e2"
+    assert {ledger.get_event(ports.sessions, e).status for e in ("e1", "e2")} == {"skipped"}
+    assert ledger.counts_by_status(ports.sessions) == {"skipped": 2}  # none left in review without a letter
+    assert ledger.get_dead_letter(ports.sessions, letter_id).status == "discarded"
+    with pytest.raises(OperatorError, match="no open dead letter"):
+        discard(ports, letter_id)
 
 
 def test_a_review_that_now_names_the_orders_payment_event_is_still_settled_as_a_duplicate(ports):
