@@ -250,10 +250,11 @@ def resolve_dead_letter(sessions: sessionmaker, letter_id: int, status: str) -> 
 
 def discard_dead_letter(sessions: sessionmaker, letter_id: int, note: str) -> list[str] | None:
     """Resolves an open dead letter as discarded and finishes every event it holds as skipped: its own and, for an
-    order's review, the earlier events it names (else they stay in review with no open letter: out of sight, never
-    replayed). One transaction under the order's lock, as dead_letter takes it, and the letter's: an event of the
-    order held meanwhile joins the letter before (and is discarded with it) or opens a new review after. Returns
-    the events, or None when the letter is not open."""
+    order's review, the order's other events in review (the earlier ones it names, and any a replay's new review
+    left unnamed), as settle_reviews syncs them all; else they stay in review with no open letter, out of sight,
+    never replayed. One transaction under the order's lock, as dead_letter takes it, and the letter's: an event
+    of the order held meanwhile joins the letter before (and is discarded with it) or opens a new review after.
+    Returns the events, or None when the letter is not open."""
     with sessions.begin() as session:
         order_id = session.scalar(select(Event.order_id).join(DeadLetter, DeadLetter.event_id == Event.id)
                                   .where(DeadLetter.id == letter_id))
@@ -262,7 +263,10 @@ def discard_dead_letter(sessions: sessionmaker, letter_id: int, note: str) -> li
         letter = session.get(DeadLetter, letter_id, with_for_update=True, populate_existing=True)
         if letter is None or letter.status != "open":
             return None
-        held = [letter.event_id] + [e["message"] for e in letter.errors if e.get("path") == EARLIER_EVENT]
+        held = [letter.event_id]
+        if letter.kind == "review" and order_id is not None:
+            held += [e for e in session.scalars(select(Event.id).where(Event.order_id == order_id,
+                                                                       Event.status == "review")) if e not in held]
         now = utcnow()
         letter.status, letter.resolved_at = "discarded", now
         session.execute(update(Event).where(Event.id.in_(held), Event.status.in_(("review", "dead")))

@@ -18,7 +18,7 @@ from tests.unit.test_chain_steps import EMAIL, ORDER, ORDER_ID, deliver, pay, ru
 from workers import events, orders
 from workers.failures import classify
 from xcfb.clients import duplicate_under_review, list_duplicates, resolve_review
-from xcfb.operations import OperatorError, discard
+from xcfb.operations import OperatorError, discard, replay
 
 SAME_PERSON = {"fname": "María", "lname": "García", "email": "mgarcia@oldmail.net", "bus_phone": "(617) 555-0199",
                "p_street": "12 Beacon Street", "p_city": "Boston", "p_code": "02108"}
@@ -119,6 +119,11 @@ def test_discarding_an_orders_review_skips_every_event_it_holds(ports):
         with pytest.raises(NeedsReview) as held_for:
             orders.resolve_client(ports, ORDER_ID, event_id)
         letter_id = held(ports, event_id, held_for.value)
+    replay(ports, letter_id, lambda name, args: None)  # run again (e2) and held again: a new review, naming e2 only
+    with pytest.raises(NeedsReview) as held_again:
+        orders.resolve_client(ports, ORDER_ID, "e2")
+    letter_id = held(ports, "e2", held_again.value)
+    assert ledger.get_event(ports.sessions, "e1").status == "review"
     assert discard(ports, letter_id) == "e2"
     assert {ledger.get_event(ports.sessions, e).status for e in ("e1", "e2")} == {"skipped"}
     assert ledger.counts_by_status(ports.sessions) == {"skipped": 2}  # none left in review without a letter
