@@ -65,6 +65,14 @@ def test_a_customer_whose_name_is_in_another_script_is_found_under_a_new_email(p
     assert ports.freshbooks.books.read("invoice", invoice_id)["customerid"] == client_id
 
 
+def hold(ports, event_id: str, deliver_it=deliver) -> int:
+    """The event taken in and its resolve_client held as a possible duplicate: the review entry written."""
+    deliver_it(ports, event_id)
+    with pytest.raises(NeedsReview) as held_for:
+        orders.resolve_client(ports, ORDER_ID, event_id)
+    return held(ports, event_id, held_for.value)
+
+
 def test_a_likely_but_uncertain_match_is_held_for_review_naming_the_client_and_evidence(ports):
     client_id = existing(ports, bus_phone="(212) 555-0100")  # same name and home, another phone
     deliver(ports, "e1")
@@ -81,10 +89,7 @@ def test_a_likely_but_uncertain_match_is_held_for_review_naming_the_client_and_e
 
 def test_resolving_use_client_books_to_that_client_and_is_remembered(ports):
     client_id = existing(ports, bus_phone="(212) 555-0100")
-    deliver(ports, "e1")
-    with pytest.raises(NeedsReview) as held_for:
-        orders.resolve_client(ports, ORDER_ID, "e1")
-    letter_id = held(ports, "e1", held_for.value)
+    letter_id = hold(ports, "e1")
     sent = []
     replayed = resolve_review(ports, letter_id, "use-client", client_id, lambda name, args: sent.append((name, args)))
     assert replayed == "e1"
@@ -115,14 +120,9 @@ def test_one_order_held_twice_is_one_entry_and_resolving_it_runs_the_newest_even
 def test_discarding_an_orders_review_skips_every_event_it_holds(ports):
     existing(ports, bus_phone="(212) 555-0100")
     for event_id in ("e1", "e2"):  # the order created, then paid: one review holds both
-        deliver(ports, event_id)
-        with pytest.raises(NeedsReview) as held_for:
-            orders.resolve_client(ports, ORDER_ID, event_id)
-        letter_id = held(ports, event_id, held_for.value)
+        letter_id = hold(ports, event_id)
     replay(ports, letter_id, lambda name, args: None)  # run again (e2) and held again: a new review, naming e2 only
-    with pytest.raises(NeedsReview) as held_again:
-        orders.resolve_client(ports, ORDER_ID, "e2")
-    letter_id = held(ports, "e2", held_again.value)
+    letter_id = hold(ports, "e2", deliver_it=lambda ports, event_id: None)
     assert ledger.get_event(ports.sessions, "e1").status == "review"
     assert discard(ports, letter_id) == "e2"
     assert {ledger.get_event(ports.sessions, e).status for e in ("e1", "e2")} == {"skipped"}
@@ -134,14 +134,9 @@ def test_discarding_an_orders_review_skips_every_event_it_holds(ports):
 
 def test_a_review_that_now_names_the_orders_payment_event_is_still_settled_as_a_duplicate(ports):
     client_id = existing(ports, bus_phone="(212) 555-0100")
-    deliver(ports, "e1")
-    with pytest.raises(NeedsReview) as held_for:
-        orders.resolve_client(ports, ORDER_ID, "e1")
-    letter_id = held(ports, "e1", held_for.value)
-    pay(ports, "p1", 9001, "10.00")  # the payment rode on the order's chain and was parked with it
-    with pytest.raises(NeedsReview) as held_again:
-        orders.resolve_client(ports, ORDER_ID, "p1")
-    assert held(ports, "p1", held_again.value) == letter_id
+    letter_id = hold(ports, "e1")
+    # the payment rode on the order's chain and was parked with it
+    assert hold(ports, "p1", deliver_it=lambda ports, event_id: pay(ports, event_id, 9001, "10.00")) == letter_id
     assert ledger.get_dead_letter(ports.sessions, letter_id).event_id == "p1"  # a payment: no email of its own
     assert duplicate_under_review(ports, letter_id).client_id == client_id  # the console's question, from the order
     sent = []
@@ -152,10 +147,7 @@ def test_a_review_that_now_names_the_orders_payment_event_is_still_settled_as_a_
 
 def test_resolving_create_new_makes_a_new_client_and_is_never_asked_again(ports):
     client_id = existing(ports, bus_phone="(212) 555-0100")
-    deliver(ports, "e1")
-    with pytest.raises(NeedsReview) as held_for:
-        orders.resolve_client(ports, ORDER_ID, "e1")
-    letter_id = held(ports, "e1", held_for.value)
+    letter_id = hold(ports, "e1")
     resolve_review(ports, letter_id, "create-new", None, lambda name, args: None)
     new_id = orders.resolve_client(ports, ORDER_ID, "e1")
     assert new_id != client_id and len(clients(ports)) == 2
@@ -166,10 +158,7 @@ def test_resolving_create_new_makes_a_new_client_and_is_never_asked_again(ports)
 
 def test_resolve_refuses_what_it_cannot_settle(ports):
     existing(ports, bus_phone="(212) 555-0100")
-    deliver(ports, "e1")
-    with pytest.raises(NeedsReview) as held_for:
-        orders.resolve_client(ports, ORDER_ID, "e1")
-    letter_id = held(ports, "e1", held_for.value)
+    letter_id = hold(ports, "e1")
     with pytest.raises(OperatorError, match="use-client needs the FreshBooks client id"):
         resolve_review(ports, letter_id, "use-client", None, lambda name, args: None)
     with pytest.raises(OperatorError, match="FreshBooks has no client 999"):
