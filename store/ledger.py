@@ -269,8 +269,8 @@ def discard_dead_letter(sessions: sessionmaker, letter_id: int, note: str) -> li
                                                                        Event.status == "review")) if e not in held]
         now = utcnow()
         letter.status, letter.resolved_at = "discarded", now
-        session.execute(update(Event).where(Event.id.in_(held), Event.status.in_(("review", "dead")))
-                        .values(status="skipped", finished_at=now, last_error=note))
+        session.execute(update(Event).where(Event.id.in_(held)).values(status="skipped", finished_at=now,
+                                                                       last_error=note))
     return held
 
 
