@@ -20,6 +20,8 @@ _THE_EVENT = EVENTS.c.id == bindparam("event_id")
 _STARTED = (update(EVENTS).where(_THE_EVENT, EVENTS.c.status.not_in(TERMINAL))
             .values(status="processing", attempts=EVENTS.c.attempts + 1))
 _SYNCED = update(EVENTS).where(_THE_EVENT).values(status="synced", last_error=None)
+# status, finished_at and last_error come as parameters of those names (each a SET of its column)
+_FINISHED = update(EVENTS).where(EVENTS.c.id.in_(bindparam("event_ids", expanding=True)))
 _COVERED_SYNCED = (update(EVENTS).where(EVENTS.c.id.in_(bindparam("covered", expanding=True)),
                                         EVENTS.c.status.in_(("received", "processing")))
                    .values(status="synced"))
@@ -63,9 +65,13 @@ def start_attempt(sessions: sessionmaker, event_id: str) -> None:
 
 
 def finish(sessions: sessionmaker, event_id: str, status: str, error: str | None = None) -> None:
-    with sessions.begin() as session:
-        session.execute(update(Event).where(Event.id == event_id)
-                        .values(status=status, finished_at=utcnow(), last_error=error))
+    with engine_of(sessions).begin() as connection:
+        _finish(connection, [event_id], status, error)
+
+
+def _finish(connection: Connection, event_ids: list[str], status: str, error: str | None) -> None:
+    connection.execute(_FINISHED, {"event_ids": event_ids, "status": status, "finished_at": utcnow(),
+                                   "last_error": error})
 
 
 def finish_synced(sessions: sessionmaker, event_id: str, covered: list[str] = (), order_id: int | None = None
@@ -175,13 +181,11 @@ def dead_letter(sessions: sessionmaker, event_id: str, kind: str, task: str, rea
         else:
             _hold_with(letter, event_id, task, reason, errors or [])
         session.flush()
-        letter_id, now = letter.id, utcnow()
-        session.execute(update(Event).where(Event.id == event_id).values(
-            status="review" if kind == "review" else "dead", finished_at=now, last_error=reason))
+        letter_id, connection = letter.id, session.connection()
+        _finish(connection, [event_id], "review" if kind == "review" else "dead", reason)
         if earlier is not None:
-            session.execute(update(Event).where(Event.id == earlier).values(
-                status="review", finished_at=now,
-                last_error=f"held with the order's later event {event_id} in dead letter {letter_id}"))
+            _finish(connection, [earlier], "review",
+                    f"held with the order's later event {event_id} in dead letter {letter_id}")
     return letter_id
 
 
@@ -267,10 +271,8 @@ def discard_dead_letter(sessions: sessionmaker, letter_id: int, note: str) -> li
         if letter.kind == "review" and order_id is not None:
             held += [e for e in session.scalars(select(Event.id).where(Event.order_id == order_id,
                                                                        Event.status == "review")) if e not in held]
-        now = utcnow()
-        letter.status, letter.resolved_at = "discarded", now
-        session.execute(update(Event).where(Event.id.in_(held)).values(status="skipped", finished_at=now,
-                                                                       last_error=note))
+        letter.status, letter.resolved_at = "discarded", utcnow()
+        _finish(session.connection(), held, "skipped", note)
     return held
 
 
