@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import requests
 
+from core import turns
 from core.errors import Retryable
 
 DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
@@ -16,7 +17,8 @@ class EcbUnavailable(Retryable):
 def fetch_daily(session: requests.Session | None = None, url: str = DAILY_URL,
                 timeout: tuple[float, float] = (5.0, 30.0)) -> str:
     try:
-        response = (session or requests).get(url, timeout=timeout)
+        with turns.waiting():  # a worker's other tasks go on meanwhile (core/turns.py)
+            response = (session or requests).get(url, timeout=timeout)
     except requests.RequestException as exc:
         raise EcbUnavailable(f"ECB rates {url}: {type(exc).__name__}") from None
     if response.status_code != 200:

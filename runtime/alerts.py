@@ -11,7 +11,7 @@ import redis
 import requests
 
 from apis.freshbooks.errors import AuthFailed
-from core import redis_keys
+from core import redis_keys, turns
 
 log = logging.getLogger("xcfb.alerts")
 
@@ -123,6 +123,7 @@ def _notify(url: str | None, body: dict) -> None:
     if not url:
         return
     try:
-        requests.post(url, json={**body, "at": datetime.now(UTC).isoformat()}, timeout=5)
+        with turns.waiting():  # a worker's other tasks go on meanwhile (core/turns.py)
+            requests.post(url, json={**body, "at": datetime.now(UTC).isoformat()}, timeout=5)
     except requests.RequestException as exc:
         log.warning("alert webhook unreachable: %s", type(exc).__name__)

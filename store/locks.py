@@ -14,7 +14,7 @@ from typing import Protocol
 
 import redis
 
-from core import redis_keys
+from core import redis_keys, turns
 from core.errors import Retryable
 
 ORDER_LEASE, ORDER_WAIT = 120.0, 10.0  # seconds: a lock outlives a crashed holder for the lease at most
@@ -51,8 +51,11 @@ class RedisLocks:
         # thread_local=False: the lock object is this call's alone, and a threading.local made for each cost more
         # than the lock's two round trips under gevent (its locals are patched)
         lock = self._redis.lock(key, timeout=lease, blocking_timeout=wait, sleep=POLL, thread_local=False)
-        if not lock.acquire():
-            raise LockNotAcquired(f"{key} is still held after {wait:g} s")
+        if not lock.acquire(blocking=False):
+            with turns.waiting():  # the holder may need this thread's turn on the CPU to finish (core/turns.py)
+                taken = lock.acquire()
+            if not taken:
+                raise LockNotAcquired(f"{key} is still held after {wait:g} s")
         try:
             yield
         finally:
@@ -80,8 +83,11 @@ class ThreadLocks:
     def _held(self, key: str, wait: float) -> Iterator[None]:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        if not lock.acquire(timeout=wait):
-            raise LockNotAcquired(f"{key} is still held after {wait:g} s")
+        if not lock.acquire(blocking=False):
+            with turns.waiting():  # as RedisLocks
+                taken = lock.acquire(timeout=wait)
+            if not taken:
+                raise LockNotAcquired(f"{key} is still held after {wait:g} s")
         try:
             yield
         finally:

@@ -1,8 +1,11 @@
 import logging
 
 import kombu.transport
-from celery import Celery, signals
+from celery import Celery, Task, signals
+from celery.concurrency import get_implementation
+from celery.concurrency.thread import TaskPool as ThreadsPool
 
+from core import turns
 from runtime.bootstrap import BrokerUnavailable, BrokerUnusable, check_broker
 
 log = logging.getLogger(__name__)
@@ -12,8 +15,29 @@ log = logging.getLogger(__name__)
 for _scheme in ("redis", "rediss"):
     kombu.transport.TRANSPORT_ALIASES[_scheme] = "workers.broker:Transport"
 
-app = Celery("xcfb", include=["workers.tasks"])
+
+class TakingTurns(Task):
+    """Every task's body runs on its thread's turn on the CPU (core/turns.py), once a threads worker enables them."""
+
+    def __call__(self, *args, **kwargs):
+        with turns.turn():
+            return super().__call__(*args, **kwargs)
+
+
+app = Celery("xcfb", include=["workers.tasks"], task_cls=TakingTurns)
 app.config_from_object("celeryconfig")
+
+
+@signals.celeryd_init.connect
+def take_turns_in_a_threads_worker(sender=None, options=None, **_) -> None:
+    """Turns only where threads contend for the GIL; gevent's greenlets already take turns, and a prefork or solo
+    worker runs one task a process."""
+    options = options or {}
+    pool = options.get("pool") or options.get("pool_cls") or app.conf.worker_pool  # the CLI's class, or a name
+    if isinstance(pool, str):
+        pool = get_implementation(pool)
+    if isinstance(pool, type) and issubclass(pool, ThreadsPool):
+        turns.enable()
 
 
 @signals.celeryd_init.connect  # before the worker first loads the transport

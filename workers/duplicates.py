@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
+from core import turns
 from mappings.duplicates import Match, new_client_keys, person, score, search_prefixes, starts_like
 from mappings.orders import NeedsReview
 from store import binder, ledger, matches
@@ -80,8 +81,9 @@ def candidates(svc: StepPorts, client: dict) -> list[dict]:
     searches = [{field: prefix} for prefix in sorted(prefixes) for field in ("fname_like", "lname_like")]
     if not searches:
         return []
-    # Up to four searches on the way to a new customer's invoice: side by side, one call's latency instead of four.
-    with ThreadPoolExecutor(max_workers=len(searches)) as pool:
+    # Up to four searches on the way to a new customer's invoice: side by side, one call's latency instead of four;
+    # waited for off this thread's turn on the CPU (core/turns.py), like any request
+    with turns.waiting(), ThreadPoolExecutor(max_workers=len(searches)) as pool:
         pages = list(pool.map(svc.freshbooks.search_clients, searches))
     found = {int(c["id"]): c for page in pages for c in page}
     return [c for c in found.values() if starts_like(c, prefixes.values())]

@@ -29,6 +29,7 @@ from apis.freshbooks.errors import (
     Unavailable,
     ValidationFailed,
 )
+from core import turns
 
 DEFAULT_API_URL = "https://api.freshbooks.com"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
@@ -58,16 +59,27 @@ def api_url_from_env() -> str:
     return os.environ.get("FRESHBOOKS_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
+class _WaitingAdapter(HTTPAdapter):
+    """Gives the worker thread's turn on the CPU up while the request is out (core/turns.py)."""
+
+    def send(self, request, **kwargs):
+        with turns.waiting():
+            response = super().send(request, **kwargs)
+            if not kwargs.get("stream"):
+                _ = response.content  # the body too (requests reads it after send; then it is kept)
+        return response
+
+
 def pooled_session(base_url: str, pool_size: int = 10) -> requests.Session:
     """A session for the one server at `base_url`. The environment's proxy for it (HTTPS_PROXY, NO_PROXY...) and
     CA bundle (REQUESTS_CA_BUNDLE) are read once, here: requests would read them again for every request (a sixth
     of the client's CPU, measured), and they do not change while the process runs. No ~/.netrc either: the
-    Authorization header is the client's own."""
+    Authorization header is the client's own. A worker thread waits for the answer off its turn on the CPU."""
     session = requests.Session()
     session.proxies = requests.utils.get_environ_proxies(base_url)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = False
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = _WaitingAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

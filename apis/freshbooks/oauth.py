@@ -22,7 +22,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from redis.exceptions import LockError
 
 from apis.freshbooks.errors import AuthFailed, Unavailable
-from core import redis_keys
+from core import redis_keys, turns
 
 DEFAULT_AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -127,8 +127,10 @@ class OAuthTokens:
         return self._refresh(stale=rejected_token)
 
     def _refresh(self, stale: str) -> str:
+        # Off the worker thread's turn on the CPU (core/turns.py), the wait for the lock included: its holder may be
+        # a thread of this process, which needs no turn to finish inside its own wait.
         try:
-            with self._refresh_lock():
+            with turns.waiting(), self._refresh_lock():
                 current = self._loaded()
                 if current.access_token != stale and not current.expires_within(self._margin):
                     return current.access_token  # another worker refreshed while we waited
