@@ -5,6 +5,7 @@ from celery import Celery, Task, signals
 from celery.concurrency import get_implementation
 from celery.concurrency.thread import TaskPool as ThreadsPool
 
+from apis.freshbooks.client import keep_connections_for
 from core import turns
 from runtime.bootstrap import BrokerUnavailable, BrokerUnusable, check_broker
 
@@ -38,6 +39,14 @@ def take_turns_in_a_threads_worker(sender=None, options=None, **_) -> None:
         pool = get_implementation(pool)
     if isinstance(pool, type) and issubclass(pool, ThreadsPool):
         turns.enable()
+
+
+@signals.celeryd_init.connect
+def keep_a_connection_per_thread(sender=None, options=None, **_) -> None:
+    """The FreshBooks and X-Cart clients keep a connection open for each of the worker's threads or greenlets."""
+    concurrency = (options or {}).get("concurrency")
+    if isinstance(concurrency, int):
+        keep_connections_for(concurrency)
 
 
 @signals.celeryd_init.connect  # before the worker first loads the transport

@@ -70,7 +70,18 @@ class _WaitingAdapter(HTTPAdapter):
         return response
 
 
-def pooled_session(base_url: str, pool_size: int = 10) -> requests.Session:
+_connections_kept = 10  # per server: raised to a worker's concurrency (keep_connections_for)
+
+
+def keep_connections_for(concurrency: int) -> None:
+    """As many connections kept open per server as the process has threads that may call it at once: a pool
+    smaller than that closes a connection after nearly every answer (urllib3 warning each time), and the next
+    request opens another (a TLS handshake against the real APIs)."""
+    global _connections_kept
+    _connections_kept = max(_connections_kept, concurrency)
+
+
+def pooled_session(base_url: str, pool_size: int | None = None) -> requests.Session:
     """A session for the one server at `base_url`. The environment's proxy for it (HTTPS_PROXY, NO_PROXY...) and
     CA bundle (REQUESTS_CA_BUNDLE) are read once, here: requests would read them again for every request (a sixth
     of the client's CPU, measured), and they do not change while the process runs. No ~/.netrc either: the
@@ -79,7 +90,8 @@ def pooled_session(base_url: str, pool_size: int = 10) -> requests.Session:
     session.proxies = requests.utils.get_environ_proxies(base_url)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = False
-    adapter = _WaitingAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    kept = pool_size or _connections_kept
+    adapter = _WaitingAdapter(pool_connections=kept, pool_maxsize=kept, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
