@@ -29,8 +29,6 @@ _BOUND_VERSIONS = select(BINDINGS.c.kind, BINDINGS.c.external_id, BINDINGS.c.ver
 _INTENT = insert(BINDINGS)
 _ANSWER = select(BINDINGS.c.answer, BINDINGS.c.version, BINDINGS.c.updated_at).where(_THE).with_for_update()
 _ANSWER_TAKEN = update(BINDINGS).where(_THE).values(answer=None)
-_ANSWER_KEPT = update(BINDINGS).where(_THE, BINDINGS.c.version == bindparam("the_version")).values(
-    answer=bindparam("answer"), updated_at=bindparam("at"))
 
 
 def _the(kind: str, external_id: str) -> dict[str, str]:
@@ -112,15 +110,6 @@ def take_answer(sessions: sessionmaker, kind: str, external_id: str, version: st
         connection.execute(_ANSWER_TAKEN, _the(kind, external_id))
         usable = binding.version == version and as_utc(binding.updated_at) >= utcnow() - max_age
     return binding.answer if usable else None
-
-
-def keep_answer(sessions: sessionmaker, kind: str, external_id: str, version: str, answer: dict) -> None:
-    """What FreshBooks holds now for the object bound at `version`, known without asking (a payment just booked
-    against the invoice it answered): the next `take_answer` within its age uses it. Nothing is kept when the
-    binding moved to another version meanwhile."""
-    with engine_of(sessions).begin() as connection:
-        connection.execute(_ANSWER_KEPT, {**_the(kind, external_id), "the_version": version, "answer": answer,
-                                          "at": utcnow()})
 
 
 def unbind(sessions: sessionmaker, kind: str, external_id: str) -> bool:

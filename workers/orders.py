@@ -341,12 +341,6 @@ def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, invoi
         owed = refunds.plan_credit_notes(order, plan, transactions, paid + decision.book, svc.rules)
         for credit_note in owed.credit_notes:
             _book_credit_note(svc, order.id, credit_note, client_id, event_id)
-        if decision.book and not owed.credit_notes:
-            # FreshBooks holds what was paid plus this payment now: the order's next payment event (its own chain,
-            # seconds later) decides against that instead of reading the invoice again. Kept only once the payment
-            # is booked; until then the answer is taken (None), so a crash or a retry reads FreshBooks.
-            binder.keep_answer(svc.sessions, "invoice", str(order_id), version,
-                               {**invoice, "paid": str(paid + decision.book)})
     if decision.reasons or owed.reasons:
         raise NeedsReview(list(decision.reasons + owed.reasons))
     return decision.book

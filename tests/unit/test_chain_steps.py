@@ -103,38 +103,9 @@ def test_a_partial_payment_then_the_rest(ports):
         D("30.00"), "partial")
 
     assert pay(ports, "evt-pay-2", 77002, "46.54") == order_id
-    before = len(ports.freshbooks.calls)
     assert run_chain(ports, order_id, "evt-pay-2") == (invoice_id, D("46.54"))
     assert sorted(money(p, "amount") for p in books(ports).all("payment")) == [D("30.00"), D("46.54")]
     assert invoice(ports, invoice_id)["payment_status"] == "paid"
-    # what the invoice holds after the first payment was kept: the second is decided without reading it
-    assert ports.freshbooks.calls[before:] == ["create_payment"]
-
-
-def test_a_payment_whose_kept_answer_was_lost_reads_the_invoice_and_books_nothing_twice(ports):
-    """The answer is kept only after the payment is booked, and taken before: a worker that died between the two,
-    or a redelivery of the event, finds none and reads FreshBooks."""
-    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "PP"})
-    pay(ports, "evt-pay-1", 77001, "30.00")
-    invoice_id, _ = run_chain(ports, order_id, "evt-pay-1")
-    assert binder.lookup(ports.sessions, "invoice", str(order_id)).answer == {
-        "amount": "76.54", "paid": "30.00", "deleted": False}
-    with ports.sessions.begin() as session:  # lost with the worker before it was written
-        session.get(Binding, binder.lookup(ports.sessions, "invoice", str(order_id)).id).answer = None
-
-    assert orders.reconcile_payment(ports, order_id, "evt-pay-1") == D(0)  # the event delivered again
-    assert ports.freshbooks.calls[-1] == "get_invoice" and len(books(ports).all("payment")) == 1
-    assert money(invoice(ports, invoice_id), "paid") == D("30.00")
-
-
-def test_an_answer_kept_for_an_older_version_is_not_used(ports):
-    order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "PP"})
-    pay(ports, "evt-pay-1", 77001, "30.00")
-    run_chain(ports, order_id, "evt-pay-1")
-    binding = binder.lookup(ports.sessions, "invoice", str(order_id))
-    binder.keep_answer(ports.sessions, "invoice", str(order_id), "an older version", {"amount": "1", "paid": "0",
-                                                                                    "deleted": False})
-    assert binder.lookup(ports.sessions, "invoice", str(order_id)).answer == binding.answer  # not replaced
 
 
 @pytest.mark.parametrize("step", CHAIN, ids=lambda step: step.__name__)
