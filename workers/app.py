@@ -18,9 +18,16 @@ for _scheme in ("redis", "rediss"):
 
 
 class TakingTurns(Task):
-    """Every task's body runs on its thread's turn on the CPU (core/turns.py), once a threads worker enables them."""
+    """Every task's body runs on its thread's turn on the CPU (core/turns.py), once a threads worker enables them;
+    but a task with `takes_turns=False`: beat's long ones, whose stretches of Python (a day's orders compared, pages
+    of changes read) would hold an order's steps up for as long, where the GIL interleaves them every 5 ms. They
+    never need a turn, so nothing waits on them for one."""
+
+    takes_turns = True
 
     def __call__(self, *args, **kwargs):
+        if not self.takes_turns:
+            return super().__call__(*args, **kwargs)
         with turns.turn():
             return super().__call__(*args, **kwargs)
 

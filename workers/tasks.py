@@ -255,7 +255,7 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
     return str(guarded(self, event_id, _step(order_id, cover, work), Cover.of(order_id, cover)))
 
 
-@app.task(name="xcfb.catch_up", bind=True, max_retries=None)
+@app.task(name="xcfb.catch_up", bind=True, max_retries=None, takes_turns=False)
 def catch_up(self) -> str:
     """Beat: poll X-Cart for changes webhooks did not bring (see workers/catch_up.py)."""
     def work(svc):
@@ -270,7 +270,7 @@ def catch_up(self) -> str:
     return outcome
 
 
-@app.task(name="xcfb.reconcile", bind=True, max_retries=None)
+@app.task(name="xcfb.reconcile", bind=True, max_retries=None, takes_turns=False)
 def reconcile_books(self) -> str:
     """Beat: compare the books with the store over the previous day plus the overlap (workers/reconcile.py);
     the report is kept, and the `reconcile` alert raised on a mismatch and cleared when a run matches."""

@@ -126,6 +126,21 @@ def test_every_task_of_the_app_runs_on_its_turn_with_its_request_intact():
     assert not turns._turn.locked()
 
 
+@app.task(name="tests.turnless_probe", takes_turns=False)
+def _turnless_probe() -> bool:
+    return turns._turn.locked()
+
+
+@pytest.mark.usefixtures("turns_on")
+def test_beats_long_tasks_run_without_a_turn_and_the_orders_steps_with_one():
+    from workers import tasks
+
+    assert _turnless_probe.apply().get() is False
+    assert not tasks.reconcile_books.takes_turns and not tasks.catch_up.takes_turns
+    assert all(step.takes_turns for step in (tasks.process_event, tasks.check_order, tasks.create_invoice,
+                                             tasks.reconcile_payment))
+
+
 @pytest.mark.usefixtures("turns_on")
 @pytest.mark.parametrize("locks", [lambda: RedisLocks(fakeredis.FakeRedis()), ThreadLocks],
                          ids=["redis", "threads"])
