@@ -41,7 +41,7 @@ def take_turns_in_a_threads_worker(sender=None, options=None, **_) -> None:
     """Turns only where threads contend for the GIL; gevent's greenlets already take turns, and a prefork or solo
     worker runs one task a process."""
     options = options or {}
-    pool = options.get("pool") or options.get("pool_cls") or app.conf.worker_pool  # the CLI's class, or a name
+    pool = options.get("pool") or app.conf.worker_pool  # the CLI's class, or the configuration's name
     if isinstance(pool, str):
         pool = get_implementation(pool)
     if isinstance(pool, type) and issubclass(pool, ThreadsPool):

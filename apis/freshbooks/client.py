@@ -81,7 +81,7 @@ def keep_connections_for(concurrency: int) -> None:
     _connections_kept = max(_connections_kept, concurrency)
 
 
-def pooled_session(base_url: str, pool_size: int | None = None) -> requests.Session:
+def pooled_session(base_url: str) -> requests.Session:
     """A session for the one server at `base_url`. The environment's proxy for it (HTTPS_PROXY, NO_PROXY...) and
     CA bundle (REQUESTS_CA_BUNDLE) are read once, here: requests would read them again for every request (a sixth
     of the client's CPU, measured), and they do not change while the process runs. No ~/.netrc either: the
@@ -90,8 +90,7 @@ def pooled_session(base_url: str, pool_size: int | None = None) -> requests.Sess
     session.proxies = requests.utils.get_environ_proxies(base_url)
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = False
-    kept = pool_size or _connections_kept
-    adapter = _WaitingAdapter(pool_connections=kept, pool_maxsize=kept, max_retries=0)
+    adapter = _WaitingAdapter(pool_connections=_connections_kept, pool_maxsize=_connections_kept, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
