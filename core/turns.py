@@ -26,7 +26,55 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_turn = threading.Lock()
+
+class _Turn:
+    """The one turn. Threads taking it back after a wait go first, longest waiting first; threads starting a task
+    wait until none is: work already started finishes before new work starts, so an order with several remote
+    calls in a row (a new client: its look-up, searches and create) is not held up behind every task started
+    after it (a plain lock hands the turn to whichever thread wakes first)."""
+
+    def __init__(self) -> None:
+        self._state = threading.Lock()
+        self._held = False
+        self._resuming = self._starting = 0  # threads waiting to take it, of each kind
+        self._resumers = threading.Condition(self._state)
+        self._starters = threading.Condition(self._state)
+
+    def take(self, resuming: bool = False) -> None:
+        with self._state:
+            if resuming:
+                self._resuming += 1
+                try:
+                    while self._held:
+                        self._resumers.wait()
+                finally:
+                    self._resuming -= 1
+            else:
+                self._starting += 1
+                try:
+                    while self._held or self._resuming:
+                        self._starters.wait()
+                finally:
+                    self._starting -= 1
+            self._held = True
+
+    def try_take(self) -> bool:
+        with self._state:
+            if self._held or self._resuming:
+                return False
+            self._held = True
+            return True
+
+    def give(self) -> None:
+        with self._state:
+            self._held = False
+            (self._resumers if self._resuming else self._starters).notify()
+
+    def locked(self) -> bool:
+        return self._held
+
+
+_turn = _Turn()
 _mine = threading.local()
 _enabled = False
 
@@ -46,26 +94,27 @@ def turn() -> Iterator[None]:
     if not _enabled or getattr(_mine, "held", False):
         yield
         return
-    _turn.acquire()
+    _turn.take()
     _mine.held = True
     try:
         yield
     finally:
         if _mine.held:  # not when taking it back after a wait failed (a signal in the main thread)
             _mine.held = False
-            _turn.release()
+            _turn.give()
 
 
 @contextmanager
 def waiting() -> Iterator[None]:
-    """Gives the turn up for the block (a wait on something remote), and takes it back after."""
+    """Gives the turn up for the block (a wait on something remote), and takes it back after, before any thread
+    that is only starting a task."""
     if not getattr(_mine, "held", False):
         yield
         return
     _mine.held = False
-    _turn.release()
+    _turn.give()
     try:
         yield
     finally:
-        _turn.acquire()
+        _turn.take(resuming=True)
         _mine.held = True

@@ -4,6 +4,7 @@ overlaps and nothing deadlocks."""
 
 import io
 import threading
+import time
 
 import fakeredis
 import pytest
@@ -50,7 +51,7 @@ def test_one_task_thread_runs_at_a_time_and_the_next_runs_when_the_turn_is_given
 
     def referee():
         first_in.wait(SETTLED)
-        seen.append(("turn free while the first holds it", turns._turn.acquire(blocking=False)))
+        seen.append(("turn free while the first holds it", turns._turn.try_take()))
         seen.append(("second in while the first holds the turn", second_in.is_set()))
         release_first.set()
         seen.append(("second in after", second_in.wait(SETTLED)))
@@ -80,6 +81,45 @@ def test_waiting_gives_the_turn_to_another_thread_and_takes_it_back():
     _run(first, second)
     assert order == [("second", True), ("second ran while the first waited", True), ("first back on its turn", True)]
     assert not turns._turn.locked()
+
+
+@pytest.mark.usefixtures("turns_on")
+def test_a_thread_back_from_a_wait_gets_the_turn_before_threads_starting_a_task():
+    resumer_waiting, holder_in, let_go, order = threading.Event(), threading.Event(), threading.Event(), []
+
+    def resumer():
+        with turns.turn():
+            with turns.waiting():
+                resumer_waiting.set()
+                holder_in.wait(SETTLED)  # comes back while the holder has the turn
+            order.append("back from its wait")
+
+    def holder():
+        resumer_waiting.wait(SETTLED)
+        with turns.turn():
+            holder_in.set()
+            let_go.wait(SETTLED)
+
+    def starter():
+        holder_in.wait(SETTLED)
+        with turns.turn():
+            order.append("started")
+
+    def referee():
+        holder_in.wait(SETTLED)
+        _until(lambda: (turns._turn._resuming, turns._turn._starting) == (1, 2))  # all three queue for the turn
+        let_go.set()
+
+    _run(resumer, holder, starter, starter, referee)
+    assert order == ["back from its wait", "started", "started"]
+    assert not turns._turn.locked()
+
+
+def _until(condition) -> None:
+    deadline = time.monotonic() + SETTLED
+    while not condition():
+        assert time.monotonic() < deadline, "never reached"
+        time.sleep(0.001)
 
 
 @pytest.mark.usefixtures("turns_on")
