@@ -12,7 +12,7 @@ from mappings.products import item_from_product
 from mappings.xcart.entities import Product, Profile
 from store import binder, ledger, matches, sync_state
 from workers import two_way
-from workers.duplicates import existing_client, new_clients_one_at_a_time
+from workers.duplicates import client_look_up
 from workers.exporter import ensure
 from workers.ports import StepPorts
 
@@ -26,11 +26,8 @@ def upsert_client(svc: StepPorts, profile: Profile, event_id: str | None = None)
     fb = svc.freshbooks
     email = profile.login.strip().lower()
     body = client_from_profile(profile)
-    with new_clients_one_at_a_time(svc, email, body):
-        client_id, how = ensure(svc, "client", email,
-                                lambda: fb.find_client_by_email(email) or existing_client(svc, email, body,
-                                                                                           event_id=event_id),
-                                lambda: fb.create_client(body), event_id=event_id)
+    with client_look_up(svc, email, body, event_id=event_id) as find:
+        client_id, how = ensure(svc, "client", email, find, lambda: fb.create_client(body), event_id=event_id)
     if matches.bound_by_decision(svc.sessions, email):
         # The same customer under another email (workers/duplicates.py): the profile is bound to the client, which
         # stays in sync with the profile it was made from (this one may carry a typo, and one client has one email).

@@ -1,36 +1,45 @@
 """A customer whose email no FreshBooks client has: the same person under another email, or someone new?
 
-`existing_client` is consulted by the client look-up before a create (workers/orders.resolve_client,
-workers/catalogue.upsert_client). Candidates come from FreshBooks' own name filters; each is scored
-(mappings/duplicates.py) and the rules decide: bind (`auto_match`), hold for a person (`review`), or create.
-Every decision is kept per email (store/matches.py), so a person's choice is never asked for again."""
+`existing_client` is consulted by the client look-up before a create (`client_look_up`, for
+workers/orders.resolve_client and workers/catalogue.upsert_client). Candidates come from FreshBooks' own name
+filters; each is scored (mappings/duplicates.py) and the rules decide: bind (`auto_match`), hold for a person
+(`review`), or create. Every decision is kept per email (store/matches.py), so a person's choice is never asked for
+again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 
 from core import turns
 from mappings.duplicates import Match, new_client_keys, person, score, search_prefixes, starts_like
 from mappings.orders import NeedsReview
-from store import binder, ledger, matches
+from store import ledger, matches
 from workers.ports import StepPorts
 
 
 @contextmanager
-def new_clients_one_at_a_time(svc: StepPorts, email: str, client: dict) -> Iterator[None]:
-    """Held around the look-up and create of a client (`client`: the body we would create) for an email not
-    bound yet: two customers who are one person, arriving at once, would otherwise both find no client and both
-    create one. Only customers whose candidate searches could find each other wait for each other (a lock per
-    name start, mappings/duplicates.new_client_keys, taken in order); the same email waits in `ensure`."""
-    if binder.bound_id(svc.sessions, "client", email) is not None or not svc.rules.duplicates.enabled:
-        yield
-        return
-    with ExitStack() as held:
-        for key in sorted(new_client_keys(client)):
-            held.enter_context(svc.locks.binding("new-client", key))
-        yield
+def client_look_up(svc: StepPorts, email: str, client: dict, *, event_id: str | None = None,
+                   order_id: int | None = None) -> Iterator[Callable[[], dict | None]]:
+    """The look-up before a client's create for an email not bound yet (`client`: the body we would create), as
+    workers/exporter.ensure's `find`, under ensure's lock of the email: FreshBooks' client with the email, else the
+    same person under another email (existing_client), else None. Two customers who are one person, arriving at
+    once, would both find no client and both create one: so the second question is asked under locks that only
+    customers whose candidate searches could find each other share (a lock per name start,
+    mappings/duplicates.new_client_keys, taken in order), held from then until the block ends, over the create.
+    The email's own look-up comes before them: it needs only the email's lock, and new customers sharing a name start
+    wait out each other's searches and create alone, not a third call."""
+    with ExitStack() as names:
+        def find() -> dict | None:
+            by_email = svc.freshbooks.find_client_by_email(email)
+            if by_email is not None or not svc.rules.duplicates.enabled:
+                return by_email
+            for key in sorted(new_client_keys(client)):
+                names.enter_context(svc.locks.binding("new-client", key))
+            return existing_client(svc, email, client, event_id=event_id, order_id=order_id)
+
+        yield find
 
 
 def existing_client(svc: StepPorts, email: str, client: dict, *, event_id: str | None = None,

@@ -17,7 +17,7 @@ from mappings.xcart.entities import Order
 from store import binder, ledger, snapshots
 from store.models import Binding
 from workers import checks, cut_over
-from workers.duplicates import existing_client, new_clients_one_at_a_time
+from workers.duplicates import client_look_up
 from workers.exporter import ensure
 from workers.failures import ChecksKeepChanging, InvoiceNotYetBooked
 from workers.order_reads import (
@@ -97,12 +97,10 @@ def resolve_client(svc: StepPorts, order_id: int, event_id: str | None = None, *
     email = order.email.strip().lower()
     fb = svc.freshbooks
     body = client_from_order(order)
-    with svc.locks.order(order_id), new_clients_one_at_a_time(svc, email, body):
-        # No client with the email: perhaps the same customer under another one (workers/duplicates.py)
-        client_id, _ = ensure(svc, "client", email,
-                              lambda: fb.find_client_by_email(email)
-                              or existing_client(svc, email, body, event_id=event_id, order_id=order_id),
-                              lambda: fb.create_client(body), event_id=event_id, order_id=order_id)
+    # No client with the email: perhaps the same customer under another one (workers/duplicates.py)
+    with svc.locks.order(order_id), client_look_up(svc, email, body, event_id=event_id, order_id=order_id) as find:
+        client_id, _ = ensure(svc, "client", email, find, lambda: fb.create_client(body), event_id=event_id,
+                              order_id=order_id)
         return client_id
 
 

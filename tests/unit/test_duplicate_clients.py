@@ -269,6 +269,48 @@ def test_two_new_customers_who_cannot_be_one_person_are_looked_up_side_by_side(p
     assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]
 
 
+def test_a_new_customers_email_is_looked_up_while_another_sharing_its_name_start_holds_the_names(ports, monkeypatch):
+    """The name-start locks cover a new customer's candidate searches and create, not its email's look-up: at
+    FreshBooks' hundreds of milliseconds a call, customers sharing a name start wait out two calls each, not three."""
+    second = ORDER_ID + 1
+    deliver(ports, "e1")  # Maria Garcia
+    other = ORDER["data"]["billing_address"] | {"firstname": "Marcel", "lastname": "Okafor"}  # shares "ma"
+    deliver(ports, "e2", id=second, order_number="10458", email="marcel@elsewhere.example", billing_address=other,
+            shipping_address=other)
+    first_creating, second_looked_up = threading.Event(), threading.Event()
+    create, look_up = ports.freshbooks.create_client, ports.freshbooks.find_client_by_email
+
+    def create_once_the_second_looked_up(body):
+        if body["lname"] == "Garcia":
+            first_creating.set()
+            assert second_looked_up.wait(10), "the second customer's email look-up waited for the name locks"
+        return create(body)
+
+    def look_up_and_tell(email):
+        if email == "marcel@elsewhere.example":
+            assert first_creating.wait(10)
+            second_looked_up.set()
+        return look_up(email)
+
+    monkeypatch.setattr(ports.freshbooks, "create_client", create_once_the_second_looked_up)
+    monkeypatch.setattr(ports.freshbooks, "find_client_by_email", look_up_and_tell)
+    results, errors = [], []
+
+    def worker(order_id: int, event_id: str):
+        try:
+            results.append(orders.resolve_client(ports, order_id, event_id))
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=args) for args in ((ORDER_ID, "e1"), (second, "e2"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(set(results)) == 2
+    assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]
+
+
 def test_a_new_customers_candidate_searches_are_made_side_by_side(ports, monkeypatch):
     """Four searches (either name's start, in either name field) at FreshBooks' hundreds of milliseconds a call:
     made at once, the barrier meets; one after the other, it would break."""

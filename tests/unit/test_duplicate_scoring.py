@@ -159,7 +159,7 @@ def test_a_client_always_finds_its_twin():
 
 
 def test_a_search_finds_a_client_only_if_they_share_a_new_client_lock_on_the_labelled_pairs():
-    """The new-client lock (workers/duplicates.new_clients_one_at_a_time) is only sound if this holds for every
+    """The new-client lock (workers/duplicates.client_look_up) is only sound if this holds for every
     pair; how often unrelated customers share a key is how often they wait for each other."""
     pairs = labelled_pairs(seed=1)
     found = 0
