@@ -9,8 +9,8 @@ from workers.ports import StepPorts
 
 
 def ensure(svc: StepPorts, kind: str, external_id: str, find: Callable[[], dict | None],
-           create: Callable[[], dict], *, event_id: str | None = None, order_id: int | None = None,
-           look_up_first: bool = True) -> tuple[int, str]:
+           create: Callable[[], dict], *, event_id: str | None = None, order_id: int | None = None
+           ) -> tuple[int, str]:
     """The FreshBooks id bound to an X-Cart object, and how it was got: "bound" (known already),
     "adopt" (found in FreshBooks) or "create". The object is created only when FreshBooks has none.
 
@@ -18,9 +18,7 @@ def ensure(svc: StepPorts, kind: str, external_id: str, find: Callable[[], dict 
     create whose answer was lost (timeout, 5xx, crash) is found and adopted on the next attempt; a lock per
     X-Cart object makes concurrent workers wait for the first one's binding instead of creating again. Unlike
     an invoice's, the first look-up is kept: the merchant's books may hold the client, item or tax already, and
-    it costs one call per binding, not per order. `look_up_first=False`: a first attempt (the intent written now)
-    creates without it, for an object only the service can have made (an order's credit notes, workers/orders.py);
-    an intent already there is an earlier attempt's, which may have reached FreshBooks, and is always looked up."""
+    it costs one call per binding, not per order."""
     known = binder.bound_id(svc.sessions, kind, external_id)
     if known is not None:
         return known, "bound"
@@ -28,8 +26,8 @@ def ensure(svc: StepPorts, kind: str, external_id: str, find: Callable[[], dict 
         known = binder.bound_id(svc.sessions, kind, external_id)
         if known is not None:
             return known, "bound"
-        first_attempt = binder.record_intent(svc.sessions, kind, external_id)  # else an earlier attempt's: kept
-        found = find() if look_up_first or not first_attempt else None
+        binder.record_intent(svc.sessions, kind, external_id)  # none yet, or an earlier attempt's: kept
+        found = find()
         if found is not None:
             action, obj = "adopt", found
         else:

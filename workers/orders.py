@@ -337,9 +337,8 @@ def _settle(svc: StepPorts, order: Order, plan: InvoicePlan, version: str, invoi
         if decision.book:
             _book_payment(svc, order, plan, invoice_id, decision.book, transactions, event_id)
         owed = refunds.plan_credit_notes(order, plan, transactions, paid + decision.book, svc.rules)
-        look_up = bool(owed.credit_notes) and _credit_numbers_may_be_taken(svc, plan, order_id)
         for credit_note in owed.credit_notes:
-            _book_credit_note(svc, order.id, credit_note, client_id, event_id, look_up)
+            _book_credit_note(svc, order.id, credit_note, client_id, event_id)
     if decision.reasons or owed.reasons:
         raise NeedsReview(list(decision.reasons + owed.reasons))
     return decision.book
@@ -370,20 +369,11 @@ def _book_payment(svc, order, plan, invoice_id, amount, transactions, event_id) 
                  order.id)
 
 
-def _credit_numbers_may_be_taken(svc: StepPorts, plan: InvoicePlan, order_id: int) -> bool:
-    """Whether a credit note FreshBooks holds may carry one of the order's credit numbers (`10457-R1`): when its
-    invoice's number may be taken (workers/cut_over.py: held at the cut-over, or another order's), as a first create
-    of its invoice would search. Otherwise the order came after the cut-over and is the only one with its number:
-    a credit note with its number is the service's own, made under an intent row, so only a retry searches."""
-    return svc.rules.look_up_invoices_first and cut_over.may_be_taken(svc, plan.invoice_number, order_id)
-
-
 def _book_credit_note(svc: StepPorts, order_id: int, note: CreditNotePlan, client_id: int,
-                      event_id: str | None, look_up: bool = True) -> None:
-    """Books one credit note exactly once (workers/exporter.ensure: intent, look-up by its number on a retry or when
-    `look_up`, binding), and keeps it at the amount owed: the binding's version is the amount booked, so a credit
-    note whose amount the order no longer calls for (a cancellation later refunded by transactions) is updated, or
-    removed at 0."""
+                      event_id: str | None) -> None:
+    """Books one credit note exactly once (workers/exporter.ensure: intent, look-up by its number, binding), and
+    keeps it at the amount owed: the binding's version is the amount booked, so a credit note whose amount the
+    order no longer calls for (a cancellation later refunded by transactions) is updated, or removed at 0."""
     fb = svc.freshbooks
     key = f"{order_id}:{note.credit_number}"
     binding = binder.lookup(svc.sessions, "credit_note", key)
@@ -393,8 +383,7 @@ def _book_credit_note(svc: StepPorts, order_id: int, note: CreditNotePlan, clien
         return
     credit_id, how = ensure(svc, "credit_note", key,
                             lambda: _ours(fb.find_credit_note_by_number(note.credit_number), note, client_id),
-                            lambda: fb.create_credit_note(note.body(client_id)), event_id=event_id, order_id=order_id,
-                            look_up_first=look_up)
+                            lambda: fb.create_credit_note(note.body(client_id)), event_id=event_id, order_id=order_id)
     booked = binding.version if binding is not None and how == "bound" else None
     if how == "create":
         booked = str(note.amount)

@@ -121,36 +121,6 @@ def test_a_credit_note_whose_answer_was_lost_is_adopted_not_booked_again(ports):
     assert "find_credit_note_by_number" in ports.freshbooks.calls
 
 
-def test_an_orders_first_credit_note_after_the_cut_over_is_created_without_a_search(ports):
-    deliver(ports, "evt-1", "order.created")
-    transaction(ports, "evt-2", 77001, "76.54")
-    transaction(ports, "evt-3", 77002, "20.00", "refundPart", "2026-11-22T10:00:00+0000")
-    run_chain(ports, "evt-3")  # FreshBooks held no invoice at the cut-over: no number of 10457's can be taken
-    assert credit_notes(ports) == {"10457-R1": D("20.00")}
-    assert "create_credit_note" in ports.freshbooks.calls and "find_credit_note_by_number" not in ports.freshbooks.calls
-    for replay in ("evt-3", "evt-2", None):
-        run_chain(ports, replay)
-    assert len(ports.freshbooks.books.all("credit_note")) == 1  # bound: never booked twice
-
-
-def test_a_credit_number_that_may_be_taken_is_searched_and_one_of_another_client_goes_to_review(ports):
-    walk_in = ports.freshbooks.books.create_client({"fname": "Walk", "lname": "In", "email": "walk-in@example.com"})
-    ports.freshbooks.books.create_invoice({"customerid": walk_in["id"], "invoice_number": "10458",  # by hand, before
-                                           "create_date": "2026-11-01", "lines": []})  # 10457 is not above the mark
-    typed = ports.freshbooks.books.create_credit_note({"clientid": walk_in["id"], "credit_number": "10457-R1",
-                                                       "currency_code": "USD", "create_date": "2026-11-01",
-                                                       "lines": [{"name": "Goodwill", "qty": "1",
-                                                                  "unit_cost": {"amount": "5.00", "code": "USD"}}]})
-    deliver(ports, "evt-1", "order.created")
-    transaction(ports, "evt-2", 77001, "76.54")
-    transaction(ports, "evt-3", 77002, "20.00", "refundPart", "2026-11-22T10:00:00+0000")
-    with pytest.raises(NeedsReview, match=f"credit note number 10457-R1 is taken in FreshBooks by credit note "
-                                          f"{typed['id']} of client {walk_in['id']}"):
-        run_chain(ports, "evt-3")
-    assert "find_credit_note_by_number" in ports.freshbooks.calls
-    assert [c["id"] for c in ports.freshbooks.books.all("credit_note")] == [typed["id"]]  # nothing booked over it
-
-
 def test_a_refunded_status_before_its_transactions_books_nothing_until_they_arrive(ports):
     # X-Cart's total may have been edited after the payment: the status alone does not say what was collected
     deliver(ports, "evt-1", "order.created", payment_status=REFUNDED)
