@@ -28,10 +28,11 @@ from contextlib import contextmanager
 
 
 class _Turn:
-    """The one turn. Threads taking it back after a wait go first, longest waiting first; threads starting a task
-    wait until none is: work already started finishes before new work starts, so an order with several remote
-    calls in a row (a new client: its look-up, searches and create) is not held up behind every task started
-    after it (a plain lock hands the turn to whichever thread wakes first)."""
+    """The one turn. Threads taking it back after a wait go first; threads starting a task wait while any such thread
+    does: work already started finishes before new work starts, so an order with several remote calls in a row (a
+    new client: its look-up, searches and create) is not held up behind every task started after it (a plain lock
+    hands the turn to whichever thread wakes first). The price, when the CPU is saturated: a task waits to start
+    until the tasks in flight have no more CPU to ask for."""
 
     def __init__(self) -> None:
         self._state = threading.Lock()
@@ -44,19 +45,27 @@ class _Turn:
         with self._state:
             if resuming:
                 self._resuming += 1
-                try:
-                    while self._held:
-                        self._resumers.wait()
-                finally:
-                    self._resuming -= 1
             else:
                 self._starting += 1
-                try:
-                    while self._held or self._resuming:
-                        self._starters.wait()
-                finally:
-                    self._starting -= 1
+            try:
+                while self._held or (not resuming and self._resuming):
+                    (self._resumers if resuming else self._starters).wait()
+            except BaseException:  # a signal's exception (main thread only): the wake-up it took goes to the next
+                self._left(resuming)
+                if not self._held:
+                    self._wake_next()
+                raise
+            self._left(resuming)
             self._held = True
+
+    def _left(self, resuming: bool) -> None:
+        if resuming:
+            self._resuming -= 1
+        else:
+            self._starting -= 1
+
+    def _wake_next(self) -> None:
+        (self._resumers if self._resuming else self._starters).notify()
 
     def try_take(self) -> bool:
         with self._state:
@@ -68,7 +77,7 @@ class _Turn:
     def give(self) -> None:
         with self._state:
             self._held = False
-            (self._resumers if self._resuming else self._starters).notify()
+            self._wake_next()
 
     def locked(self) -> bool:
         return self._held

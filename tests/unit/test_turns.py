@@ -84,8 +84,10 @@ def test_waiting_gives_the_turn_to_another_thread_and_takes_it_back():
 
 
 @pytest.mark.usefixtures("turns_on")
-def test_a_thread_back_from_a_wait_gets_the_turn_before_threads_starting_a_task():
-    resumer_waiting, holder_in, let_go, order = threading.Event(), threading.Event(), threading.Event(), []
+@pytest.mark.parametrize("round_", range(5))  # a lock without the rule gives the resumer the turn first by chance
+def test_a_thread_back_from_a_wait_gets_the_turn_before_threads_starting_a_task(round_):
+    resumer_waiting, holder_in, let_go, order, queued = (threading.Event(), threading.Event(), threading.Event(), [],
+                                                         [])
 
     def resumer():
         with turns.turn():
@@ -107,19 +109,62 @@ def test_a_thread_back_from_a_wait_gets_the_turn_before_threads_starting_a_task(
 
     def referee():
         holder_in.wait(SETTLED)
-        _until(lambda: (turns._turn._resuming, turns._turn._starting) == (1, 2))  # all three queue for the turn
+        queued.append(_until(lambda: (turns._turn._resuming, turns._turn._starting) == (1, 3)))  # all four queue
         let_go.set()
 
-    _run(resumer, holder, starter, starter, referee)
-    assert order == ["back from its wait", "started", "started"]
+    _run(resumer, holder, starter, starter, starter, referee)
+    assert queued == [True]
+    assert order == ["back from its wait", "started", "started", "started"]
     assert not turns._turn.locked()
 
 
-def _until(condition) -> None:
+def test_a_take_interrupted_in_its_wait_passes_the_wake_up_it_took_on():
+    """A signal's exception in the woken thread (Python raises them in the main thread only) must not strand the
+    threads behind it."""
+    turn, outcome = turns._Turn(), {}
+
+    class InterruptedOnce(threading.Condition):
+        def wait(self, timeout=None):
+            woken = super().wait(timeout)
+            if threading.current_thread().name == "interrupted":
+                raise KeyboardInterrupt
+            return woken
+
+    turn._starters = InterruptedOnce(turn._state)
+    turn.take()
+
+    def interrupted():
+        try:
+            turn.take()
+        except KeyboardInterrupt:
+            outcome["interrupted"] = True
+
+    def next_in_line():
+        turn.take()
+        outcome["next took it"] = True
+        turn.give()
+
+    first = threading.Thread(target=interrupted, name="interrupted", daemon=True)
+    first.start()
+    assert _until(lambda: turn._starting == 1)
+    second = threading.Thread(target=next_in_line, daemon=True)
+    second.start()
+    assert _until(lambda: turn._starting == 2)
+    turn.give()  # wakes the first in line, which is interrupted
+    first.join(SETTLED)
+    second.join(SETTLED)
+    assert outcome == {"interrupted": True, "next took it": True}
+    assert (turn._held, turn._resuming, turn._starting) == (False, 0, 0)
+
+
+def _until(condition) -> bool:
+    """Whether the condition came true within SETTLED seconds (polled: the threads it watches give no signal)."""
     deadline = time.monotonic() + SETTLED
     while not condition():
-        assert time.monotonic() < deadline, "never reached"
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.001)
+    return True
 
 
 @pytest.mark.usefixtures("turns_on")
