@@ -252,19 +252,7 @@ def test_two_new_customers_who_cannot_be_one_person_are_looked_up_side_by_side(p
         return create(body)
 
     monkeypatch.setattr(ports.freshbooks, "create_client", create_when_both_are_here)
-    results, errors = [], []
-
-    def worker(order_id: int, event_id: str):
-        try:
-            results.append(orders.resolve_client(ports, order_id, event_id))
-        except Exception as exc:  # noqa: BLE001 - the assertion below names it
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=args) for args in ((ORDER_ID, "e1"), (second, "e2"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
+    results, errors = _resolve_side_by_side(ports, (ORDER_ID, "e1"), (second, "e2"))
     assert errors == [] and len(set(results)) == 2
     assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]
 
@@ -294,21 +282,27 @@ def test_a_new_customers_email_is_looked_up_while_another_sharing_its_name_start
 
     monkeypatch.setattr(ports.freshbooks, "create_client", create_once_the_second_looked_up)
     monkeypatch.setattr(ports.freshbooks, "find_client_by_email", look_up_and_tell)
+    results, errors = _resolve_side_by_side(ports, (ORDER_ID, "e1"), (second, "e2"))
+    assert errors == [] and len(set(results)) == 2
+    assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]
+
+
+def _resolve_side_by_side(ports, *orders_and_events: tuple[int, str]) -> tuple[list[int], list[Exception]]:
+    """resolve_client of each order in a thread of its own, at once: the clients resolved, and what was raised."""
     results, errors = [], []
 
     def worker(order_id: int, event_id: str):
         try:
             results.append(orders.resolve_client(ports, order_id, event_id))
-        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+        except Exception as exc:  # noqa: BLE001 - the caller's assertion names it
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=args) for args in ((ORDER_ID, "e1"), (second, "e2"))]
+    threads = [threading.Thread(target=worker, args=args) for args in orders_and_events]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert errors == [] and len(set(results)) == 2
-    assert sorted(c["lname"] for c in clients(ports)) == ["Garcia", "Okafor"]
+    return results, errors
 
 
 def test_a_new_customers_candidate_searches_are_made_side_by_side(ports, monkeypatch):
