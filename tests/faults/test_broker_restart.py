@@ -2,13 +2,15 @@
 `redis+socket://` broker URL) and over TCP: events sent before and after the restart all end final,
 every order is booked once, and the worker is still running."""
 
+import base64
+import json
 import time
 
 import pytest
 from sqlalchemy import select
 
 from harness.faultsuite import FAST
-from harness.stage import Stage
+from harness.stage import WORK_QUEUES, Stage
 from store import ledger
 from store.models import Event
 from tests.e2e.processes import TcpRedis
@@ -65,13 +67,39 @@ def _statuses(stage) -> dict[str, str]:
 
 
 def _unfinished(stage, accepted: set[str]) -> dict[str, str]:
-    """What the wait is still waiting for: accepted events not recorded, and events not final, with their errors."""
+    """What the wait is still waiting for: accepted events not recorded (with where the broker holds their task, if
+    anywhere, and what the worker logged of the broker), and events not final, with their errors."""
     with stage.services.sessions() as session:
         rows = {e.id: f"{e.status} after {e.attempts} attempt(s), {e.requeues} requeue(s): {e.last_error}"
                 for e in session.scalars(select(Event))}
-    missing = {event_id: "not recorded" for event_id in accepted - set(rows)}
+    missing = {event_id: f"not recorded; its task {_where_in_the_broker(stage, event_id)}"
+               for event_id in accepted - set(rows)}
+    if missing:
+        missing["worker log"] = _broker_lines(stage)
     final = ("synced", "review", "dead")
     return missing | {event_id: row for event_id, row in rows.items() if not row.startswith(final)}
+
+
+def _where_in_the_broker(stage, event_id: str) -> str:
+    """In a queue, in the unacked set (taken by a worker, back after the visibility timeout), or nowhere: lost."""
+    r = stage.services.redis
+    held = {queue: r.lrange(queue, 0, -1) for queue in WORK_QUEUES} | {"unacked": r.hvals("unacked")}
+    for place, payloads in held.items():
+        if any(event_id in _message_body(payload) for payload in payloads):
+            return f"is in {place}"
+    return "is nowhere in the broker"
+
+
+def _message_body(payload: bytes) -> str:
+    message = json.loads(payload)
+    message = message[0] if isinstance(message, list) else message  # unacked: [message, exchange, routing key]
+    body = message.get("body", "")
+    return base64.b64decode(body).decode() if message.get("properties", {}).get("body_encoding") == "base64" else body
+
+
+def _broker_lines(stage) -> list[str]:
+    log = (stage.home / "worker0.log").read_text(errors="replace").splitlines()
+    return [line for line in log if "broker" in line.lower() or "WARNING" in line or "ERROR" in line][-40:]
 
 
 def _wait_until(condition, timeout: float = 60, showing=lambda: "") -> None:
