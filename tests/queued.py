@@ -33,10 +33,11 @@ class Recorder(TaskQueue):
         hold others: CI runs every tier on one)."""
         envelopes = [json.loads(message) for queue in WORK_QUEUES
                      for message in reversed(self._client_read.lrange(queue, 0, -1))]
-        return [_decoded(envelope) for envelope in envelopes if envelope["headers"]["id"] in self._mine]
+        return [decoded(envelope) for envelope in envelopes if envelope["headers"]["id"] in self._mine]
 
 
-def _decoded(envelope: dict) -> tuple[str, list]:
+def decoded(envelope: dict) -> tuple[str, list]:
+    """(task name, args) of a task message as the broker holds it (kombu's envelope, its body base64-encoded)."""
     args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
     return envelope["headers"]["task"], args
 

@@ -2,7 +2,6 @@
 `redis+socket://` broker URL) and over TCP: events sent before and after the restart all end final,
 every order is booked once, and the worker is still running."""
 
-import base64
 import json
 import time
 
@@ -14,6 +13,7 @@ from harness.stage import WORK_QUEUES, Stage
 from store import ledger
 from store.models import Event
 from tests.e2e.processes import TcpRedis
+from tests.queued import decoded
 
 DOWN_SECONDS = 3
 
@@ -85,16 +85,15 @@ def _where_in_the_broker(stage, event_id: str) -> str:
     r = stage.services.redis
     held = {queue: r.lrange(queue, 0, -1) for queue in WORK_QUEUES} | {"unacked": r.hvals("unacked")}
     for place, payloads in held.items():
-        if any(event_id in _message_body(payload) for payload in payloads):
+        if any(event_id in str(_task_args(payload)) for payload in payloads):
             return f"is in {place}"
     return "is nowhere in the broker"
 
 
-def _message_body(payload: bytes) -> str:
+def _task_args(payload: bytes) -> list:
     message = json.loads(payload)
-    message = message[0] if isinstance(message, list) else message  # unacked: [message, exchange, routing key]
-    body = message.get("body", "")
-    return base64.b64decode(body).decode() if message.get("properties", {}).get("body_encoding") == "base64" else body
+    _task, args = decoded(message[0] if isinstance(message, list) else message)  # unacked: [message, exchange, key]
+    return args
 
 
 def _broker_lines(stage) -> list[str]:
