@@ -67,13 +67,6 @@ class _Turn:
     def _wake_next(self) -> None:
         (self._resumers if self._resuming else self._starters).notify()
 
-    def try_take(self) -> bool:
-        with self._state:
-            if self._held or self._resuming:
-                return False
-            self._held = True
-            return True
-
     def give(self) -> None:
         with self._state:
             self._held = False
