@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.anomalies import Observation as Observed
 from mappings.findings import Finding
-from store.db import engine_of
+from store.db import reads_of
 from store.models import CataloguePrice, EntityFinding, Observation, OrderFinding, OrderSnapshot, utcnow
 
 VALUE_PLACES = Decimal("1e-12")  # a logarithm's digits beyond these say nothing
@@ -100,7 +100,7 @@ class SqlHistory:
 
     def _reading(self) -> Connection:
         if self._connection is None:
-            self._connection = engine_of(self.sessions).connect()
+            self._connection = reads_of(self.sessions).connect()
         return self._connection
 
     def _latest(self, metric: str, key: str):
@@ -244,7 +244,7 @@ _CATALOGUE_PRICES = select(_PRICES.c.sku, _PRICES.c.price).where(_PRICES.c.sku.i
 
 
 def catalogue_prices(sessions: sessionmaker, skus: Iterable[str]) -> dict[str, Decimal]:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         rows = connection.execute(_CATALOGUE_PRICES, {"skus": sorted(set(skus))})
         return {sku: Decimal(price) for sku, price in rows}
 

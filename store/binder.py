@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.db import durable, engine_of
+from store.db import durable, engine_of, reads_of
 from store.models import Binding, as_utc, utcnow
 
 # The chain's statements, built once (store/db.engine_of): building one costs more than running it.
@@ -36,13 +36,13 @@ def _the(kind: str, external_id: str) -> dict[str, str]:
 
 
 def lookup(sessions: sessionmaker, kind: str, external_id: str) -> Binding | None:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         row = connection.execute(_LOOKUP, _the(kind, external_id)).first()
     return Binding(**row._mapping) if row is not None else None
 
 
 def bound_id(sessions: sessionmaker, kind: str, external_id: str) -> int | None:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return connection.scalar(_BOUND_ID, _the(kind, external_id))
 
 
@@ -50,7 +50,7 @@ def bound_ids(sessions: sessionmaker, kind: str, external_ids: list[str]) -> dic
     """The FreshBooks ids bound to these X-Cart objects, in one query (an order's items): only the bound ones."""
     if not external_ids:
         return {}
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         rows = connection.execute(_BOUND_IDS, {"kind": kind, "external_ids": sorted(set(external_ids))})
         return {external_id: freshbooks_id for external_id, freshbooks_id in rows}
 
@@ -61,7 +61,7 @@ def bound_versions(sessions: sessionmaker, wanted: dict[str, list[str]]) -> dict
     keys = sorted({(kind, external_id) for kind, ids in wanted.items() for external_id in ids})
     if not keys:
         return {}
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         rows = connection.execute(_BOUND_VERSIONS, {"keys": keys})
         return {(kind, external_id): version for kind, external_id, version in rows}
 

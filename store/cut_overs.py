@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.db import engine_of
+from store.db import reads_of
 from store.models import InvoiceCutOver, as_utc, utcnow
 
 _CUT_OVERS = InvoiceCutOver.__table__
@@ -26,7 +26,7 @@ class CutOver:
 
 
 def get(sessions: sessionmaker, account_id: str) -> CutOver | None:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         row = connection.execute(_READ, {"account_id": account_id}).first()
     return None if row is None else CutOver(row.account_id, dict(row.marks), row.invoices_read, as_utc(row.read_at))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -71,6 +72,21 @@ def durable(engine: Engine) -> Iterator[Connection]:
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reads_of(sessions: sessionmaker) -> Engine:
+    """The engine for reads that need no transaction of their own (one statement, or several whose consistency the
+    caller's lock gives): on PostgreSQL in autocommit, one round trip a statement instead of three (BEGIN, the
+    statement, and the ROLLBACK the pool sends as the connection comes back). SQLite's driver begins no transaction
+    for a read anyway: its engine as it is."""
+    return _reads(engine_of(sessions))
+
+
+@lru_cache(maxsize=16)
+def _reads(engine: Engine) -> Engine:
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def engine_of(sessions: sessionmaker) -> Engine:

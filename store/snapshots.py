@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.db import engine_of
+from store.db import engine_of, reads_of
 from store.models import Checkpoint, OrderSnapshot, PaymentSnapshot, as_utc, utcnow
 
 # The chain's statements, built once (store/db.engine_of): building one costs more than running it.
@@ -62,26 +62,26 @@ def keep_order_if_newer(sessions: sessionmaker, order_id: int, order_number: str
 
 
 def order_payload(sessions: sessionmaker, order_id: int) -> str | None:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return connection.scalar(_ORDER_PAYLOAD, {"order_id": order_id})
 
 
 def order_payload_and_check(sessions: sessionmaker, order_id: int) -> tuple[str, str | None] | None:
     """The order's newest payload and the version its checks last passed (None: not passed, or never checked)."""
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         stored = connection.execute(_PAYLOAD_AND_CHECK, {"order_id": order_id}).first()
     return (stored.payload, stored.checked_version) if stored is not None else None
 
 
 def checked_version(sessions: sessionmaker, order_id: int) -> str | None:
     """What the order's checks last passed (workers/order_reads.check_key); None: not passed, or never checked."""
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return connection.scalar(_CHECKED, {"order_id": order_id})
 
 
 def payments_and_check(sessions: sessionmaker, order_id: int) -> tuple[list[str], str | None]:
     """The order's payment transactions as received, and what its checks last passed, in one transaction."""
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         payloads = list(connection.scalars(_PAYMENTS, {"order_id": order_id}))
         return payloads, connection.scalar(_CHECKED, {"order_id": order_id})
 
@@ -89,7 +89,7 @@ def payments_and_check(sessions: sessionmaker, order_id: int) -> tuple[list[str]
 def numbered_elsewhere(sessions: sessionmaker, order_number: str, order_id: int) -> bool:
     """Whether another order the service has received carries this order number (a store renumbered, a test
     order, two stores in one account): its invoice may carry the number."""
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return connection.scalar(_NUMBERED_ELSEWHERE, {"order_number": order_number, "order_id": order_id}) is not None
 
 
@@ -117,12 +117,12 @@ def keep_payment(sessions: sessionmaker, transaction_id: int, order_id: int, pay
 
 
 def has_payment(sessions: sessionmaker, transaction_id: int) -> bool:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return connection.scalar(_HAS_PAYMENT, {"the_transaction_id": transaction_id}) is not None
 
 
 def payment_payloads(sessions: sessionmaker, order_id: int) -> list[str]:
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return list(connection.scalars(_PAYMENTS, {"order_id": order_id}))
 
 
