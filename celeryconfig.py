@@ -11,7 +11,8 @@ uses 15 s). Steps are idempotent anyway: a redelivery books nothing twice.
 
 Real time under a burst (issue 12): two queues, read in priority order.
 - `xcfb.chain` (CHAIN_QUEUE): the chain steps of orders already taken in (check_order, resolve_client,
-  sync_items, create_invoice, reconcile_payment). A worker takes from it first, whenever it holds anything.
+  sync_items, create_invoice, reconcile_payment, and invoice_and_payment: the last two as one task, as a chain that
+  runs both sends them). A worker takes from it first, whenever it holds anything.
 - `xcfb` (EVENTS_QUEUE): new events (ingest's and catch-up's process_event, replays' handle_event) and
   everything else. A worker takes the next one only when no started order's step waits.
 So an order, once started, runs to its invoice at the chain's pace, instead of each of its four steps
@@ -52,7 +53,7 @@ worker_prefetch_multiplier = 1
 EVENTS_QUEUE = "xcfb"
 CHAIN_QUEUE = "xcfb.chain"
 CHAIN_STEPS = ("xcfb.check_order", "xcfb.resolve_client", "xcfb.sync_items", "xcfb.create_invoice",
-               "xcfb.reconcile_payment")
+               "xcfb.reconcile_payment", "xcfb.invoice_and_payment")
 task_default_queue = EVENTS_QUEUE
 task_queues = (_Queue(CHAIN_QUEUE), _Queue(EVENTS_QUEUE))  # the order workers read them in
 task_routes = {step: {"queue": CHAIN_QUEUE} for step in CHAIN_STEPS}

@@ -38,19 +38,21 @@ log = logging.getLogger(__name__)
 ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now
 
 
-def guarded(task, event_id: str | None, work: Callable, cover: Cover | None = None):
+def guarded(task, event_id: str | None, work: Callable, cover: Cover | None = None, step: str | None = None):
     """Runs one step. Whatever it raises ends one of two ways, as workers/failures.py decides: retried with
     backoff while the retry budget lasts, or parked in the dead-letter store (with an alert for the kinds
     nobody expected). No exception leaves the event in `processing`. `cover`: the chain's order and cover id,
-    whose coalesced events (store/coalescing.py) are parked with the event."""
+    whose coalesced events (store/coalescing.py) are parked with the event. `step`: the step's name where a task
+    runs two (invoice_and_payment), so that a dead letter names the one that failed; else the task's name."""
     svc = services()
+    step = step or task.name
     try:
-        _inject_fault(svc, task, event_id)
+        _inject_fault(svc, step, event_id, task.request.retries)
         result = work(OneRuleVersion(svc))  # one rule version for the whole step (workers/task_services.py)
     except (Ignore, Retry):
         raise
     except Exception as exc:  # noqa: BLE001 - every exception is classified below, none is swallowed
-        _fail(svc, task, event_id, exc, cover)
+        _fail(svc, task, step, event_id, exc, cover)
     return result
 
 
@@ -61,18 +63,18 @@ def _count_done(sender=None, **_) -> None:
     metrics.bump(services().redis, "tasks", task=sender.name, outcome="done")
 
 
-def _fail(svc, task, event_id: str | None, exc: Exception, cover: Cover | None = None) -> NoReturn:
-    failure = classify(exc, task.name)
+def _fail(svc, task, step: str, event_id: str | None, exc: Exception, cover: Cover | None = None) -> NoReturn:
+    failure = classify(exc, step)
     if isinstance(exc, AuthFailed):
         _alert(svc, "freshbooks-auth", str(exc))
     if failure.retryable:
         if task.request.retries < svc.settings.max_retries:
-            _retry(svc, task, event_id, exc)
+            _retry(svc, task, step, event_id, exc)
         failure = failure.exhausted(task.request.retries + 1)
     try:
-        _park(svc, task, event_id, failure, cover)
+        _park(svc, step, event_id, failure, cover)
     except Exception as parking_error:
-        if not classify(parking_error, task.name).retryable:
+        if not classify(parking_error, step).retryable:
             raise
         # The database (or Redis) is down: the dead letter is not written, and the task in the broker is the
         # event's only record, so it runs again (beyond the budget: the step's own failure is final already,
@@ -85,8 +87,8 @@ def _fail(svc, task, event_id: str | None, exc: Exception, cover: Cover | None =
     raise Ignore()  # stops the chain here; the dead letter says why
 
 
-def _retry(svc, task, event_id: str | None, exc: Exception) -> NoReturn:
-    metrics.bump(svc.redis, "retries", task=task.name, reason=type(exc).__name__)
+def _retry(svc, task, step: str, event_id: str | None, exc: Exception) -> NoReturn:
+    metrics.bump(svc.redis, "retries", task=step, reason=type(exc).__name__)
     if event_id:
         _note_error(svc, event_id, exc)
     _send_retry(task, exc, _delay(svc, task, exc))  # the budget is ours: max_retries=None
@@ -108,11 +110,11 @@ def _delay(svc, task, exc: BaseException) -> float:
     return retry_delay(task.request.retries, exc, svc.settings.retry_base_seconds, svc.settings.retry_cap_seconds)
 
 
-def _inject_fault(svc, task, event_id: str | None) -> None:
+def _inject_fault(svc, step: str, event_id: str | None, attempt: int) -> None:
     """The fault suite's step-exceptions scenario (workers/fault_injection.py); does nothing unless enabled."""
-    fault = fault_injection.fault_for(task.name, event_id, task.request.retries)
+    fault = fault_injection.fault_for(step, event_id, attempt)
     if fault is not None:
-        metrics.bump(svc.redis, "faults_injected", task=task.name)
+        metrics.bump(svc.redis, "faults_injected", task=step)
         raise fault
 
 
@@ -124,7 +126,7 @@ def _note_error(svc, event_id: str, error: BaseException) -> None:
         log.warning("event %s: error not noted, the database is unavailable", event_id)
 
 
-def _park(svc, task, event_id: str | None, failure: Failure, cover: Cover | None = None) -> None:
+def _park(svc, step: str, event_id: str | None, failure: Failure, cover: Cover | None = None) -> None:
     """Records the dead letter (raises if it cannot: the caller retries); counting and alerting are best effort.
     The events the chain covers (taken in while it waited, store/coalescing.py) are parked with it, each its own
     entry, the same kind and reason (an order's reviews are one entry, naming its latest event: a replay of it
@@ -132,19 +134,19 @@ def _park(svc, task, event_id: str | None, failure: Failure, cover: Cover | None
     # closed first: a chain parked before its first step started it would otherwise still take events in
     covered = svc.coalescing.close(cover.order_id, cover.id) if cover and event_id is not None else []
     if event_id is not None:
-        ledger.dead_letter(svc.sessions, event_id, failure.kind, task.name, failure.reason, failure.details)
+        ledger.dead_letter(svc.sessions, event_id, failure.kind, step, failure.reason, failure.details)
         for other in covered:
-            ledger.dead_letter(svc.sessions, other, failure.kind, task.name,
+            ledger.dead_letter(svc.sessions, other, failure.kind, step,
                                f"{failure.reason} (with event {event_id}, {RODE_ON})", failure.details)
         if cover:
             svc.coalescing.release(cover.id)
-    metrics.bump(svc.redis, "tasks", task=task.name, outcome=failure.kind)
+    metrics.bump(svc.redis, "tasks", task=step, outcome=failure.kind)
     if event_id is None:
         return
     metrics.bump(svc.redis, "dead_letters_created", by=1 + len(covered), kind=failure.kind)
-    log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, task.name, failure.reason)
+    log.warning("event %s parked as %s by %s: %s", event_id, failure.kind, step, failure.reason)
     if failure.kind in ALERTED:
-        _alert(svc, f"{failure.kind}:{event_id}", f"event {event_id} {failure.kind} in {task.name}: {failure.reason}")
+        _alert(svc, f"{failure.kind}:{event_id}", f"event {event_id} {failure.kind} in {step}: {failure.reason}")
 
 
 def _alert(svc, key: str, message: str) -> None:
@@ -156,11 +158,14 @@ def _alert(svc, key: str, message: str) -> None:
 
 def order_chain(order_id: int, event_id: str | None, cover: str | None = None, idle: Collection[str] = ()):
     """The order's chain of named tasks, but the steps in `idle` (nothing to do: workers/orders.idle_steps);
-    `cover`: the id its coalesced events wait on (store/coalescing.py)."""
+    create_invoice and reconcile_payment, when it runs both, as one task (invoice_and_payment). `cover`: the id its
+    coalesced events wait on (store/coalescing.py)."""
     extra = {"cover": cover} if cover else {}
-    steps = (check_order, resolve_client, sync_items, create_invoice, reconcile_payment)
-    return chain(*(step.si(order_id, event_id, **extra) for step in steps
-                   if step.name.removeprefix("xcfb.") not in idle))
+    steps = [step for step in (check_order, resolve_client, sync_items, create_invoice, reconcile_payment)
+             if step.name.removeprefix("xcfb.") not in idle]
+    if steps[-2:] == [create_invoice, reconcile_payment]:
+        steps[-2:] = [invoice_and_payment]
+    return chain(*(step.si(order_id, event_id, **extra) for step in steps))
 
 
 @app.task(name="xcfb.process_event", bind=True, max_retries=None)
@@ -243,6 +248,27 @@ def create_invoice(self, order_id: int, event_id: str | None = None, cover: str 
 
 @app.task(name="xcfb.reconcile_payment", bind=True, max_retries=None)
 def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> str:
+    return str(guarded(self, event_id, _step(order_id, cover, _payment_work(order_id, event_id, cover)),
+                       Cover.of(order_id, cover)))
+
+
+@app.task(name="xcfb.invoice_and_payment", bind=True, max_retries=None)
+def invoice_and_payment(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> str:
+    """create_invoice, then reconcile_payment, in one task: the chain's last two steps whenever it runs both. A task
+    costs the worker more CPU than the payment step's own work (issue 12), and the two always run back to back. Each
+    half is guarded as its step: a dead letter, a retry count and an injected fault name the step, not this task. A
+    retry runs both halves again; the first then finds the invoice booked from this version and calls FreshBooks for
+    nothing (workers/orders._book_invoice). They share the task's retry budget."""
+    covering = Cover.of(order_id, cover)
+    guarded(self, event_id, _step(order_id, cover, lambda svc: orders.create_invoice(svc, order_id, event_id)),
+            covering, step=create_invoice.name)
+    # the chain was started by the first half: the second has no marker of its own to remove
+    return str(guarded(self, event_id, _payment_work(order_id, event_id, cover), covering,
+                       step=reconcile_payment.name))
+
+
+def _payment_work(order_id: int, event_id: str | None, cover: str | None) -> Callable:
+    """The payment step's work, the chain's last: what it booked, and its event and the events it covers synced."""
     def work(svc):
         booked = orders.reconcile_payment(svc, order_id, event_id)
         if event_id:
@@ -252,7 +278,7 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
             if cover:
                 svc.coalescing.release(cover)
         return booked
-    return str(guarded(self, event_id, _step(order_id, cover, work), Cover.of(order_id, cover)))
+    return work
 
 
 @app.task(name="xcfb.catch_up", bind=True, max_retries=None, takes_turns=False)

@@ -14,7 +14,7 @@ PROBE = "xcfb-priority-probe"  # the config's queues under names of this test's 
 def test_chain_steps_go_to_the_chain_queue_and_everything_else_to_the_events_queue():
     route = app.amqp.router.route
     for step in ("xcfb.check_order", "xcfb.resolve_client", "xcfb.sync_items", "xcfb.create_invoice",
-                 "xcfb.reconcile_payment"):
+                 "xcfb.reconcile_payment", "xcfb.invoice_and_payment"):
         assert route({}, step)["queue"].name == celeryconfig.CHAIN_QUEUE
     for task in ("xcfb.process_event", "xcfb.handle_event", "xcfb.catch_up", "xcfb.requeue_stuck_events"):
         assert route({}, task)["queue"].name == celeryconfig.EVENTS_QUEUE

@@ -307,6 +307,17 @@ def test_the_chain_sent_leaves_the_idle_steps_out():
     assert [(step.task, step.kwargs) for step in sent.tasks] == [("xcfb.reconcile_payment", {"cover": "c1"})]
 
 
+def test_the_chain_runs_create_invoice_and_reconcile_payment_as_one_task_when_it_runs_both():
+    from workers.tasks import order_chain
+
+    sent = order_chain(ORDER_ID, "evt-1", None, ())
+    assert [step.task for step in sent.tasks] == ["xcfb.check_order", "xcfb.resolve_client", "xcfb.sync_items",
+                                                  "xcfb.invoice_and_payment"]
+    sent = order_chain(ORDER_ID, "evt-1", "c1", {"check_order", "resolve_client", "sync_items"})
+    assert [(step.task, step.args, step.kwargs) for step in sent.tasks] == [
+        ("xcfb.invoice_and_payment", (ORDER_ID, "evt-1"), {"cover": "c1"})]
+
+
 def test_an_edit_updates_the_same_invoice(ports):
     order_id = deliver(ports, "evt-1", "order.created", payment_status={"code": "Q"})
     invoice_id, booked = run_chain(ports, order_id, "evt-1")
