@@ -71,28 +71,19 @@ class FreshBooksWatch:
     """Every FreshBooks answer, for two alerts: the outage (OutageTracker) and `freshbooks-auth`, raised when
     FreshBooks refuses the token (a revoked or refused authorization; the workers raise it too when a refresh
     fails) and cleared when a request is accepted again. Each accepted request is also the connection's "last
-    successful call" (`xcfb connect status`). An accepted request costs one Redis round trip: the outage's start and
-    the auth alert deleted and the last success stamped together; the logs and webhooks of a cleared alert follow
-    only when one was there. Not more than once a `QUIET` second while that round trip found nothing to clear and
-    every answer since was accepted: a worker booking orders would otherwise make it for each call (issue 12). So
-    an alert another process raised meanwhile is cleared here up to a second later; an error seen here, at once."""
+    successful call" (`xcfb connect status`). An accepted request, nearly every one, costs one Redis round trip:
+    the outage's start and the auth alert deleted and the last success stamped together; the logs and webhooks of
+    a cleared alert follow only when one was there."""
 
     AUTH_ALERT, AUTH_RECOVERED = "freshbooks-auth", "FreshBooks accepts the service's requests again"
-    QUIET = 1.0  # seconds
 
-    def __init__(self, services, threshold: float, clock=time.monotonic):
+    def __init__(self, services, threshold: float):
         self._services = services
         self._outage = OutageTracker(services, "freshbooks", threshold)
-        self._clock = clock
-        self._clear_since: float | None = None  # when the last round trip found nothing to clear; None: not clear
-        self._error_at = float("-inf")  # the last error seen here (by any thread)
 
     def __call__(self, error: Exception | None) -> None:
         if error is not None:
-            self._clear_since, self._error_at = None, self._clock()
             self._outage(error)
-        elif self._clear_since is not None and self._clock() - self._clear_since < self.QUIET:
-            return
         try:
             if error is None:
                 self._accepted()
@@ -105,22 +96,18 @@ class FreshBooksWatch:
         """Each command's answer on its own: Redis refusing one (the stamp, when out of memory) still runs the
         others, and a deleted alert must then still be announced and the outage's alert cleared."""
         outage = self._outage
-        started = self._clock()
         pipe = self._services.redis.pipeline(transaction=False)
         pipe.delete(outage.since_key)
         pipe.set(redis_keys.FRESHBOOKS_LAST_SUCCESS, time.time())
         pipe.delete(redis_keys.ALERT.format(key=self.AUTH_ALERT))
-        answers = pipe.execute(raise_on_error=False)
-        outage_ended, _, auth_cleared = answers
+        outage_ended, stamped, auth_cleared = pipe.execute(raise_on_error=False)
         if _deleted(outage_ended):
             clear_alert(self._services, outage.alert, outage.recovered)
         if _deleted(auth_cleared):
             _announce_cleared(self._services, self.AUTH_ALERT, self.AUTH_RECOVERED)
-        refused = [answer for answer in answers if isinstance(answer, Exception)]
-        for answer in refused:
-            log.warning("FreshBooks watch: Redis refused a write (%s)", type(answer).__name__)
-        if not (refused or _deleted(outage_ended) or _deleted(auth_cleared)) and self._error_at < started:
-            self._clear_since = started
+        for answer in (outage_ended, stamped, auth_cleared):
+            if isinstance(answer, Exception):
+                log.warning("FreshBooks watch: Redis refused a write (%s)", type(answer).__name__)
 
 
 def _deleted(answer) -> bool:

@@ -77,32 +77,3 @@ def test_a_refusal_raises_the_auth_alert_and_ends_the_outage():
     observe(DOWN)
     observe(AuthFailed("token revoked"))
     assert client.exists(SINCE, OUTAGE_ALERT) == 0 and b"token revoked" in client.get(AUTH_ALERT)
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_accepted_requests_make_one_round_trip_a_quiet_second_while_there_is_nothing_to_clear():
-    client, clock = fakeredis.FakeRedis(), Clock()
-    observe = FreshBooksWatch(SimpleNamespace(redis=client, settings=SimpleNamespace(alert_webhook_url=None)), 0,
-                              clock=clock)
-    observe(None)  # finds nothing to clear: quiet from now on
-    stamped = client.get(redis_keys.FRESHBOOKS_LAST_SUCCESS)
-    client.set(AUTH_ALERT, "raised by another worker")
-    clock.now += FreshBooksWatch.QUIET / 2
-    observe(None)
-    assert client.exists(AUTH_ALERT) == 1 and client.get(redis_keys.FRESHBOOKS_LAST_SUCCESS) == stamped
-    clock.now += FreshBooksWatch.QUIET / 2
-    observe(None)  # the quiet second is over: cleared, and stamped again
-    assert client.exists(AUTH_ALERT) == 0 and client.get(redis_keys.FRESHBOOKS_LAST_SUCCESS) != stamped
-
-    observe(None)  # nothing to clear again: quiet
-    observe(DOWN)  # an error seen here ends the quiet at once: the next accepted answer ends the outage
-    assert client.exists(SINCE, OUTAGE_ALERT) == 2
-    observe(None)
-    assert client.exists(SINCE, OUTAGE_ALERT) == 0
