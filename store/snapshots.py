@@ -80,7 +80,8 @@ def checked_version(sessions: sessionmaker, order_id: int) -> str | None:
 
 
 def payments_and_check(sessions: sessionmaker, order_id: int) -> tuple[list[str], str | None]:
-    """The order's payment transactions as received, and what its checks last passed, in one transaction."""
+    """The order's payment transactions as received, and what its checks last passed, read together (one after the
+    other: the caller's order lock keeps them consistent; store/db.reads_of)."""
     with reads_of(sessions).connect() as connection:
         payloads = list(connection.scalars(_PAYMENTS, {"order_id": order_id}))
         return payloads, connection.scalar(_CHECKED, {"order_id": order_id})

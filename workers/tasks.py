@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from contextlib import ExitStack
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
-from celery import chain, signals
+from celery import Signature, chain, signals
 from celery.exceptions import Ignore, Reject, Retry
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -38,39 +39,53 @@ log = logging.getLogger(__name__)
 ALERTED = ("exhausted", "failed", "stuck")  # dead letters nobody expected: someone must look now
 
 
-def guarded(task, event_id: str | None, work: Callable, cover: Cover | None = None, step: str | None = None):
+class Part(NamedTuple):
+    """A step run as one part of a task of two (invoice_and_payment): named as its step in a dead letter, a retry,
+    an injected fault and the `tasks` counter. `alone`: the step's own task, for a part the task runs once, as the
+    step's first attempt: its retry is that task, sent at the step's second attempt, so the part's retry budget is
+    its own and a retry does not run the other part again. Without it the task retries itself."""
+    step: str
+    alone: Signature | None = None
+
+
+def guarded(task, event_id: str | None, work: Callable, cover: Cover | None = None, part: Part | None = None):
     """Runs one step. Whatever it raises ends one of two ways, as workers/failures.py decides: retried with
     backoff while the retry budget lasts, or parked in the dead-letter store (with an alert for the kinds
     nobody expected). No exception leaves the event in `processing`. `cover`: the chain's order and cover id,
-    whose coalesced events (store/coalescing.py) are parked with the event. `step`: the step's name where a task
-    runs two (invoice_and_payment), so that a dead letter names the one that failed; else the task's name."""
+    whose coalesced events (store/coalescing.py) are parked with the event. `part`: the step, where the task runs
+    two (else the step is the task)."""
     svc = services()
-    step = step or task.name
+    step = part.step if part else task.name
+    retries = 0 if part and part.alone else task.request.retries  # the step's, not the task's
     try:
-        _inject_fault(svc, step, event_id, task.request.retries)
+        _inject_fault(svc, step, event_id, retries)
         result = work(OneRuleVersion(svc))  # one rule version for the whole step (workers/task_services.py)
     except (Ignore, Retry):
         raise
     except Exception as exc:  # noqa: BLE001 - every exception is classified below, none is swallowed
-        _fail(svc, task, step, event_id, exc, cover)
+        _fail(svc, task, step, retries, event_id, exc, cover, part.alone if part else None)
+    if part:
+        metrics.bump(svc.redis, "tasks", task=step, outcome="done")
     return result
 
 
 @signals.task_success.connect
 def _count_done(sender=None, **_) -> None:
     """A task run that returned (a parked one counts under its failure's kind, in _park): once a run, however many
-    guarded parts it has (process_event has three)."""
-    metrics.bump(services().redis, "tasks", task=sender.name, outcome="done")
+    guarded parts it has (process_event has three); a task of two steps counts each step as it ends (guarded)."""
+    if not getattr(sender, "counts_its_steps", False):
+        metrics.bump(services().redis, "tasks", task=sender.name, outcome="done")
 
 
-def _fail(svc, task, step: str, event_id: str | None, exc: Exception, cover: Cover | None = None) -> NoReturn:
+def _fail(svc, task, step: str, retries: int, event_id: str | None, exc: Exception, cover: Cover | None = None,
+          alone: Signature | None = None) -> NoReturn:
     failure = classify(exc, step)
     if isinstance(exc, AuthFailed):
         _alert(svc, "freshbooks-auth", str(exc))
     if failure.retryable:
-        if task.request.retries < svc.settings.max_retries:
-            _retry(svc, task, step, event_id, exc)
-        failure = failure.exhausted(task.request.retries + 1)
+        if retries < svc.settings.max_retries:
+            _retry(svc, step, retries, event_id, exc, task, alone)
+        failure = failure.exhausted(retries + 1)
     try:
         _park(svc, step, event_id, failure, cover)
     except Exception as parking_error:
@@ -81,17 +96,21 @@ def _fail(svc, task, step: str, event_id: str | None, exc: Exception, cover: Cov
         # it only waits for a place to be written down).
         log.warning("event %s: %s not recorded (%s), retrying", event_id, failure.kind,
                     type(parking_error).__name__)
-        _send_retry(task, parking_error, _delay(svc, task, parking_error))
+        _send_retry(task, parking_error, _delay(svc, task.request.retries, parking_error))
     if event_id is None:  # run by hand, or a body not recorded yet: the failure shows in Flower and the shell
         raise StepFailed(f"{failure.kind}: {failure.reason}")
     raise Ignore()  # stops the chain here; the dead letter says why
 
 
-def _retry(svc, task, step: str, event_id: str | None, exc: Exception) -> NoReturn:
+def _retry(svc, step: str, retries: int, event_id: str | None, exc: Exception, task, alone: Signature | None
+           ) -> NoReturn:
     metrics.bump(svc.redis, "retries", task=step, reason=type(exc).__name__)
     if event_id:
         _note_error(svc, event_id, exc)
-    _send_retry(task, exc, _delay(svc, task, exc))  # the budget is ours: max_retries=None
+    countdown = _delay(svc, retries, exc)
+    if alone is not None:
+        _send_alone(alone, countdown)
+    _send_retry(task, exc, countdown)  # the budget is ours: max_retries=None
 
 
 def _send_retry(task, exc: Exception, countdown: float) -> NoReturn:
@@ -106,8 +125,18 @@ def _send_retry(task, exc: Exception, countdown: float) -> NoReturn:
         raise
 
 
-def _delay(svc, task, exc: BaseException) -> float:
-    return retry_delay(task.request.retries, exc, svc.settings.retry_base_seconds, svc.settings.retry_cap_seconds)
+def _send_alone(alone: Signature, countdown: float) -> NoReturn:
+    """The step goes on as its own task, at its second attempt, and the running task ends here (its other part is
+    done). A broker that cannot take the message: the running message is requeued, as by _send_retry."""
+    try:
+        alone.apply_async(countdown=countdown, retries=1)
+    except (OperationalError, OSError) as unsent:
+        raise Reject(unsent, requeue=True) from None
+    raise Ignore()
+
+
+def _delay(svc, retries: int, exc: BaseException) -> float:
+    return retry_delay(retries, exc, svc.settings.retry_base_seconds, svc.settings.retry_cap_seconds)
 
 
 def _inject_fault(svc, step: str, event_id: str | None, attempt: int) -> None:
@@ -252,19 +281,28 @@ def reconcile_payment(self, order_id: int, event_id: str | None = None, cover: s
                        Cover.of(order_id, cover)))
 
 
-@app.task(name="xcfb.invoice_and_payment", bind=True, max_retries=None)
+@app.task(name="xcfb.invoice_and_payment", bind=True, max_retries=None, counts_its_steps=True)
 def invoice_and_payment(self, order_id: int, event_id: str | None = None, cover: str | None = None) -> str:
     """create_invoice, then reconcile_payment, in one task: the chain's last two steps whenever it runs both. A task
-    costs the worker more CPU than the payment step's own work (issue 12), and the two always run back to back. Each
-    half is guarded as its step: a dead letter, a retry count and an injected fault name the step, not this task. A
-    retry runs both halves again; the first then finds the invoice booked from this version and calls FreshBooks for
-    nothing (workers/orders._book_invoice). They share the task's retry budget."""
-    covering = Cover.of(order_id, cover)
-    guarded(self, event_id, _step(order_id, cover, lambda svc: orders.create_invoice(svc, order_id, event_id)),
-            covering, step=create_invoice.name)
-    # the chain was started by the first half: the second has no marker of its own to remove
-    return str(guarded(self, event_id, _payment_work(order_id, event_id, cover), covering,
-                       step=reconcile_payment.name))
+    costs the worker more CPU than the payment step's own work (issue 12), and the two always run back to back.
+    Each part is guarded as its step (Part): a dead letter, a retry, an injected fault and the `tasks` counter name
+    the step. A retry of the first part runs the task again (the payment part has not run); the payment part's
+    retry is the reconcile_payment task, with a retry budget of its own. The order's lock is taken once, by the
+    first part, and held until the second ends (the steps' own takes of it find it held: store/locks.py)."""
+    covering, extra = Cover.of(order_id, cover), {"cover": cover} if cover else {}
+    with ExitStack() as order_lock:  # let go on any way out, a part parked or retried included
+        def create(svc):
+            order_lock.enter_context(svc.locks.order(order_id))
+            return orders.create_invoice(svc, order_id, event_id)
+
+        def payment(svc):
+            with order_lock:  # let go within the step: a lease run out under it is the step's error (retried)
+                return _payment_work(order_id, event_id, cover)(svc)
+
+        guarded(self, event_id, _step(order_id, cover, create), covering, Part(create_invoice.name))
+        # the chain was started by the first part: the second has no marker of its own to remove
+        return str(guarded(self, event_id, payment, covering,
+                           Part(reconcile_payment.name, reconcile_payment.si(order_id, event_id, **extra))))
 
 
 def _payment_work(order_id: int, event_id: str | None, cover: str | None) -> Callable:

@@ -12,6 +12,7 @@ from store import ledger
 from store.models import utcnow
 from tests.e2e.pipeline import simulated_store
 from workers import events, orders
+from workers.failures import OrderNotYetSeen
 from workers.tasks import sweep_stuck_events
 from xcfb.cli import main
 
@@ -147,3 +148,34 @@ def test_a_stuck_event_is_dead_lettered_after_its_re_runs_then_replays(pipeline_
     assert main(["dlq", "replay", str(letter.id)]) == 0
     assert pipeline.settle() == {"synced": 1}
     assert len([i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]) == 1
+
+
+def test_create_invoice_and_the_payment_step_each_have_their_own_retry_budget_in_one_task(pipeline_factory, fb_sandbox,
+                                                                                           monkeypatch):
+    """A chain runs create_invoice and reconcile_payment as one task (workers/tasks.invoice_and_payment): retries the
+    first step spent do not come out of the payment step's, and the payment step's retry runs it alone."""
+    pipeline = pipeline_factory(max_retries=2)
+    svc = pipeline.services
+    _, store = simulated_store(seed=21)
+    order_event = bookable_order_event(store)
+    calls = {"create_invoice": 0, "reconcile_payment": 0}
+
+    def failing_first(function, times):
+        def run(*args, **kwargs):
+            calls[function.__name__] += 1
+            if calls[function.__name__] <= times:
+                raise OrderNotYetSeen(f"{function.__name__} not yet")  # retryable
+            return function(*args, **kwargs)
+        return run
+    monkeypatch.setattr(orders, "create_invoice", failing_first(orders.create_invoice, 2))  # its whole budget
+    monkeypatch.setattr(orders, "reconcile_payment", failing_first(orders.reconcile_payment, 1))
+    assert deliver(pipeline, [order_event]) == {"synced": 1}, ledger.dead_letters(svc.sessions)
+    assert calls == {"create_invoice": 3, "reconcile_payment": 2}  # the payment's retry ran it alone
+    counted = {field.decode(): int(n) for field, n in svc.redis.hgetall(redis_keys.METRICS).items()
+               if field.startswith(b"tasks|")}
+    assert counted == {"tasks|outcome=done,task=xcfb.process_event": 1, "tasks|outcome=done,task=xcfb.check_order": 1,
+                       "tasks|outcome=done,task=xcfb.resolve_client": 1, "tasks|outcome=done,task=xcfb.sync_items": 1,
+                       "tasks|outcome=done,task=xcfb.create_invoice": 1,
+                       "tasks|outcome=done,task=xcfb.reconcile_payment": 1}
+    invoices = [i for i in fb_sandbox.books.all("invoice") if i["vis_state"] == 0]
+    assert [i["invoice_number"] for i in invoices] == [order_event["data"]["order_number"]]
