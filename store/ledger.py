@@ -41,14 +41,15 @@ _HELD_SYNCED = update(EVENTS).where(EVENTS.c.order_id == bindparam("the_order_id
 
 
 def record_event(sessions: sessionmaker, event_id: str, event_type: str, entity_key: str, payload: str,
-                 order_id: int | None = None, order_number: str | None = None) -> bool:
-    """Inserts the event; False when it was recorded already (a redelivery)."""
+                 order_id: int | None = None, order_number: str | None = None, started: bool = False) -> bool:
+    """Inserts the event; False when it was recorded already (a redelivery). `started`: the caller handles it at
+    once, and the row says so from the start (`processing`, its first attempt), as start_attempt would next."""
     try:
         with durable(engine_of(sessions)) as connection:  # an event taken in is never lost, a power loss included
             connection.execute(_NEW_EVENT, {
                 "id": event_id, "type": event_type, "entity_key": entity_key, "payload": payload,
-                "order_id": order_id, "order_number": order_number, "status": "received", "attempts": 0,
-                "requeues": 0, "received_at": utcnow()})
+                "order_id": order_id, "order_number": order_number, "status": "processing" if started else "received",
+                "attempts": int(started), "requeues": 0, "received_at": utcnow()})
         return True
     except IntegrityError:
         return False

@@ -25,13 +25,19 @@ FRESHBOOKS = "freshbooks."  # the type prefix of recorded FreshBooks callbacks
 def receive(svc: StepPorts, raw: str) -> tuple[str, bool]:
     """Records the raw event before anything else; returns its id and whether it still needs processing
     (False: a redelivery of an event already dealt with, or a body that cannot be read)."""
-    event_id, needed, _ = take_in(svc, raw)
+    event_id, needed, _ = _take_in(svc, raw, started=False)
     return event_id, needed
 
 
 def take_in(svc: StepPorts, raw: str) -> tuple[str, bool, dict | None]:
-    """receive, also giving the body it read when it has just recorded it, so that `handle` need not read the
-    event back and parse it again (None: a redelivery, or unreadable; the recorded text is then the one read)."""
+    """receive, for a caller that handles the event at once (process_event): an event it has just recorded is
+    recorded as started (its first attempt, in the same write), and its body is given, so that `handle` need not
+    read the event back and parse it again (None: a redelivery, or unreadable; the recorded text is then the one
+    read, and `handle` starts the attempt)."""
+    return _take_in(svc, raw, started=True)
+
+
+def _take_in(svc: StepPorts, raw: str, started: bool) -> tuple[str, bool, dict | None]:
     try:
         body = read_json(raw)
         envelope = envelope_of(body)  # the reader ingest checked the body with
@@ -39,7 +45,8 @@ def take_in(svc: StepPorts, raw: str) -> tuple[str, bool, dict | None]:
         return _record_unreadable(svc, raw, exc), False, None
     event_id, event_type = envelope["id"], envelope["type"]
     entity_key, order_id, order_number = event_keys(event_type, envelope["data"])
-    if ledger.record_event(svc.sessions, event_id, event_type, entity_key, raw, order_id, order_number):
+    if ledger.record_event(svc.sessions, event_id, event_type, entity_key, raw, order_id, order_number,
+                           started=started):
         return event_id, True, body
     known = ledger.get_event(svc.sessions, event_id)
     return event_id, known.status not in TERMINAL, None
@@ -68,7 +75,8 @@ def _record_unreadable(svc: StepPorts, raw: str, problem: PayloadInvalid) -> str
 
 def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | None:
     """Processes a recorded event; returns the X-Cart order id whose chain must run, or None when done.
-    `body`: the X-Cart event take_in has just recorded and read (else it is read back from the database)."""
+    `body`: the X-Cart event take_in has just recorded, as started, and read (else it is read back from the
+    database, and its attempt started here)."""
     rerun = False  # handled before: a replay, the stuck-event sweep's re-run, a redelivery
     if body is None:
         kept = recorded(svc, event_id)
@@ -76,7 +84,7 @@ def handle(svc: StepPorts, event_id: str, body: dict | None = None) -> int | Non
         if kept.type.startswith(FRESHBOOKS):
             return _freshbooks_changed(svc, kept)
         body = read_json(kept.payload)
-    ledger.start_attempt(svc.sessions, event_id)
+        ledger.start_attempt(svc.sessions, event_id)
     event = parse_event(body)
     data = event.data
     as_sent = jsonio.dumps(body["data"])  # snapshots keep X-Cart's own words
