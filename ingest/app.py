@@ -95,7 +95,7 @@ def create_app(svc: Services | None = None, tasks: TaskQueue | None = None) -> F
         event_id = envelope["id"]
         try:
             if not tasks.accept_event(redis_keys.SEEN.format(event_id=event_id), settings.dedupe_ttl_seconds,
-                                      metrics.COUNTERS, accepted, duplicate, body.decode("utf-8")):
+                                      metrics.COUNTERS, accepted, duplicate, body.decode("utf-8"), event_id):
                 return reply("duplicate", 200, id=event_id)
         except Exception as exc:  # noqa: BLE001 - any broker failure is the documented 503 (queued and marked, or not)
             log.error("broker unavailable, event %s not queued: %s: %s", event_id, type(exc).__name__, exc)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from uuid import uuid4
 
 import redis
@@ -23,10 +24,13 @@ from celery.signals import after_task_publish, before_task_publish
 from celery.utils.nodenames import anon_nodename
 from kombu.serialization import dumps
 
-# KEYS: the event's SEEN key, the counters hash, the queue's list; ARGV: the SEEN key's lifetime, the accepted and
-# duplicate fields, the task message. Redis does not undo a script that fails half-way, so the push comes first
-# (a wrong-typed queue key fails it with nothing written: 503, and the sender's retry is not a duplicate), the
-# SEEN key next (cannot fail), and the counting cannot fail the event (pcall: a broken counters key costs a count).
+from store import accepted as accepted_store
+
+# KEYS: the event's SEEN key, the counters hash, the queue's list, and with an event id the kept messages and their
+# times (store/accepted.py); ARGV: the SEEN key's lifetime, the accepted and duplicate fields, the task message, and
+# the event id and the time. Redis does not undo a script that fails half-way, so the push comes first (a wrong-typed
+# queue key fails it with nothing written: 503, and the sender's retry is not a duplicate), the SEEN key next (cannot
+# fail); keeping the message and counting cannot fail the event (pcall: a broken key costs the copy or a count).
 ACCEPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.pcall('HINCRBY', KEYS[2], ARGV[3], 1)
@@ -34,6 +38,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 redis.call('LPUSH', KEYS[3], ARGV[4])
 redis.call('SET', KEYS[1], 1, 'EX', ARGV[1])
+if ARGV[5] then
+  redis.pcall('HSET', KEYS[4], ARGV[5], KEYS[3] .. '\\n' .. ARGV[4])
+  redis.pcall('ZADD', KEYS[5], ARGV[6], ARGV[5])
+end
 redis.pcall('HINCRBY', KEYS[2], ARGV[2], 1)
 return 1
 """
@@ -54,11 +62,15 @@ class TaskQueue:
         self._delivery_mode = DELIVERY_MODES.get(mode, mode)
 
     def accept_event(self, seen_key: str, seen_seconds: int, counters: str, accepted: str, duplicate: str,
-                     raw: str) -> bool:
+                     raw: str, event_id: str | None = None) -> bool:
         """True when the event is new: marked seen for `seen_seconds`, its `process_event` task queued and counted
-        under `accepted`; False (counted under `duplicate`, nothing queued) when it was seen already."""
+        under `accepted`, and with `event_id` its message kept till a worker records it (store/accepted.py); False
+        (counted under `duplicate`, nothing queued) when it was seen already."""
         queue, message = self.message("xcfb.process_event", [raw])
-        return bool(self._accept(keys=[seen_key, counters, queue], args=[seen_seconds, accepted, duplicate, message]))
+        keys, args = [seen_key, counters, queue], [seen_seconds, accepted, duplicate, message]
+        if event_id is not None:
+            keys, args = keys + [accepted_store.ACCEPTED, accepted_store.ACCEPTED_AT], args + [event_id, time.time()]
+        return bool(self._accept(keys=keys, args=args))
 
     def send(self, name: str, args: list) -> None:
         queue, message = self.message(name, args)

@@ -21,6 +21,7 @@ HELP = {
     "retries": "Worker retries by task and reason",
     "dead_letters_created": "Events parked for a person, by kind",
     "events_coalesced": "Order events that rode on the order's chain already queued instead of sending their own",
+    "accepted_resent": "Accepted events whose task the broker lost before a worker recorded them, sent again",
     "faults_injected": "Step exceptions injected by the fault suite (XCFB_INJECT_STEP_FAULTS), by task",
 }
 

@@ -7,6 +7,7 @@ Each step takes plain arguments, so one step can be re-run from the shell:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection
 from contextlib import ExitStack
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from mappings import jsonio
 from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
 from runtime.bootstrap import services
-from store import ledger
+from store import accepted, ledger
 from store.coalescing import RODE_ON, Cover
 from store.models import Event, utcnow
 from store.polls import record_poll
@@ -200,9 +201,17 @@ def order_chain(order_id: int, event_id: str | None, cover: str | None = None, i
 @app.task(name="xcfb.process_event", bind=True, max_retries=None)
 def process_event(self, raw: str) -> None:
     """An X-Cart event as the ingest endpoint received it (the raw JSON body)."""
-    event_id, needed, body = guarded(self, None, lambda svc: events.take_in(svc, raw))
+    event_id, needed, body = guarded(self, None, lambda svc: _taken_in(svc, raw))
     if needed:
         run_event(self, event_id, body)
+
+
+def _taken_in(svc, raw: str) -> tuple[str, bool, dict | None]:
+    """events.take_in; then the event is recorded, and the message ingest kept of it is not needed any more
+    (store/accepted.py)."""
+    taken = events.take_in(svc, raw)
+    accepted.forget(svc.redis, taken[0])
+    return taken
 
 
 @app.task(name="xcfb.handle_event", bind=True, max_retries=None)
@@ -363,10 +372,22 @@ def refresh_exchange_rates(self) -> str:
 
 @app.task(name="xcfb.requeue_stuck_events")
 def requeue_stuck_events(older_than_seconds: int | None = None) -> int:
-    """Beat: see sweep_stuck_events."""
+    """Beat: see sweep_stuck_events and resend_lost_events; returns how many events were sent again."""
     svc = services()
     older_than_seconds = older_than_seconds or svc.settings.stuck_after_seconds
-    return sweep_stuck_events(svc, handle_event.delay, utcnow() - timedelta(seconds=older_than_seconds))
+    lost = resend_lost_events(svc, time.time() - older_than_seconds)
+    return lost + sweep_stuck_events(svc, handle_event.delay, utcnow() - timedelta(seconds=older_than_seconds))
+
+
+def resend_lost_events(svc, accepted_before: float) -> int:
+    """Events ingest accepted before `accepted_before` (epoch seconds) that no worker has recorded: the broker lost
+    their task (store/accepted.py). Their kept message is pushed again."""
+    lost = accepted.resend_lost(svc.redis, accepted_before)
+    if lost:
+        metrics.bump(svc.redis, "accepted_resent", by=len(lost))
+        log.warning("sent again %d accepted events whose task the broker lost before a worker recorded them: %s",
+                    len(lost), ", ".join(lost[:20]))
+    return len(lost)
 
 
 def sweep_stuck_events(svc, send: Callable[[str], object], older_than: datetime) -> int:

@@ -4,6 +4,7 @@ queued in one step or not at all."""
 
 import base64
 import json
+import time
 
 import pytest
 import redis
@@ -11,6 +12,7 @@ import redis
 from core.settings import Settings
 from ingest.queueing import TaskQueue, UnsupportedSettings
 from runtime.bootstrap import broker_url, task_sender_app
+from store import accepted
 
 QUEUES = ("xcfb", "xcfb.chain")
 FRESH_IDS = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
@@ -98,3 +100,24 @@ def test_settings_the_message_would_not_carry_are_refused_at_start(app, setting,
     setattr(app.conf, setting, value)
     with pytest.raises(UnsupportedSettings, match=setting):
         TaskQueue(redis.Redis(), app)
+
+
+def test_an_accepted_events_message_is_kept_till_recorded_and_sent_again_when_the_broker_lost_it(app, redis_client):
+    """store/accepted.py: kombu's BRPOP takes a message off its list, and a reply lost as Redis shuts down leaves it
+    nowhere. The message kept beside it is sent again by the stuck-event sweep, the very same, on the same list."""
+    redis_client.delete(accepted.ACCEPTED, accepted.ACCEPTED_AT)
+    tasks = TaskQueue(redis_client, app)
+    fields = ("xcfb:test:seen:evt_5", 60, "xcfb:test:counters", "accepted", "duplicate")
+    assert tasks.accept_event(*fields, '{"id": "evt_5"}', "evt_5") is True
+    [queued] = redis_client.lrange("xcfb", 0, -1)
+    assert accepted.waiting(redis_client) == 1
+    assert accepted.resend_lost(redis_client, time.time() - 60) == []  # accepted too recently: in flight
+    redis_client.rpop("xcfb")  # taken by a BRPOP whose reply never reached the worker
+    assert accepted.resend_lost(redis_client, time.time() + 1) == ["evt_5"]
+    assert redis_client.lrange("xcfb", 0, -1) == [queued]
+    assert accepted.resend_lost(redis_client, time.time() - 1) == []  # its time counts again from the resend
+    accepted.forget(redis_client, "evt_5")  # a worker recorded it
+    assert accepted.waiting(redis_client) == 0 and redis_client.hlen(accepted.ACCEPTED) == 0
+    assert accepted.resend_lost(redis_client, time.time() + 1) == []
+    assert tasks.accept_event(*fields, '{"id": "evt_5"}', "evt_5") is False  # a duplicate keeps nothing
+    assert accepted.waiting(redis_client) == 0
