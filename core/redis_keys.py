@@ -3,6 +3,7 @@
 SEEN = "xcfb:seen:{event_id}"  # webhook deduplication, expires after XCFB dedupe TTL
 ACCEPTED = "xcfb:accepted"  # event id -> "<queue>\n<task message>", till a worker records it (store/accepted.py)
 ACCEPTED_AT = "xcfb:accepted:at"  # event id -> when accepted (epoch seconds), till a worker records it
+ACCEPTED_RESENDS = "xcfb:accepted:resends"  # event id -> times its kept message was sent again
 FRESHBOOKS_VERIFIERS = "xcfb:freshbooks:verifiers"  # callback id -> verifier FreshBooks confirmed
 FRESHBOOKS_PENDING_CALLBACKS = "xcfb:freshbooks:pending"  # callback id -> event, registered, not verified yet
 FRESHBOOKS_OFFERED_VERIFIERS = "xcfb:freshbooks:offered:{callback_id}"  # verifiers to confirm, expire in a day

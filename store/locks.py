@@ -8,7 +8,7 @@ raise LockNotAcquired when the wait runs out: retryable, the holder is expected 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Protocol
 
@@ -35,16 +35,12 @@ class Locks(Protocol):
 class RedisLocks:
     def __init__(self, client: redis.Redis):
         self._redis = client
-        self._mine = threading.local()  # the order locks this thread holds
 
     def order(self, order_id: int | None, lease: float = ORDER_LEASE, wait: float = ORDER_WAIT
               ) -> AbstractContextManager:
-        """The order's lock; taken again by the thread that holds it, it is held already (a task running two steps
-        holds it across both: workers/tasks.invoice_and_payment)."""
         if order_id is None:
             return nullcontext()
-        key = redis_keys.ORDER_LOCK.format(order_id=order_id)
-        return _again_held(self._mine, key, lambda: self._held(key, lease, wait))
+        return self._held(redis_keys.ORDER_LOCK.format(order_id=order_id), lease, wait)
 
     def binding(self, kind: str, external_id: str, lease: float = BINDING_LEASE, wait: float = BINDING_WAIT
                 ) -> AbstractContextManager:
@@ -67,21 +63,18 @@ class RedisLocks:
 
 
 class ThreadLocks:
-    """Real locks like Redis' (a binding lock taken twice deadlocks here too, until the wait runs out; an order
-    lock is held already by the thread that holds it), for threads of one process. A thread cannot die holding
-    one, so there is no lease."""
+    """Real, non-reentrant locks like Redis' (a step that took the same lock twice deadlocks here too, until
+    the wait runs out), for threads of one process. A thread cannot die holding one, so there is no lease."""
 
     def __init__(self, order_wait: float = ORDER_WAIT, binding_wait: float = BINDING_WAIT):
         self._order_wait, self._binding_wait = order_wait, binding_wait
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._mine = threading.local()
 
     def order(self, order_id: int | None) -> AbstractContextManager:
         if order_id is None:
             return nullcontext()
-        key = redis_keys.ORDER_LOCK.format(order_id=order_id)
-        return _again_held(self._mine, key, lambda: self._held(key, self._order_wait))
+        return self._held(redis_keys.ORDER_LOCK.format(order_id=order_id), self._order_wait)
 
     def binding(self, kind: str, external_id: str) -> AbstractContextManager:
         return self._held(redis_keys.BINDING_LOCK.format(kind=kind, external_id=external_id), self._binding_wait)
@@ -99,19 +92,3 @@ class ThreadLocks:
             yield
         finally:
             lock.release()
-
-
-@contextmanager
-def _again_held(mine: threading.local, key: str, take: Callable[[], AbstractContextManager]) -> Iterator[None]:
-    """`take()`'s lock, unless this thread holds it already (`mine`: the keys it holds): then nothing is taken, and
-    it is let go by the outermost holder."""
-    held = mine.__dict__.setdefault("keys", set())
-    if key in held:
-        yield
-        return
-    with take():
-        held.add(key)
-        try:
-            yield
-        finally:
-            held.discard(key)

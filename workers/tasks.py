@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
-from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import NamedTuple, NoReturn
 
@@ -20,6 +19,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from apis.freshbooks.errors import AuthFailed
+from core import redis_keys
 from mappings import jsonio
 from runtime import callbacks, exchange_rates, metrics
 from runtime.alerts import raise_alert
@@ -296,22 +296,14 @@ def invoice_and_payment(self, order_id: int, event_id: str | None = None, cover:
     costs the worker more CPU than the payment step's own work (issue 12), and the two always run back to back.
     Each part is guarded as its step (Part): a dead letter, a retry, an injected fault and the `tasks` counter name
     the step. A retry of the first part runs the task again (the payment part has not run); the payment part's
-    retry is the reconcile_payment task, with a retry budget of its own. The order's lock is taken once, by the
-    first part, and held until the second ends (the steps' own takes of it find it held: store/locks.py)."""
+    retry is the reconcile_payment task, with a retry budget of its own. Each part takes the order's lock itself,
+    as the steps do (held across both, a lease run out in the first part would go unseen by the second)."""
     covering, extra = Cover.of(order_id, cover), {"cover": cover} if cover else {}
-    with ExitStack() as order_lock:  # let go on any way out, a part parked or retried included
-        def create(svc):
-            order_lock.enter_context(svc.locks.order(order_id))
-            return orders.create_invoice(svc, order_id, event_id)
-
-        def payment(svc):
-            with order_lock:  # let go within the step: a lease run out under it is the step's error (retried)
-                return _payment_work(order_id, event_id, cover)(svc)
-
-        guarded(self, event_id, _step(order_id, cover, create), covering, Part(create_invoice.name))
-        # the chain was started by the first part: the second has no marker of its own to remove
-        return str(guarded(self, event_id, payment, covering,
-                           Part(reconcile_payment.name, reconcile_payment.si(order_id, event_id, **extra))))
+    guarded(self, event_id, _step(order_id, cover, lambda svc: orders.create_invoice(svc, order_id, event_id)),
+            covering, Part(create_invoice.name))
+    # the chain was started by the first part: the second has no marker of its own to remove
+    return str(guarded(self, event_id, _payment_work(order_id, event_id, cover), covering,
+                       Part(reconcile_payment.name, reconcile_payment.si(order_id, event_id, **extra))))
 
 
 def _payment_work(order_id: int, event_id: str | None, cover: str | None) -> Callable:
@@ -380,13 +372,18 @@ def requeue_stuck_events(older_than_seconds: int | None = None) -> int:
 
 
 def resend_lost_events(svc, accepted_before: float) -> int:
-    """Events ingest accepted before `accepted_before` (epoch seconds) that no worker has recorded: the broker lost
-    their task (store/accepted.py). Their kept message is pushed again."""
-    lost = accepted.resend_lost(svc.redis, accepted_before)
+    """Events ingest accepted before `accepted_before` (epoch seconds) that no worker has recorded, and whose task the
+    broker no longer holds: it lost them (store/accepted.py). Their kept message is pushed again, XCFB_MAX_REQUEUES
+    times at most; then an alert names the event."""
+    lost, given_up = accepted.resend_lost(svc.redis, accepted_before, svc.settings.max_requeues)
     if lost:
         metrics.bump(svc.redis, "accepted_resent", by=len(lost))
         log.warning("sent again %d accepted events whose task the broker lost before a worker recorded them: %s",
                     len(lost), ", ".join(lost[:20]))
+    for event_id in given_up:
+        _alert(svc, f"unrecorded:{event_id}", f"event {event_id} was accepted and sent again "
+               f"{svc.settings.max_requeues} times (XCFB_MAX_REQUEUES), and no worker recorded it: see the workers' "
+               f"logs; its message is kept in Redis ({redis_keys.ACCEPTED})")
     return len(lost)
 
 

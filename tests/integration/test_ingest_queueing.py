@@ -104,20 +104,31 @@ def test_settings_the_message_would_not_carry_are_refused_at_start(app, setting,
 
 def test_an_accepted_events_message_is_kept_till_recorded_and_sent_again_when_the_broker_lost_it(app, redis_client):
     """store/accepted.py: kombu's BRPOP takes a message off its list, and a reply lost as Redis shuts down leaves it
-    nowhere. The message kept beside it is sent again by the stuck-event sweep, the very same, on the same list."""
-    redis_client.delete(accepted.ACCEPTED, accepted.ACCEPTED_AT)
+    nowhere. The message kept beside it is sent again by the stuck-event sweep, the very same, on the same list; not
+    while a message that may still bring the event is in the broker, and not without end."""
+    redis_client.delete(accepted.ACCEPTED, accepted.ACCEPTED_AT, accepted.RESENDS, accepted.UNACKED)
     tasks = TaskQueue(redis_client, app)
     fields = ("xcfb:test:seen:evt_5", 60, "xcfb:test:counters", "accepted", "duplicate")
     assert tasks.accept_event(*fields, '{"id": "evt_5"}', "evt_5") is True
     [queued] = redis_client.lrange("xcfb", 0, -1)
     assert accepted.waiting(redis_client) == 1
-    assert accepted.resend_lost(redis_client, time.time() - 60) == []  # accepted too recently: in flight
-    redis_client.rpop("xcfb")  # taken by a BRPOP whose reply never reached the worker
-    assert accepted.resend_lost(redis_client, time.time() + 1) == ["evt_5"]
+    assert accepted.resend_lost(redis_client, time.time() - 60, 2) == ([], [])  # accepted too recently
+    assert accepted.resend_lost(redis_client, time.time() + 1, 2) == ([], [])  # old, but waiting in its queue
+    redis_client.rpop("xcfb")  # taken by a worker...
+    redis_client.hset(accepted.UNACKED, "tag-1", json.dumps([json.loads(queued), "", "xcfb"]))
+    assert accepted.resend_lost(redis_client, time.time() + 1, 2) == ([], [])  # ...which holds it
+    redis_client.delete(accepted.UNACKED)  # or a BRPOP whose reply never reached the worker: nowhere now
+    assert accepted.resend_lost(redis_client, time.time() + 1, 2) == (["evt_5"], [])
     assert redis_client.lrange("xcfb", 0, -1) == [queued]
-    assert accepted.resend_lost(redis_client, time.time() - 1) == []  # its time counts again from the resend
+    assert accepted.resend_lost(redis_client, time.time() - 1, 2) == ([], [])  # its time counts again from now
+    redis_client.rpop("xcfb")
+    assert accepted.resend_lost(redis_client, time.time() + 1, 2) == (["evt_5"], [])
+    redis_client.rpop("xcfb")  # lost again: sent twice, the most it is
+    assert accepted.resend_lost(redis_client, time.time() + 1, 2) == ([], ["evt_5"])
+    assert redis_client.llen("xcfb") == 0 and accepted.waiting(redis_client) == 1  # kept for a person
     accepted.forget(redis_client, "evt_5")  # a worker recorded it
     assert accepted.waiting(redis_client) == 0 and redis_client.hlen(accepted.ACCEPTED) == 0
-    assert accepted.resend_lost(redis_client, time.time() + 1) == []
+    assert not redis_client.exists(accepted.RESENDS)
+    assert accepted.resend_lost(redis_client, time.time() + 1, 2) == ([], [])
     assert tasks.accept_event(*fields, '{"id": "evt_5"}', "evt_5") is False  # a duplicate keeps nothing
     assert accepted.waiting(redis_client) == 0
