@@ -1,4 +1,9 @@
-"""Serving a sandbox app over real HTTP, in the foreground (CLI) or on a background thread (tests, demo)."""
+"""Serving a sandbox app over real HTTP, in the foreground (CLI) or on a background thread (tests, demo).
+
+Through waitress, with HTTP/1.1 persistent connections, as the real APIs answer: werkzeug's server closes the
+connection after every answer (on purpose, since werkzeug 2.1), so each FreshBooks call of a worker opened a new
+one, a cost the real API does not impose (a third of the chain bench's gap to its target, issue 12), and the
+clients' connection pools (apis/freshbooks/client.pooled_session) were never exercised."""
 
 from __future__ import annotations
 
@@ -6,7 +11,12 @@ import hmac
 import threading
 
 from flask import Flask, jsonify, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from waitress import wasyncore
+from waitress.server import create_server
+
+# A thread per request in flight: the workers' threads or greenlets (the pool bench runs 200) wait on the
+# sandbox's simulated latency at once; as many connections kept open.
+THREADS, CONNECTIONS = 256, 1000
 
 
 def guard_admin(app: Flask, token: str | None) -> None:
@@ -24,23 +34,16 @@ def guard_admin(app: Flask, token: str | None) -> None:
         return jsonify(error="admin token required"), 401
 
 
-class QuietHandler(WSGIRequestHandler):
-    """Background servers in tests and the demo would drown their output in access-log lines."""
-
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
 class BackgroundServer:
-    """A threaded WSGI server on its own thread; port 0 picks a free port."""
+    """A WSGI server on its own thread; port 0 picks a free port."""
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0):
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        self._connections: dict = {}  # waitress' socket map: the listener and every open connection
+        self._server = _server(app, host, port, self._connections)
         self.host = host
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{self.port}",
-                                        daemon=True)
+        self.port = self._server.effective_port
+        self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.port}", daemon=True)
 
     @property
     def url(self) -> str:
@@ -51,8 +54,14 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Closes the listener and every connection kept open (a client's next request is refused, as by a server
+        that went away); the serving loop ends with nothing left to serve."""
+        self._server.task_dispatcher.shutdown()
+        if not self._thread.is_alive():  # never started
+            wasyncore.close_all(self._connections)
+            return
+        # closed on the loop's own thread, woken for it: the loop then ends at once, its map empty
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._connections))
         self._thread.join(timeout=5)
 
     def __enter__(self) -> BackgroundServer:
@@ -62,12 +71,17 @@ class BackgroundServer:
         self.stop()
 
 
+def _server(app: Flask, host: str, port: int, connections: dict | None = None):
+    return create_server(app, map=connections, host=host, port=port, threads=THREADS, connection_limit=CONNECTIONS,
+                         ident="sandbox")
+
+
 def serve_forever(app: Flask, host: str, port: int) -> None:
-    server = make_server(host, port, app, threaded=True)
-    print(f" * serving on http://{host}:{server.server_port} (Ctrl+C to stop)", flush=True)
+    server = _server(app, host, port)
+    print(f" * serving on http://{host}:{server.effective_port} (Ctrl+C to stop)", flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
