@@ -27,7 +27,7 @@ from statistics import median
 
 from bench import calls_load, noop
 from bench.ingest_load import process_cpu_seconds
-from harness.stage import Stage, use_broker
+from harness.stage import WORKER_LOG_LEVEL, Stage, use_broker
 from mappings.jsonio import dumps as to_json
 from runtime.bootstrap import broker_url
 from store import ledger
@@ -105,13 +105,14 @@ def _check(stage: Stage) -> None:
 
 @contextmanager
 def _noop_worker(stage: Stage):
-    """The reference's worker, started like the stage's (harness/stage.py) on the no-op queue."""
+    """The reference's worker, started like the stage's (harness/stage.py) on the no-op queue, logging as it does
+    (a line for each task received and done: the reference started at WARNING before, and skipped both)."""
     env = {**os.environ, **stage.settings.as_environment(), "PYTHONPATH": str(ROOT)}
     with open(stage.home / "noop-worker.log", "w") as log:
         worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "bench.noop", "worker", "--pool",  # noqa: S603
                                    "threads", "--concurrency", str(WORKER_THREADS), "--queues", noop.QUEUE,
                                    "--hostname", "noop@%h", "--without-gossip", "--without-mingle", "--loglevel",
-                                   "WARNING"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   WORKER_LOG_LEVEL], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield worker
     finally:

@@ -27,7 +27,7 @@ from runtime.bootstrap import Services
 from sandboxes.freshbooks.app import SandboxConfig, sandbox_of
 from sandboxes.freshbooks.app import create_app as create_freshbooks
 from sandboxes.freshbooks.oauth import OAuthSettings
-from sandboxes.serve import BackgroundServer
+from sandboxes.serve import SANDBOX_THREADS, BackgroundServer
 from sandboxes.xcart.app import create_app as create_store
 from sandboxes.xcart.app import store_of
 from sandboxes.xcart.store import StoreConfig
@@ -38,6 +38,7 @@ from store.models import Base
 ACCESS_TOKEN = "stage-access-token"  # noqa: S105 - accepted by the stage's own FreshBooks sandbox only
 XCART_TOKEN = "xcart-sandbox-token"  # noqa: S105 - the store simulator's published token
 WORK_QUEUES = ("xcfb", "xcfb.chain")  # celeryconfig.task_queues: the events queue, the chain queue
+WORKER_LOG_LEVEL = "INFO"  # the Procfile's: Celery logs each task received and done
 QUEUE_KEYS = (*WORK_QUEUES, "unacked", "unacked_index", "unacked_mutex")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -62,7 +63,7 @@ class Stage:
         self._previous_home = os.environ.get("XCFB_HOME")
         os.environ["XCFB_HOME"] = str(home)  # before celeryconfig is read: one embedded Redis for every part
         self.freshbooks_server = BackgroundServer(create_freshbooks(SandboxConfig(oauth=OAuthSettings(
-            static_tokens=(ACCESS_TOKEN,)))))
+            static_tokens=(ACCESS_TOKEN,)))), threads=SANDBOX_THREADS)
         # a fifth of paid orders give money back later (refunds, several, cancellations): credit notes in the books
         self.store_app = create_store(StoreConfig(seed=seed, customers=customers, products=products,
                                                   anomalies=anomalies, anomalies_after=anomalies_after,
@@ -82,7 +83,8 @@ class Stage:
         self.services = Services(self.settings)
         self.proxy = _database_proxy(self.settings.database_url) if proxy_database else None
         self.sandbox = sandbox_of(self.freshbooks_server.app)
-        self._serving: list[BackgroundServer] = []
+        # every server made, started or not: each one's threads run from when it is made (sandboxes/serve.py)
+        self._servers: list[BackgroundServer] = [self.freshbooks_server, self.xcart_server, self.alert_server]
 
     # -- running ---------------------------------------------------------------------------------------------
 
@@ -104,8 +106,9 @@ class Stage:
 
         use_broker(celery_app, broker)
         self.ingest_server = BackgroundServer(create_ingest(self.services))
-        for server in (self.freshbooks_server, self.xcart_server, self.alert_server, self.ingest_server):
-            self._serving.append(server.start())
+        self._servers.append(self.ingest_server)
+        for server in self._servers:
+            server.start()
         for n in range(self._worker_count):  # one by one: a signal now still finds every started worker
             self.workers.append(self._start_worker(n))
         if self._with_beat:
@@ -119,8 +122,8 @@ class Stage:
     def _stop(self) -> None:
         for process in [*self.workers, *([self.beat] if self.beat else [])]:
             _terminate(process)
-        while self._serving:
-            self._serving.pop().stop()
+        while self._servers:
+            self._servers.pop().stop()
         if self.proxy:
             self.proxy.close()
         bootstrap.use(None)
@@ -244,7 +247,7 @@ class Stage:
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(self.home / log_name, "a")  # noqa: SIM115 - handed to the process
         return subprocess.Popen(  # noqa: S603 - our own interpreter and fixed celery arguments
-            [sys.executable, "-m", "celery", "-A", "workers", *args, "--loglevel", "INFO"],
+            [sys.executable, "-m", "celery", "-A", "workers", *args, "--loglevel", WORKER_LOG_LEVEL],
             env=self._process_env(), stdout=log, stderr=subprocess.STDOUT)
 
     def _process_env(self) -> dict:

@@ -8,15 +8,17 @@ clients' connection pools (apis/freshbooks/client.pooled_session) were never exe
 from __future__ import annotations
 
 import hmac
+import socket
+import sys
 import threading
 
 from flask import Flask, jsonify, request
 from waitress import wasyncore
 from waitress.server import create_server
 
-# A thread per request in flight: the workers' threads or greenlets (the pool bench runs 200) wait on the
-# sandbox's simulated latency at once; as many connections kept open.
-THREADS, CONNECTIONS = 256, 1000
+THREADS = 16  # requests served at once; more wait for a thread
+SANDBOX_THREADS = 256  # the FreshBooks sandbox's: the pool bench's 200 greenlets wait on its latency at once
+CONNECTIONS = 1000  # connections kept open at once (waitress' default is 100)
 
 
 def guard_admin(app: Flask, token: str | None) -> None:
@@ -35,12 +37,12 @@ def guard_admin(app: Flask, token: str | None) -> None:
 
 
 class BackgroundServer:
-    """A WSGI server on its own thread; port 0 picks a free port."""
+    """A WSGI server on its own thread; port 0 picks a free port. Its `threads` start when it is made."""
 
-    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS):
         self.app = app
         self._connections: dict = {}  # waitress' socket map: the listener and every open connection
-        self._server = _server(app, host, port, self._connections)
+        self._server = _server(app, host, port, threads, self._connections)
         self.host = host
         self.port = self._server.effective_port
         self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.port}", daemon=True)
@@ -54,15 +56,16 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        """Closes the listener and every connection kept open (a client's next request is refused, as by a server
-        that went away); the serving loop ends with nothing left to serve."""
-        self._server.task_dispatcher.shutdown()
-        if not self._thread.is_alive():  # never started
+        """Closes the listener and every connection kept open, a request in flight's too (its client sees the server
+        go away, and the next request is refused); the serving loop ends with nothing left to serve. The threads of
+        requests still running (a sandbox's simulated delay) are left to end on their own: they are daemons."""
+        if self._thread.is_alive():
+            # closed on the loop's own thread, woken for it: the loop then ends at once, its map empty
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._connections))
+            self._thread.join(timeout=5)
+        else:  # never started, or stopped already
             wasyncore.close_all(self._connections)
-            return
-        # closed on the loop's own thread, woken for it: the loop then ends at once, its map empty
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._connections))
-        self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown(timeout=0)
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
@@ -71,13 +74,16 @@ class BackgroundServer:
         self.stop()
 
 
-def _server(app: Flask, host: str, port: int, connections: dict | None = None):
-    return create_server(app, map=connections, host=host, port=port, threads=THREADS, connection_limit=CONNECTIONS,
+def _server(app, host: str, port: int, threads: int, connections: dict | None = None):
+    # One socket, bound here: given a name with two addresses (localhost: 127.0.0.1 and ::1), waitress would listen
+    # on both and serve them as a server of another kind
+    listener = socket.create_server((host, port))
+    return create_server(app, map=connections, sockets=[listener], threads=threads, connection_limit=CONNECTIONS,
                          ident="sandbox")
 
 
 def serve_forever(app: Flask, host: str, port: int) -> None:
-    server = _server(app, host, port)
+    server = _server(_logging_requests(app), host, port, SANDBOX_THREADS)
     print(f" * serving on http://{host}:{server.effective_port} (Ctrl+C to stop)", flush=True)
     try:
         server.run()
@@ -85,3 +91,16 @@ def serve_forever(app: Flask, host: str, port: int) -> None:
         pass
     finally:
         server.close()
+        server.task_dispatcher.shutdown(timeout=0)
+
+
+def _logging_requests(app):
+    """A line on stderr for each request answered, as the command showed them before (werkzeug's log)."""
+    def logged(environ, start_response):
+        def start(status, headers, *exc_info):
+            query = environ.get("QUERY_STRING")
+            print(f'{environ.get("REMOTE_ADDR", "-")} "{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")}'
+                  f'{"?" + query if query else ""}" {status.split(" ", 1)[0]}', file=sys.stderr, flush=True)
+            return start_response(status, headers, *exc_info)
+        return app(environ, start)
+    return logged

@@ -2,6 +2,11 @@
 FreshBooks and X-Cart APIs do (HTTP/1.1): werkzeug's closed it after every answer, and each FreshBooks call of a
 worker opened a new one. Stopped, it refuses the next request even on a connection kept open."""
 
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 from flask import request
@@ -41,3 +46,37 @@ def test_a_stopped_server_refuses_a_connection_kept_open(served):
     served.stop()
     with pytest.raises(requests.ConnectionError):
         session.get(served.url + "/_test/port", timeout=5)
+
+
+def test_stopping_does_not_wait_for_a_request_in_flight():
+    """A sandbox's simulated delay (a ghost create's answer held back for half a minute) does not hold the stop up."""
+    app = create_app(SandboxConfig(oauth=OAuthSettings(static_tokens=(TOKEN,))))
+    released = threading.Event()
+    app.add_url_rule("/_test/slow", "slow", lambda: {"done": released.wait(30)})
+    server = BackgroundServer(app).start()
+    in_flight = ThreadPoolExecutor(1).submit(requests.get, server.url + "/_test/slow", timeout=30)
+    time.sleep(0.3)  # the request reaches its handler
+    began = time.monotonic()
+    server.stop()
+    took = time.monotonic() - began
+    released.set()
+    with pytest.raises(requests.ConnectionError):
+        in_flight.result(timeout=30)  # cut off, as by a server gone away
+    assert took < 2, took  # not the 5 s waitress would wait for the request's thread
+
+
+def test_a_name_with_two_addresses_is_served_on_one(monkeypatch):
+    """`--host localhost` where localhost is two addresses (127.0.0.1 and ::1 on most machines; two IPv4 loopback
+    addresses here): one listener, on the first (waitress, given the name, listens on both, as a server of another
+    kind)."""
+    real = socket.getaddrinfo
+
+    def both(host, *args, **kwargs):
+        found = real(host, *args, **kwargs)
+        if host == "localhost":
+            found = [*found, (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", 0))]
+        return found
+
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    with BackgroundServer(create_app(SandboxConfig()), host="localhost") as server:
+        assert requests.get(server.url + "/_sandbox/stats", timeout=5).status_code == 200
