@@ -65,7 +65,7 @@ class BackgroundServer:
             self._thread.join(timeout=5)
         else:  # never started, or stopped already
             wasyncore.close_all(self._connections)
-        self._server.task_dispatcher.shutdown(timeout=0)
+        _let_threads_end(self._server)
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
@@ -91,7 +91,13 @@ def serve_forever(app: Flask, host: str, port: int) -> None:
         pass
     finally:
         server.close()
-        server.task_dispatcher.shutdown(timeout=0)
+        _let_threads_end(server)
+
+
+def _let_threads_end(server) -> None:
+    """Every request thread told to end once its request is done, without a wait (waitress' shutdown waits, and
+    warns of each thread still running)."""
+    server.task_dispatcher.set_thread_count(0)
 
 
 def _logging_requests(app):

@@ -46,6 +46,11 @@ def test_a_stopped_server_refuses_a_connection_kept_open(served):
     served.stop()
     with pytest.raises(requests.ConnectionError):
         session.get(served.url + "/_test/port", timeout=5)
+    threads = served._server.task_dispatcher.threads  # waitress' request threads still running
+    deadline = time.monotonic() + 5
+    while threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not threads  # told to end, and ended: no thread of a stopped server left behind
 
 
 def test_stopping_does_not_wait_for_a_request_in_flight():
