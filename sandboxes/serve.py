@@ -2,8 +2,9 @@
 
 Through waitress, with HTTP/1.1 persistent connections, as the real APIs answer: werkzeug's server closes the
 connection after every answer (on purpose, since werkzeug 2.1), so each FreshBooks call of a worker opened a new
-one, a cost the real API does not impose (a third of the chain bench's gap to its target, issue 12), and the
-clients' connection pools (apis/freshbooks/client.pooled_session) were never exercised."""
+one, and the clients' connection pools (apis/freshbooks/client.pooled_session) never served a second request nor
+met a kept connection the server closed. Not a speed-up: the chain bench's worker spends the same CPU either way
+(README, "Thirteenth round")."""
 
 from __future__ import annotations
 
