@@ -60,12 +60,16 @@ class BackgroundServer:
         """Closes the listener and every connection kept open, a request in flight's too (its client sees the server
         go away, and the next request is refused); the serving loop ends with nothing left to serve. The threads of
         requests still running (a sandbox's simulated delay) are left to end on their own: they are daemons."""
-        if self._thread.is_alive():
+        if self._thread.is_alive() and not self._server.trigger._closed:
             # closed on the loop's own thread, woken for it: the loop then ends at once, its map empty
             self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._connections))
-            self._thread.join(timeout=5)
-        else:  # never started, or stopped already
+        else:
+            # never started, stopped already, or closed by waitress itself: an error in accepting a connection
+            # closes the listener and the trigger (its wake-up pipe), and the loop goes on serving the connections
+            # left. Closed from here, they leave the loop's poll at once (use_poll: a closed descriptor is skipped)
             wasyncore.close_all(self._connections)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)  # at most the loop's poll timeout (1 s)
         _let_threads_end(self._server)
 
     def __enter__(self) -> BackgroundServer:
@@ -79,8 +83,10 @@ def _server(app, host: str, port: int, threads: int, connections: dict | None = 
     # One socket, bound here: given a name with two addresses (localhost: 127.0.0.1 and ::1), waitress would listen
     # on both and serve them as a server of another kind
     listener = socket.create_server((host, port))
+    # poll(), not select(): select() fails on a descriptor numbered past 1024 (a long test run's), and on one
+    # closed while it waits (stop() from another thread)
     return create_server(app, map=connections, sockets=[listener], threads=threads, connection_limit=CONNECTIONS,
-                         ident="sandbox")
+                         asyncore_use_poll=True, ident="sandbox")
 
 
 def serve_forever(app: Flask, host: str, port: int) -> None:

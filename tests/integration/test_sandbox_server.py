@@ -53,6 +53,27 @@ def test_a_stopped_server_refuses_a_connection_kept_open(served):
     assert not threads  # told to end, and ended: no thread of a stopped server left behind
 
 
+def test_a_server_that_closed_itself_after_an_error_still_stops(served):
+    """An error in accepting a connection makes waitress close its listener and its wake-up pipe, and serve on the
+    connections left: stop() then closes those from its own thread (it failed on the closed pipe: EBADF)."""
+    session = requests.Session()
+    assert session.get(served.url + "/_test/port", timeout=5).status_code == 200  # a connection kept open
+
+    def failing_channel(*args, **kwargs):
+        raise RuntimeError("an error while accepting")
+
+    served._server.channel_class = failing_channel
+    socket.create_connection((served.host, served.port), timeout=5).close()
+    deadline = time.monotonic() + 5
+    while not served._server.trigger._closed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert served._server.trigger._closed and served._thread.is_alive()  # closed itself, still serving the kept one
+    served.stop()
+    assert not served._thread.is_alive()
+    with pytest.raises(requests.ConnectionError):
+        session.get(served.url + "/_test/port", timeout=5)
+
+
 def test_stopping_does_not_wait_for_a_request_in_flight():
     """A sandbox's simulated delay (a ghost create's answer held back for half a minute) does not hold the stop up."""
     app = create_app(SandboxConfig(oauth=OAuthSettings(static_tokens=(TOKEN,))))
@@ -85,3 +106,10 @@ def test_a_name_with_two_addresses_is_served_on_one(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", both)
     with BackgroundServer(create_app(SandboxConfig()), host="localhost") as server:
         assert requests.get(server.url + "/_sandbox/stats", timeout=5).status_code == 200
+
+
+def test_a_server_never_started_stops():
+    server = BackgroundServer(create_app(SandboxConfig()))
+    server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.url + "/_sandbox/stats", timeout=5)
