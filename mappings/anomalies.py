@@ -24,11 +24,13 @@ values, so a new store is not flooded.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Protocol
 
 from mappings.findings import Finding
@@ -75,17 +77,54 @@ class Baseline:
 
 
 def baseline(values: Sequence[Decimal], floor: Decimal) -> Baseline:
-    middle = median(values)
-    spread = median([abs(v - middle) for v in values]) * MAD_TO_SIGMA
+    ordered = sorted(values)
+    middle = _middle(ordered)
+    spread = _median_deviation(ordered, middle) * MAD_TO_SIGMA
     return Baseline(middle, max(spread, floor), len(values))
 
 
 def median(values: Sequence[Decimal]) -> Decimal:
     ordered = sorted(values)
-    n = len(ordered)
-    if n == 0:
+    if not ordered:
         raise ValueError("the median of nothing")
+    return _middle(ordered)
+
+
+def _middle(ordered: Sequence[Decimal]) -> Decimal:
+    n = len(ordered)
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def _median_deviation(ordered: Sequence[Decimal], middle: Decimal) -> Decimal:
+    """The median of |v - middle|, without the deviations' own sort: those of the values below the middle, read
+    outwards, and those of the values from it up are two ascending runs, and the median is picked from the two
+    (a check takes about eight baselines of up to 500 values: the second sort and the list were half their cost)."""
+    split = bisect_left(ordered, middle)
+
+    def below(i: int) -> Decimal:
+        return middle - ordered[split - 1 - i]
+
+    def above(i: int) -> Decimal:
+        return ordered[split + i] - middle
+
+    n = len(ordered)
+    kth = partial(_kth_of_two, below, split, above, n - split)
+    return kth(n // 2) if n % 2 else (kth(n // 2 - 1) + kth(n // 2)) / 2
+
+
+def _kth_of_two(a: Callable[[int], Decimal], len_a: int, b: Callable[[int], Decimal], len_b: int, k: int
+                ) -> Decimal:
+    """The k-th smallest (from 0) of two ascending runs, by binary search on how many of the k + 1 smallest come
+    from `a`: the fewest, i, such that a's next one is not below the last one taken from b."""
+    lo, hi = max(0, k + 1 - len_b), min(k + 1, len_a)
+    while lo < hi:
+        i = (lo + hi) // 2
+        if a(i) < b(k - i):
+            lo = i + 1
+        else:
+            hi = i
+    taken_a, taken_b = lo, k + 1 - lo
+    return max([a(taken_a - 1)] * (taken_a > 0) + [b(taken_b - 1)] * (taken_b > 0))
 
 
 @dataclass(frozen=True)
