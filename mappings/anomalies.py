@@ -151,15 +151,16 @@ class _Examiner:
         return self._learned[asked]
 
     def observe(self, metric: str, key: str, value: Decimal, subject: str, learned: Baseline | None,
-                message=None, *, two_sided: bool = False) -> None:
-        """Records the value; when the metric is warm and the value lies beyond the kind's threshold, a finding."""
+                message=None, *, shown: str = "", two_sided: bool = False) -> None:
+        """Records the value; when the metric is warm and the value lies beyond the kind's threshold, a finding.
+        `shown`: the field's value as the order has it (Finding.value)."""
         score = None if learned is None else learned.score(value)
         threshold = self.settings.kinds[metric].threshold
         anomalous = score is not None and (abs(score) if two_sided else score) >= threshold
         self.observations.append(Observation(metric, key, value, subject, anomalous))
         if anomalous:
             self.findings.append(Finding("anomaly", metric, subject, message(learned), "anomaly",
-                                         quantize(abs(score), 1)))
+                                         quantize(abs(score), 1), shown))
 
     def prices(self) -> Baseline | None:
         """A currency's unit prices agree with the catalogue to the cent, line after line: they warm up in a
@@ -229,7 +230,8 @@ def _unit_prices(ex: _Examiner, catalogue: Mapping[str, Decimal]) -> None:
                                                              else f" ({expected} {currency} at the usual rate)")
             return (f"unit price {format(item.price.normalize(), 'f')} {currency} of {item.sku} is "
                     f"{_times((value - b.median).exp())} the catalogue's {shown}")
-        ex.observe("unit_price", currency, value, f"items[{n}].price", learned, message, two_sided=True)
+        ex.observe("unit_price", currency, value, f"items[{n}].price", learned, message,
+                   shown=f"{item.sku} {item.price} {currency}", two_sided=True)
 
 
 def _order_total(ex: _Examiner, rate: Decimal) -> None:
@@ -239,7 +241,8 @@ def _order_total(ex: _Examiner, rate: Decimal) -> None:
     def message(b: Baseline) -> str:
         usual = quantize((b.median.exp() - ONE) * rate, currency_places(order.currency))
         return f"order total {order.total} {order.currency} is {_times((value - b.median).exp())} the usual {usual}"
-    ex.observe("order_total", STORE, value, "total", ex.learned("order_total", STORE), message)
+    ex.observe("order_total", STORE, value, "total", ex.learned("order_total", STORE), message,
+               shown=f"{order.total} {order.currency}")
 
 
 def _discount(ex: _Examiner, rate: Decimal) -> None:
@@ -256,7 +259,8 @@ def _discount(ex: _Examiner, rate: Decimal) -> None:
         places = currency_places(order.currency)
         return (f"discount {quantize(discount, places)} {order.currency} is {_percent(share)} of the sub-total "
                 f"{quantize(order.sub_total, places)} (usually {_percent(b.median)})")
-    ex.observe("discount", STORE, share, "surcharges.discount", learned if material else None, message)
+    ex.observe("discount", STORE, share, "surcharges.discount", learned if material else None, message,
+               shown=f"{discount} of {order.sub_total} {order.currency}")
 
 
 def _quantities(ex: _Examiner) -> None:
@@ -267,7 +271,8 @@ def _quantities(ex: _Examiner) -> None:
         def message(b: Baseline, item=item) -> str:
             return f"quantity {item.amount} of {item.sku} is {_times(Decimal(item.amount) / max(b.median, ONE))} " \
                    f"the usual {format(b.median.normalize(), 'f')}"
-        ex.observe("quantity", STORE, value, f"items[{n}].amount", learned, message)
+        ex.observe("quantity", STORE, value, f"items[{n}].amount", learned, message,
+                   shown=f"{item.sku} {item.amount}")
 
 
 @dataclass(frozen=True)
@@ -319,7 +324,8 @@ def _tax_rates(ex: _Examiner) -> None:
                 "anomaly", "tax_rate", path,
                 f"tax {tax.key} of {tax.amount} on {quantize(tax.found.base.amount, places)} is "
                 f"{_rate(tax.found.percent)}, none of the rates it usually carries "
-                f"({', '.join(_rate(r) for r in usual)})", "anomaly", quantize(abs(tax.found.percent - nearest), 3)))
+                f"({', '.join(_rate(r) for r in usual)})", "anomaly", quantize(abs(tax.found.percent - nearest), 3),
+                f"{tax.key} {tax.amount} on {tax.found.base.amount}"))
 
 
 def _usual_rates(history: Sequence[Decimal]) -> list[Decimal]:
@@ -343,7 +349,7 @@ def _refunds(ex: _Examiner, refunded: bool) -> None:
         return (f"{customer}: {count} of their latest {of} orders (within {days} days) refunded (the store's usual "
                 f"at a refund: {format(b.median.normalize(), 'f')})")
     ex.observe("refunds", STORE, count, "payment_status", ex.learned("refunds", STORE, ex.settings.refund_warm_up),
-               message)
+               message, shown=f"{count} of {of}")
 
 
 def _times(ratio: Decimal) -> str:

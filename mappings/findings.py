@@ -20,6 +20,13 @@ class Finding:
     message: str
     severity: str  # validation: error | warning | info; anomaly: anomaly
     score: Decimal = Decimal(0)  # anomaly: how far out, in robust standard deviations; validation: 0
+    value: str = ""  # anomaly: the field's value it judged (its message also quotes the history, which moves)
+
+    @property
+    def judged(self) -> str:
+        """What a person who accepts the finding accepts: the value judged (a validation finding's message says
+        it). A later version with another value under the same field is judged again, not covered."""
+        return self.value or self.message
 
     def as_dict(self) -> dict:
         return {"path": self.path, "message": f"{self.source} {self.kind}: {self.message}"}

@@ -268,8 +268,10 @@ def _findings(session: Session, order_id: int, findings: Sequence[Finding], acti
             row = OrderFinding(order_id=order_id, source=finding.source, kind=finding.kind,
                                path=finding.path[:128], status="open")
             session.add(row)
+        elif row.status == "accepted" and row.judged is not None and row.judged != finding.judged:
+            row.status = "open"  # a person accepted another value of the field (an edit since): judged again
         row.severity, row.score, row.message = finding.severity, str(finding.score), finding.message
-        row.action, row.updated_at = action, utcnow()
+        row.judged, row.action, row.updated_at = finding.judged, action, utcnow()
         kept.append(row)
     for gone in stored.values():
         session.delete(gone)
@@ -284,7 +286,8 @@ def findings_for_order(sessions: sessionmaker, order_id: int) -> list[OrderFindi
 
 def kept_findings(sessions: sessionmaker, order_id: int) -> list[tuple[Finding, OrderFinding]]:
     """The order's findings as its last check found them, each with its row (what was done about it)."""
-    return [(Finding(row.source, row.kind, row.path, row.message, row.severity, Decimal(row.score)), row)
+    return [(Finding(row.source, row.kind, row.path, row.message, row.severity, Decimal(row.score),
+                     "" if row.judged in (None, row.message) else row.judged), row)
             for row in findings_for_order(sessions, order_id)]
 
 

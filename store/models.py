@@ -263,6 +263,8 @@ class OrderFinding(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)  # flag | review
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | accepted
+    # Finding.judged: what an acceptance covers; another value under the same field opens the finding again
+    judged: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: kept before it was recorded
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     @property

@@ -17,7 +17,7 @@ from mappings.findings import HeldForReview
 from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart import anomalies
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
-from store import assistants, ledger
+from store import assistants, ledger, snapshots
 from workers import checks, events, orders
 from workers.failures import classify
 from xcfb import operations
@@ -122,6 +122,39 @@ def test_an_anomaly_the_rules_hold_goes_to_review_naming_the_field_until_a_perso
     findings = check(ports, order_id, event_id)
     assert not isinstance(findings, HeldForReview) and any(f.kind == "unit_price" for f in findings)
     assert "[accepted by a person]" in "\n".join(operations.findings_lines(ports, order_id))
+
+
+def test_an_acceptance_covers_the_value_a_person_saw_not_a_later_one_under_the_same_field(ports):
+    """Accepted at ten times the catalogue price; a later version at a hundred times is held again, naming the
+    field, while a version that leaves the price alone (paid since) stays covered."""
+    store = warm_ports(ports)
+    order_id, _ = new_order(ports, store, "price_x10")
+    first = stored_payload(ports, order_id)
+    assert isinstance(check(ports, order_id), HeldForReview)
+    assert assistants.accept_findings(ports.sessions, order_id) >= 1
+
+    paid = {**first, "payment_status": {**first["payment_status"], "code": "P"}}
+    new_version(ports, order_id, paid, "evt_paid", minutes=1)
+    assert not isinstance(check(ports, order_id), HeldForReview)  # the same price: still the accepted one
+
+    repriced = anomalies.inject(store.generator, first, "price_x10", random.Random(1))  # the same line, x10 again
+    new_version(ports, order_id, repriced, "evt_repriced", minutes=2)
+    held = check(ports, order_id)
+    assert isinstance(held, HeldForReview)
+    assert [d["path"] for d in held.details if "unit_price" in d["message"]] == \
+        [f.path for f in held.findings if f.kind == "unit_price"] and held.findings
+    assert "[held for review]" in "\n".join(operations.findings_lines(ports, order_id))
+
+
+def stored_payload(ports, order_id: int) -> dict:
+    """The order's newest version, as stored."""
+    return jsonio.loads(snapshots.order_payload(ports.sessions, order_id))
+
+
+def new_version(ports, order_id: int, payload: dict, event_id: str, minutes: int) -> None:
+    later = {**payload, "update_date": f"2026-11-01T12:{minutes:02d}:00+0000"}
+    assert take_in(ports, {"id": event_id, "type": "order.updated", "created_at": "2026-11-02T00:10:00Z",
+                           "store": "simulated-store", "data": later}) == order_id
 
 
 def test_a_finding_the_rules_flag_is_kept_and_the_order_goes_on(ports):
