@@ -12,6 +12,7 @@ import hmac
 import socket
 import sys
 import threading
+from functools import partial
 
 from flask import Flask, jsonify, request
 from waitress import wasyncore
@@ -60,17 +61,27 @@ class BackgroundServer:
         """Closes the listener and every connection kept open, a request in flight's too (its client sees the server
         go away, and the next request is refused); the serving loop ends with nothing left to serve. The threads of
         requests still running (a sandbox's simulated delay) are left to end on their own: they are daemons."""
-        if self._thread.is_alive() and not self._server.trigger._closed:
-            # closed on the loop's own thread, woken for it: the loop then ends at once, its map empty
-            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._connections))
-        else:
-            # never started, stopped already, or closed by waitress itself: an error in accepting a connection
-            # closes the listener and the trigger (its wake-up pipe), and the loop goes on serving the connections
-            # left. Closed from here, they leave the loop's poll at once (use_poll: a closed descriptor is skipped)
+        if not (self._thread.is_alive() and self._wake_to_close()):
+            # never started, stopped already, its loop ended by an error, or waitress closed its listener and
+            # wake-up pipe itself (an error on the listener): closed from here, poll() skips them at once
             wasyncore.close_all(self._connections)
         if self._thread.ident is not None:  # started
-            self._thread.join(timeout=5)  # at most the loop's poll timeout (1 s)
+            self._thread.join(timeout=5)  # at most the loop's poll timeout (1 s) when closed from here
+        wasyncore.close_all(self._connections)  # whatever a loop that did not run the close left open
         _let_threads_end(self._server)
+
+    def _wake_to_close(self) -> bool:
+        """The connections closed on the loop's own thread, woken for it through its trigger (a pipe): the loop
+        then ends at once, its map empty. False when the trigger is closed: writing to it would reach whatever
+        took its descriptor's number since."""
+        trigger = self._server.trigger
+        if trigger._closed:
+            return False
+        try:
+            trigger.pull_trigger(lambda: wasyncore.close_all(self._connections))
+        except OSError:  # closed by the loop in between
+            return False
+        return True
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
@@ -85,8 +96,17 @@ def _server(app, host: str, port: int, threads: int, connections: dict | None = 
     listener = socket.create_server((host, port))
     # poll(), not select(): select() fails on a descriptor numbered past 1024 (a long test run's), and on one
     # closed while it waits (stop() from another thread)
-    return create_server(app, map=connections, sockets=[listener], threads=threads, connection_limit=CONNECTIONS,
-                         asyncore_use_poll=True, ident="sandbox")
+    server = create_server(app, map=connections, sockets=[listener], threads=threads, connection_limit=CONNECTIONS,
+                           asyncore_use_poll=True, ident="sandbox")
+    server.handle_error = partial(_log_and_listen_on, server)
+    return server
+
+
+def _log_and_listen_on(server) -> None:
+    """An error in accepting a connection: waitress would close its listener and its wake-up pipe, and its request
+    threads would go on writing to the pipe's descriptor, which anything opened since may hold. The sandbox logs it
+    and listens on, as a server its clients rely on does."""
+    server.logger.error("sandbox: accepting a connection failed", exc_info=True)
 
 
 def serve_forever(app: Flask, host: str, port: int) -> None:

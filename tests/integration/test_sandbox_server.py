@@ -53,23 +53,43 @@ def test_a_stopped_server_refuses_a_connection_kept_open(served):
     assert not threads  # told to end, and ended: no thread of a stopped server left behind
 
 
-def test_a_server_that_closed_itself_after_an_error_still_stops(served):
-    """An error in accepting a connection makes waitress close its listener and its wake-up pipe, and serve on the
-    connections left: stop() then closes those from its own thread (it failed on the closed pipe: EBADF)."""
+def test_an_error_accepting_a_connection_is_logged_and_the_server_listens_on(served, caplog):
+    """Waitress' own way would close the listener and the wake-up pipe its request threads write to (and stop()
+    then wrote to a closed descriptor: EBADF in CI)."""
     session = requests.Session()
     assert session.get(served.url + "/_test/port", timeout=5).status_code == 200  # a connection kept open
+    real = served._server.channel_class
 
-    def failing_channel(*args, **kwargs):
+    def failing_once(*args, **kwargs):
+        served._server.channel_class = real
         raise RuntimeError("an error while accepting")
 
-    served._server.channel_class = failing_channel
+    served._server.channel_class = failing_once
     socket.create_connection((served.host, served.port), timeout=5).close()
+    deadline = time.monotonic() + 5
+    while "accepting a connection failed" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "accepting a connection failed" in caplog.text and "RuntimeError" in caplog.text
+    assert not served._server.trigger._closed
+    assert requests.get(served.url + "/_test/port", timeout=5).status_code == 200  # a new connection, served
+    assert session.get(served.url + "/_test/port", timeout=5).status_code == 200  # and the kept one
+    served.stop()
+    assert not served._thread.is_alive()
+
+
+def test_a_server_whose_listener_and_trigger_are_closed_still_stops(served):
+    """Closed by waitress itself (an error event on the listener), the loop goes on serving the connections left,
+    and nothing can wake it: stop() closes them from its own thread instead of writing to the closed trigger."""
+    session = requests.Session()
+    assert session.get(served.url + "/_test/port", timeout=5).status_code == 200  # a connection kept open
+    served._server.trigger.pull_trigger(served._server.close)  # waitress' close, on its loop's thread
     deadline = time.monotonic() + 5
     while not served._server.trigger._closed and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert served._server.trigger._closed and served._thread.is_alive()  # closed itself, still serving the kept one
+    assert served._server.trigger._closed and served._thread.is_alive()  # still serving the kept connection
+    began = time.monotonic()
     served.stop()
-    assert not served._thread.is_alive()
+    assert not served._thread.is_alive() and time.monotonic() - began < 3
     with pytest.raises(requests.ConnectionError):
         session.get(served.url + "/_test/port", timeout=5)
 
