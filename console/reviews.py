@@ -37,13 +37,14 @@ class Review:
     candidate: Candidate | None
     findings: list[OrderFinding]
     held: bool  # some finding holds the order: accepting them lets it be booked
+    seen: str = ""  # the held findings shown, as the accept form carries them back (assistants.held_token)
 
 
 def review_of(letter: DeadLetter, event: Event | None) -> Review:
     """What the dead letter's page shows to settle the entry: a duplicate's candidate, the order's findings."""
     findings = assistants.findings_for_order(svc().sessions, event.order_id) if event and event.order_id else []
     held = letter.status == "open" and any(f.holds_the_order for f in findings)
-    return Review(_candidate(letter.id), findings, held)
+    return Review(_candidate(letter.id), findings, held, assistants.held_token(findings))
 
 
 def _candidate(letter_id: int) -> Candidate | None:
@@ -87,7 +88,7 @@ def settle_duplicate(letter_id: int):
 @requires("operator")
 def accept_and_replay(letter_id: int):
     try:
-        accepted = operations.accept_findings(svc(), letter_id)
+        accepted = operations.accept_findings(svc(), letter_id, seen=request.form.get("seen", ""))
         if accepted == 0:
             raise OperatorError(f"dead letter {letter_id} has no held finding to accept")
         event_id = operations.replay(svc(), letter_id, current_app.config["SEND"])

@@ -34,7 +34,7 @@ from functools import partial
 from typing import Protocol
 
 from mappings.findings import Finding
-from mappings.money import currency_places, quantize
+from mappings.money import currency_places, plain, quantize
 from mappings.rules import AnomalySettings
 from mappings.taxes import DerivedRate, TaxBase, derive_rate, rate_interval
 from mappings.xcart.entities import Order, PaymentTransaction
@@ -205,8 +205,8 @@ def catalogue_change(sku: str, previous: Decimal | None, price: Decimal) -> Find
     if ONE / CATALOGUE_JUMP < ratio < CATALOGUE_JUMP:
         return None
     return Finding("anomaly", "catalogue_price", "price",
-                   f"catalogue price of {sku} went from {format(previous.normalize(), 'f')} to "
-                   f"{format(price.normalize(), 'f')}: {_times(ratio)} the previous one", "anomaly",
+                   f"catalogue price of {sku} went from {plain(previous)} to "
+                   f"{plain(price)}: {_times(ratio)} the previous one", "anomaly",
                    quantize(abs(ratio.ln()), 1))
 
 
@@ -226,12 +226,12 @@ def _unit_prices(ex: _Examiner, catalogue: Mapping[str, Decimal]) -> None:
 
         def message(b: Baseline, item=item, listed=listed, value=value) -> str:
             expected = quantize(listed * b.median.exp(), places)
-            shown = f"{format(listed.normalize(), 'f')}" + ("" if expected == quantize(listed, places)
+            shown = f"{plain(listed)}" + ("" if expected == quantize(listed, places)
                                                              else f" ({expected} {currency} at the usual rate)")
-            return (f"unit price {format(item.price.normalize(), 'f')} {currency} of {item.sku} is "
+            return (f"unit price {plain(item.price)} {currency} of {item.sku} is "
                     f"{_times((value - b.median).exp())} the catalogue's {shown}")
         ex.observe("unit_price", currency, value, f"items[{n}].price", learned, message,
-                   shown=f"{item.sku} {item.price} {currency}", two_sided=True)
+                   shown=f"{item.sku} {plain(item.price)} {currency}", two_sided=True)
 
 
 def _order_total(ex: _Examiner, rate: Decimal) -> None:
@@ -242,7 +242,7 @@ def _order_total(ex: _Examiner, rate: Decimal) -> None:
         usual = quantize((b.median.exp() - ONE) * rate, currency_places(order.currency))
         return f"order total {order.total} {order.currency} is {_times((value - b.median).exp())} the usual {usual}"
     ex.observe("order_total", STORE, value, "total", ex.learned("order_total", STORE), message,
-               shown=f"{order.total} {order.currency}")
+               shown=f"{plain(order.total)} {order.currency}")
 
 
 def _discount(ex: _Examiner, rate: Decimal) -> None:
@@ -260,7 +260,7 @@ def _discount(ex: _Examiner, rate: Decimal) -> None:
         return (f"discount {quantize(discount, places)} {order.currency} is {_percent(share)} of the sub-total "
                 f"{quantize(order.sub_total, places)} (usually {_percent(b.median)})")
     ex.observe("discount", STORE, share, "surcharges.discount", learned if material else None, message,
-               shown=f"{discount} of {order.sub_total} {order.currency}")
+               shown=f"{plain(discount)} of {plain(order.sub_total)} {order.currency}")
 
 
 def _quantities(ex: _Examiner) -> None:
@@ -270,9 +270,9 @@ def _quantities(ex: _Examiner) -> None:
 
         def message(b: Baseline, item=item) -> str:
             return f"quantity {item.amount} of {item.sku} is {_times(Decimal(item.amount) / max(b.median, ONE))} " \
-                   f"the usual {format(b.median.normalize(), 'f')}"
+                   f"the usual {plain(b.median)}"
         ex.observe("quantity", STORE, value, f"items[{n}].amount", learned, message,
-                   shown=f"{item.sku} {item.amount}")
+                   shown=f"{item.sku} {plain(Decimal(item.amount))}")
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,7 @@ def _tax_rates(ex: _Examiner) -> None:
                 f"tax {tax.key} of {tax.amount} on {quantize(tax.found.base.amount, places)} is "
                 f"{_rate(tax.found.percent)}, none of the rates it usually carries "
                 f"({', '.join(_rate(r) for r in usual)})", "anomaly", quantize(abs(tax.found.percent - nearest), 3),
-                f"{tax.key} {tax.amount} on {tax.found.base.amount}"))
+                f"{tax.key} {plain(tax.amount)} on {plain(tax.found.base.amount)}"))
 
 
 def _usual_rates(history: Sequence[Decimal]) -> list[Decimal]:
@@ -347,9 +347,9 @@ def _refunds(ex: _Examiner, refunded: bool) -> None:
 
     def message(b: Baseline) -> str:
         return (f"{customer}: {count} of their latest {of} orders (within {days} days) refunded (the store's usual "
-                f"at a refund: {format(b.median.normalize(), 'f')})")
+                f"at a refund: {plain(b.median)})")
     ex.observe("refunds", STORE, count, "payment_status", ex.learned("refunds", STORE, ex.settings.refund_warm_up),
-               message, shown=f"{count} of {of}")
+               message, shown=plain(count))
 
 
 def _times(ratio: Decimal) -> str:
@@ -368,7 +368,7 @@ def _percent(share: Decimal) -> str:
 
 
 def _rate(percent: Decimal) -> str:
-    return f"{format(percent.normalize(), 'f')} %"
+    return f"{plain(percent)} %"
 
 
 class MemoryHistory:

@@ -36,6 +36,12 @@ def quantize(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def plain(value: Decimal) -> str:
+    """A number as text whatever form X-Cart sent it in (19.9900, 19.99, 1.999E+1: 19.99): what a message quotes,
+    and a Finding's value, which the same amount sent in another form by a later version must match."""
+    return format(value.normalize(), "f")
+
+
 def shown(value: Decimal, currency: str) -> Decimal:
     """An amount as people read it: in the currency's places ("34.6800" from X-Cart reads 34.68), but never
     rounded, so a fraction of a cent that makes two books differ stays visible ("34.6849")."""

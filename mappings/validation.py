@@ -16,7 +16,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from mappings.findings import Finding
-from mappings.money import currency_places, quantize
+from mappings.money import currency_places, plain, quantize
 from mappings.orders import line_subtotal
 from mappings.rules import Rules
 from mappings.xcart.entities import Address, Order, Product, Profile
@@ -143,13 +143,14 @@ def _totals(order: Order) -> list[Finding]:
     items = sum((line_subtotal(i, places) for i in order.items), order.sub_total * 0)
     found = []
     if items != order.sub_total:
-        found.append(_finding("totals", "sub_total", f"the items add up to {items}, sub_total says {order.sub_total}",
-                              "error"))
+        found.append(_finding("totals", "sub_total", f"the items add up to {plain(items)}, sub_total says "
+                                                     f"{plain(order.sub_total)}", "error"))
     added = sum((quantize(s.value, places) for s in order.surcharges if s.available and not s.include),
                 order.sub_total * 0)
     if order.sub_total + added != order.total:
-        found.append(_finding("totals", "total", f"sub_total {order.sub_total} and surcharges {added} make "
-                                                 f"{order.sub_total + added}, total says {order.total}", "error"))
+        found.append(_finding("totals", "total", f"sub_total {plain(order.sub_total)} and surcharges {plain(added)} "
+                                                 f"make {plain(order.sub_total + added)}, total says "
+                                                 f"{plain(order.total)}", "error"))
     return found
 
 

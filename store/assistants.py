@@ -4,6 +4,7 @@ rules as mappings.anomalies.MemoryHistory), the catalogue's prices, and the find
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import time
 import weakref
@@ -259,8 +260,9 @@ def record_findings(sessions: sessionmaker, order_id: int, findings: Sequence[Fi
 
 def _findings(session: Session, order_id: int, findings: Sequence[Finding], actions: Sequence[str]
               ) -> list[OrderFinding]:
+    # locked: a person's acceptance committed meanwhile is seen (and judged against), not overwritten
     stored = {(f.source, f.kind, f.path): f for f in session.scalars(
-        select(OrderFinding).where(OrderFinding.order_id == order_id))}
+        select(OrderFinding).where(OrderFinding.order_id == order_id).with_for_update())}
     kept = []
     for finding, action in zip(findings, actions, strict=True):
         row = stored.pop((finding.source, finding.kind, finding.path[:128]), None)
@@ -268,7 +270,7 @@ def _findings(session: Session, order_id: int, findings: Sequence[Finding], acti
             row = OrderFinding(order_id=order_id, source=finding.source, kind=finding.kind,
                                path=finding.path[:128], status="open")
             session.add(row)
-        elif row.status == "accepted" and row.judged is not None and row.judged != finding.judged:
+        elif row.status == "accepted" and _judged(row) != finding.judged:
             row.status = "open"  # a person accepted another value of the field (an edit since): judged again
         row.severity, row.score, row.message = finding.severity, str(finding.score), finding.message
         row.judged, row.action, row.updated_at = finding.judged, action, utcnow()
@@ -291,12 +293,32 @@ def kept_findings(sessions: sessionmaker, order_id: int) -> list[tuple[Finding, 
             for row in findings_for_order(sessions, order_id)]
 
 
-def accept_findings(sessions: sessionmaker, order_id: int) -> int:
-    """A person looked at the order's held findings and lets it be booked; returns how many were accepted."""
+def _judged(row: OrderFinding) -> str:
+    """What the row's finding judged; for a row kept before that was recorded, its message (which quotes the value,
+    and an anomaly's the history too: such a row is judged again at its next check rather than carried over)."""
+    return row.message if row.judged is None else row.judged
+
+
+class FindingsChanged(Exception):
+    """The order's held findings are not those the person was shown: another version was checked meanwhile."""
+
+
+def held_token(rows: Iterable[OrderFinding]) -> str:
+    """The held findings a person is shown, as a token their acceptance carries back (accept_findings)."""
+    held = sorted(f"{row.id}\x1f{_judged(row)}" for row in rows if row.holds_the_order)
+    return hashlib.sha256("\x1e".join(held).encode()).hexdigest()[:24]
+
+
+def accept_findings(sessions: sessionmaker, order_id: int, seen: str | None = None) -> int:
+    """A person looked at the order's held findings and lets it be booked; returns how many were accepted.
+    `seen`: the held_token of the findings they were shown; when the held findings differ now (a version checked
+    since), nothing is accepted (FindingsChanged): an acceptance covers only what the person saw."""
     with sessions.begin() as session:
-        rows = list(session.scalars(select(OrderFinding).where(OrderFinding.order_id == order_id,
-                                                               OrderFinding.status == "open",
-                                                               OrderFinding.action == "review")))
+        rows = list(session.scalars(select(OrderFinding).where(
+            OrderFinding.order_id == order_id, OrderFinding.status == "open",
+            OrderFinding.action == "review").with_for_update()))
+        if rows and seen is not None and held_token(rows) != seen:
+            raise FindingsChanged(f"order {order_id}: its held findings changed since they were shown")
         for row in rows:
             row.status, row.updated_at = "accepted", utcnow()
         return len(rows)

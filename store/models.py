@@ -264,7 +264,7 @@ class OrderFinding(Base):
     action: Mapped[str] = mapped_column(String(16), nullable=False)  # flag | review
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | accepted
     # Finding.judged: what an acceptance covers; another value under the same field opens the finding again
-    judged: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: kept before it was recorded
+    judged: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: kept before 0014 (its message stands)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     @property

@@ -133,10 +133,14 @@ def dlq_show(letter_id: int) -> int:
 @click.argument("letter_id", metavar="ID", type=int)
 @click.option("--payload", metavar="FILE", help="replace the event's payload with this JSON file first")
 @click.option("--accept", is_flag=True, help="accept the order's held findings (anomalies, data quality): book it")
-def dlq_replay(letter_id: int, payload: str | None, accept: bool) -> int:
+@click.option("--seen", metavar="TOKEN", help="with --accept: only the held findings `dlq show` listed with this "
+              "token (refused when another version was checked since)")
+def dlq_replay(letter_id: int, payload: str | None, accept: bool, seen: str | None) -> int:
     """Run the event again (after fixing the rules or the payload, or accepting its findings)."""
+    if seen and not accept:
+        raise OperatorError("--seen: only with --accept")
     edited = _read_text(payload) if payload else None
-    accepted = operations.accept_findings(_services(), letter_id) if accept else None
+    accepted = operations.accept_findings(_services(), letter_id, seen) if accept else None
     event_id = operations.replay(_services(), letter_id, _send, edited)
     return _print(([f"{accepted} findings accepted"] if accept else []) + [f"event {event_id} queued again"])
 

@@ -34,9 +34,22 @@ def show_dead_letter(svc: Services, letter_id: int) -> list[str]:
              f"event {letter.event_id} ({event.type if event else '?'}), attempts: {event.attempts if event else '?'}",
              f"reason: {letter.reason}"]
     lines += [f"  {error['path']}: {error['message']}" for error in letter.errors]
+    if event and event.order_id is not None and letter.status == "open":
+        lines += _held_now(svc, letter.id, event.order_id)
     if event:
         lines += ["payload:", _readable(event.payload)]
     return lines
+
+
+def _held_now(svc: Services, letter_id: int, order_id: int) -> list[str]:
+    """The order's findings that hold it now (a version checked since the letter was parked may hold it for
+    others), and how to accept exactly these."""
+    findings = assistants.findings_for_order(svc.sessions, order_id)
+    held = [f for f in findings if f.holds_the_order]
+    if not held:
+        return []
+    return (["held now by:"] + [f"  {f.source} {f.kind} {f.path}: {f.message}" for f in held]
+            + [f"accept exactly these: xcfb dlq replay {letter_id} --accept --seen {assistants.held_token(findings)}"])
 
 
 def _readable(payload: str) -> str:
@@ -114,16 +127,21 @@ def findings_lines(svc: Services, order_id: int) -> list[str]:
     return lines
 
 
-def accept_findings(svc: Services, letter_id: int) -> int:
+def accept_findings(svc: Services, letter_id: int, seen: str | None = None) -> int:
     """Before a replay: the order's held findings are accepted by the person replaying, so that the check lets
-    the order through this time (flags stay visible). Returns how many were accepted."""
+    the order through this time (flags stay visible). Returns how many were accepted. `seen`: the findings the
+    person was shown (assistants.held_token); refused when the order's held findings are others now."""
     letter = ledger.get_dead_letter(svc.sessions, letter_id)
     if letter is None or letter.status != "open":
         raise OperatorError(f"no open dead letter {letter_id}")
     event = ledger.get_event(svc.sessions, letter.event_id)
     if event is None or event.order_id is None:
         raise OperatorError(f"dead letter {letter_id} is not about an order: nothing to accept")
-    return assistants.accept_findings(svc.sessions, event.order_id)
+    try:
+        return assistants.accept_findings(svc.sessions, event.order_id, seen)
+    except assistants.FindingsChanged as exc:
+        raise OperatorError(f"dead letter {letter_id}: {exc} (another version was checked): look at them again, "
+                            "then accept what is held now") from None
 
 
 def list_findings(svc: Services) -> list[str]:

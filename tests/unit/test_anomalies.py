@@ -44,6 +44,15 @@ def test_the_spread_is_the_median_absolute_deviation_by_its_definition():
             spread = median([abs(v - middle) for v in values]) * D("1.4826")
             learned = baseline(values, floor=D(0))
             assert (learned.median, learned.scale, learned.count) == (middle, spread, size), values
+    # the check's own kind of values: logarithms to 28 digits, where a midpoint and a deviation round
+    for size in (4, 5, 40, 41, 500):
+        for _ in range(40):
+            values = [D(rng.randint(1, 10**6)).scaleb(-2).ln() for _ in range(size)]
+            middle = median(values)
+            assert baseline(values, D(0)).scale == median([abs(v - middle) for v in values]) * D("1.4826"), values
+    y = 1 + D("5E-27")  # the deviations of [1, 1, y, y] are all 2.5E-27: a wrong pick gives 3E-27
+    assert baseline([D(1), D(1), y, y], D(0)).scale == median([abs(v - (1 + y) / 2) for v in (1, 1, y, y)]) * \
+        D("1.4826")
 
 
 def warm_store(seed: int = 5, orders: int = 200):

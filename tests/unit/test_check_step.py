@@ -9,6 +9,7 @@ import random
 from decimal import Decimal as D
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from mappings import jsonio
@@ -18,6 +19,7 @@ from mappings.xcart.schemas import OrderSchema, load
 from sandboxes.xcart import anomalies
 from sandboxes.xcart.store import SimulatedStore, StoreConfig
 from store import assistants, ledger, snapshots
+from store.models import OrderFinding
 from workers import checks, events, orders
 from workers.failures import classify
 from xcfb import operations
@@ -133,7 +135,10 @@ def test_an_acceptance_covers_the_value_a_person_saw_not_a_later_one_under_the_s
     assert isinstance(check(ports, order_id), HeldForReview)
     assert assistants.accept_findings(ports.sessions, order_id) >= 1
 
-    paid = {**first, "payment_status": {**first["payment_status"], "code": "P"}}
+    # paid since, and X-Cart sends the same amounts in another form (626.4 for 626.4000)
+    paid = {**first, "payment_status": {**first["payment_status"], "code": "P"},
+            "items": [{**item, "price": str(D(str(item["price"])).normalize())} for item in first["items"]]}
+    assert paid["items"] != first["items"]
     new_version(ports, order_id, paid, "evt_paid", minutes=1)
     assert not isinstance(check(ports, order_id), HeldForReview)  # the same price: still the accepted one
 
@@ -144,6 +149,21 @@ def test_an_acceptance_covers_the_value_a_person_saw_not_a_later_one_under_the_s
     assert [d["path"] for d in held.details if "unit_price" in d["message"]] == \
         [f.path for f in held.findings if f.kind == "unit_price"] and held.findings
     assert "[held for review]" in "\n".join(operations.findings_lines(ports, order_id))
+
+
+def test_an_acceptance_kept_before_values_were_recorded_is_judged_again_by_its_message(ports):
+    """Rows accepted before migration 0014 have no judged value: one whose finding now reads otherwise (another
+    value, or the history moved) holds the order again rather than carrying the acceptance over unseen."""
+    store = warm_ports(ports)
+    order_id, _ = new_order(ports, store, "price_x10")
+    assert isinstance(check(ports, order_id), HeldForReview)
+    assert assistants.accept_findings(ports.sessions, order_id) >= 1
+    with ports.sessions.begin() as session:
+        for row in session.scalars(select(OrderFinding).where(OrderFinding.order_id == order_id)):
+            row.judged, row.message = None, row.message + " (as worded before)"
+    repriced = anomalies.inject(store.generator, stored_payload(ports, order_id), "price_x10", random.Random(1))
+    new_version(ports, order_id, repriced, "evt_repriced", minutes=2)
+    assert isinstance(check(ports, order_id), HeldForReview)
 
 
 def stored_payload(ports, order_id: int) -> dict:

@@ -4,6 +4,7 @@ entries are written as the workers write them (the rules' reason, `workers/failu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -18,6 +19,8 @@ from tests.fakes import FakeFreshBooks
 from tests.unit.test_console_pages import order_events
 from workers.duplicates import review_reason
 from workers.failures import classify
+from xcfb import operations
+from xcfb.operations import OperatorError
 
 CANDIDATE = {"fname": "María", "lname": "García", "email": "mgarcia@oldmail.net", "p_city": "Boston"}
 
@@ -114,7 +117,8 @@ def test_an_order_held_by_its_findings_shows_them_and_accept_and_replay_books_it
     assert "<td>7.4</td>" in rows and "holds the order" in rows and "flagged" in rows and "gmial.com" in rows
     assert 'id="accept-replay"' in page and 'id="use-client"' not in page  # not a duplicate question
 
-    assert client.post(f"/dead-letters/{letter}/accept", data={"csrf_token": token}).status_code == 302
+    seen = shown_token(page)
+    assert client.post(f"/dead-letters/{letter}/accept", data={"csrf_token": token, "seen": seen}).status_code == 302
     statuses = {f.kind: f.status for f in assistants.findings_for_order(svc.sessions, order_id)}
     assert statuses == {"unit_price": "accepted", "email": "open"}  # the flag stays a flag
     assert sent == [("xcfb.handle_event", [event["id"]])]
@@ -124,8 +128,36 @@ def test_an_order_held_by_its_findings_shows_them_and_accept_and_replay_books_it
     assert "1 finding(s) accepted" in entry.detail
     again = client.get(f"/dead-letters/{letter}").get_data(as_text=True)
     assert 'id="accept-replay"' not in again and "<td>accepted</td>" in again
-    assert client.post(f"/dead-letters/{letter}/accept", data={"csrf_token": token}).status_code == 409
+    assert client.post(f"/dead-letters/{letter}/accept", data={"csrf_token": token, "seen": seen}).status_code == 409
     assert len(sent) == 1
+
+
+def shown_token(page: str) -> str:
+    return page.split('name="seen" value="')[1].split('"')[0]
+
+
+def test_accept_is_refused_when_another_value_was_checked_after_the_page_was_shown(svc):
+    """The person saw ten times the usual price; a version at a hundred times was checked before they clicked:
+    nothing is accepted or replayed, and the page shows what holds the order now."""
+    sent = []
+    client = console_app(svc, sent).test_client()
+    token = sign_in(client, "operator")
+    event = order_events(1)[0]
+    order_id = event["data"]["id"]
+    tenfold = Finding("anomaly", "unit_price", "items[0].price", "31.00 is 10x above the usual 3.10", "anomaly",
+                      Decimal("7.4"), "SKU-1 31 USD")
+    assistants.record_findings(svc.sessions, order_id, [tenfold], ["review"])
+    letter = held(svc, event, HeldForReview([tenfold]), "xcfb.check_order")
+    seen = shown_token(client.get(f"/dead-letters/{letter}").get_data(as_text=True))
+    hundredfold = dataclasses.replace(tenfold, message="310.00 is 100x above the usual 3.10", value="SKU-1 310 USD")
+    assistants.record_findings(svc.sessions, order_id, [hundredfold], ["review"])  # a new version, checked
+    refused = client.post(f"/dead-letters/{letter}/accept", data={"csrf_token": token, "seen": seen})
+    assert refused.status_code == 409 and "changed since they were shown" in refused.get_data(as_text=True)
+    assert [f.status for f in assistants.findings_for_order(svc.sessions, order_id)] == ["open"] and sent == []
+    page = client.get(f"/dead-letters/{letter}").get_data(as_text=True)
+    assert "100x above" in page and shown_token(page) != seen
+    assert client.post(f"/dead-letters/{letter}/accept",
+                       data={"csrf_token": token, "seen": shown_token(page)}).status_code == 302
 
 
 def test_accept_is_refused_for_an_entry_no_finding_holds(svc):
@@ -141,3 +173,24 @@ def test_accept_is_refused_for_an_entry_no_finding_holds(svc):
     assert client.post(f"/dead-letters/{letter}/duplicate",
                        data={"csrf_token": token, "choice": "create-new"}).status_code == 409
     assert sent == [] and ledger.get_dead_letter(svc.sessions, letter).status == "open"
+
+
+def test_dlq_show_lists_what_holds_the_order_now_and_accept_takes_only_that(svc):
+    """The command line's way: `xcfb dlq show` prints the findings holding the order now and a token;
+    `xcfb dlq replay ID --accept --seen TOKEN` accepts those, and is refused once another value was checked."""
+    event = order_events(1)[0]
+    order_id = event["data"]["id"]
+    tenfold = Finding("anomaly", "quantity", "items[0].amount", "quantity 40 of SKU-1 is 10x the usual 4", "anomaly",
+                      Decimal("9"), "SKU-1 40")
+    assistants.record_findings(svc.sessions, order_id, [tenfold], ["review"])
+    letter = held(svc, event, HeldForReview([tenfold]), "xcfb.check_order")
+    shown = operations.show_dead_letter(svc, letter)
+    assert "  anomaly quantity items[0].amount: quantity 40 of SKU-1 is 10x the usual 4" in shown
+    stale = next(line for line in shown if line.startswith("accept exactly these:")).split("--seen ")[1]
+    hundredfold = dataclasses.replace(tenfold, message="quantity 400 of SKU-1 is 100x the usual 4", value="SKU-1 400")
+    assistants.record_findings(svc.sessions, order_id, [hundredfold], ["review"])
+    with pytest.raises(OperatorError, match="changed since they were shown"):
+        operations.accept_findings(svc, letter, stale)
+    now = next(line for line in operations.show_dead_letter(svc, letter)
+               if line.startswith("accept exactly these:")).split("--seen ")[1]
+    assert now != stale and operations.accept_findings(svc, letter, now) == 1

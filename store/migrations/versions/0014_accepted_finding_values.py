@@ -1,7 +1,7 @@
 """What a finding judged (Finding.judged: an anomaly's field value, a validation finding's message): a person's
 acceptance covers that value only, and a later version of the order with another value under the same field is
-judged again instead of booked under the earlier acceptance. Rows kept before have none, and keep their
-acceptance until their next check records one.
+judged again instead of booked under the earlier acceptance. Rows kept before have none: their message stands for
+it (store/assistants._judged), so an accepted one whose finding reads otherwise at its next check is judged again.
 
 Revision ID: 0014
 Revises: 0013
