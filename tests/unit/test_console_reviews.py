@@ -136,18 +136,22 @@ def shown_token(page: str) -> str:
     return page.split('name="seen" value="')[1].split('"')[0]
 
 
+def order_held_by(svc, finding: Finding) -> tuple[int, int]:
+    """An order's check found `finding` and the rules hold the order for it: its id and the review's dead letter."""
+    event = order_events(1)[0]
+    assistants.record_findings(svc.sessions, event["data"]["id"], [finding], ["review"])
+    return event["data"]["id"], held(svc, event, HeldForReview([finding]), "xcfb.check_order")
+
+
 def test_accept_is_refused_when_another_value_was_checked_after_the_page_was_shown(svc):
     """The person saw ten times the usual price; a version at a hundred times was checked before they clicked:
     nothing is accepted or replayed, and the page shows what holds the order now."""
     sent = []
     client = console_app(svc, sent).test_client()
     token = sign_in(client, "operator")
-    event = order_events(1)[0]
-    order_id = event["data"]["id"]
     tenfold = Finding("anomaly", "unit_price", "items[0].price", "31.00 is 10x above the usual 3.10", "anomaly",
                       Decimal("7.4"), "SKU-1 31 USD")
-    assistants.record_findings(svc.sessions, order_id, [tenfold], ["review"])
-    letter = held(svc, event, HeldForReview([tenfold]), "xcfb.check_order")
+    order_id, letter = order_held_by(svc, tenfold)
     seen = shown_token(client.get(f"/dead-letters/{letter}").get_data(as_text=True))
     hundredfold = dataclasses.replace(tenfold, message="310.00 is 100x above the usual 3.10", value="SKU-1 310 USD")
     assistants.record_findings(svc.sessions, order_id, [hundredfold], ["review"])  # a new version, checked
@@ -178,12 +182,9 @@ def test_accept_is_refused_for_an_entry_no_finding_holds(svc):
 def test_dlq_show_lists_what_holds_the_order_now_and_accept_takes_only_that(svc):
     """The command line's way: `xcfb dlq show` prints the findings holding the order now and a token;
     `xcfb dlq replay ID --accept --seen TOKEN` accepts those, and is refused once another value was checked."""
-    event = order_events(1)[0]
-    order_id = event["data"]["id"]
     tenfold = Finding("anomaly", "quantity", "items[0].amount", "quantity 40 of SKU-1 is 10x the usual 4", "anomaly",
                       Decimal("9"), "SKU-1 40")
-    assistants.record_findings(svc.sessions, order_id, [tenfold], ["review"])
-    letter = held(svc, event, HeldForReview([tenfold]), "xcfb.check_order")
+    order_id, letter = order_held_by(svc, tenfold)
     shown = operations.show_dead_letter(svc, letter)
     assert "  anomaly quantity items[0].amount: quantity 40 of SKU-1 is 10x the usual 4" in shown
     stale = next(line for line in shown if line.startswith("accept exactly these:")).split("--seen ")[1]
