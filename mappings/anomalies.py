@@ -84,14 +84,13 @@ def baseline(values: Sequence[Decimal], floor: Decimal) -> Baseline:
 
 
 def median(values: Sequence[Decimal]) -> Decimal:
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("the median of nothing")
-    return _middle(ordered)
+    return _middle(sorted(values))
 
 
 def _middle(ordered: Sequence[Decimal]) -> Decimal:
     n = len(ordered)
+    if n == 0:
+        raise ValueError("the median of nothing")
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
@@ -226,8 +225,8 @@ def _unit_prices(ex: _Examiner, catalogue: Mapping[str, Decimal]) -> None:
 
         def message(b: Baseline, item=item, listed=listed, value=value) -> str:
             expected = quantize(listed * b.median.exp(), places)
-            shown = f"{plain(listed)}" + ("" if expected == quantize(listed, places)
-                                                             else f" ({expected} {currency} at the usual rate)")
+            shown = plain(listed) + ("" if expected == quantize(listed, places)
+                                     else f" ({expected} {currency} at the usual rate)")
             return (f"unit price {plain(item.price)} {currency} of {item.sku} is "
                     f"{_times((value - b.median).exp())} the catalogue's {shown}")
         ex.observe("unit_price", currency, value, f"items[{n}].price", learned, message,

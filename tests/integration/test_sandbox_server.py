@@ -29,6 +29,13 @@ def served():
     server.stop()
 
 
+def waited_for(condition, seconds: float = 5) -> None:
+    """Polls until `condition()` holds or the time is up; the caller asserts the outcome."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_a_client_keeps_one_connection_across_its_requests(served):
     session = pooled_session(served.url)
     fb = FreshBooksClient(StaticToken(TOKEN), base_url=served.url, account_id="SANDBOX1", session=session)
@@ -47,9 +54,7 @@ def test_a_stopped_server_refuses_a_connection_kept_open(served):
     with pytest.raises(requests.ConnectionError):
         session.get(served.url + "/_test/port", timeout=5)
     threads = served._server.task_dispatcher.threads  # waitress' request threads still running
-    deadline = time.monotonic() + 5
-    while threads and time.monotonic() < deadline:
-        time.sleep(0.05)
+    waited_for(lambda: not threads)
     assert not threads  # told to end, and ended: no thread of a stopped server left behind
 
 
@@ -66,9 +71,7 @@ def test_an_error_accepting_a_connection_is_logged_and_the_server_listens_on(ser
 
     served._server.channel_class = failing_once
     socket.create_connection((served.host, served.port), timeout=5).close()
-    deadline = time.monotonic() + 5
-    while "accepting a connection failed" not in caplog.text and time.monotonic() < deadline:
-        time.sleep(0.05)
+    waited_for(lambda: "accepting a connection failed" in caplog.text)
     assert "accepting a connection failed" in caplog.text and "RuntimeError" in caplog.text
     assert not served._server.trigger._closed
     assert requests.get(served.url + "/_test/port", timeout=5).status_code == 200  # a new connection, served
@@ -83,9 +86,7 @@ def test_a_server_whose_listener_and_trigger_are_closed_still_stops(served):
     session = requests.Session()
     assert session.get(served.url + "/_test/port", timeout=5).status_code == 200  # a connection kept open
     served._server.trigger.pull_trigger(served._server.close)  # waitress' close, on its loop's thread
-    deadline = time.monotonic() + 5
-    while not served._server.trigger._closed and time.monotonic() < deadline:
-        time.sleep(0.05)
+    waited_for(lambda: served._server.trigger._closed)
     assert served._server.trigger._closed and served._thread.is_alive()  # still serving the kept connection
     began = time.monotonic()
     served.stop()

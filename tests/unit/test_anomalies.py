@@ -28,6 +28,8 @@ def test_median_and_spread_are_robust_and_floored():
     assert baseline([D(0)] * 50, floor=D("0.05")).scale == D("0.05")  # all alike: the floor, never 0
     with pytest.raises(ValueError):
         median([])
+    with pytest.raises(ValueError):
+        baseline([], floor=D("0.1"))
 
 
 def test_the_spread_is_the_median_absolute_deviation_by_its_definition():

@@ -146,8 +146,8 @@ def test_an_acceptance_covers_the_value_a_person_saw_not_a_later_one_under_the_s
     new_version(ports, order_id, repriced, "evt_repriced", minutes=2)
     held = check(ports, order_id)
     assert isinstance(held, HeldForReview)
-    assert [d["path"] for d in held.details if "unit_price" in d["message"]] == \
-        [f.path for f in held.findings if f.kind == "unit_price"] and held.findings
+    repriced_line = [f.path for f in held.findings if f.kind == "unit_price"]
+    assert repriced_line and [d["path"] for d in held.details if "unit_price" in d["message"]] == repriced_line
     assert "[held for review]" in "\n".join(operations.findings_lines(ports, order_id))
 
 
