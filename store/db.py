@@ -36,18 +36,20 @@ def _ping_after_idle(engine: Engine, idle_s: float) -> None:
     server went away meanwhile (restarted, failed over, a firewall's idle timeout). One used more recently is not:
     pinging every checkout (pool_pre_ping) was 40 of an order's 135 round trips to PostgreSQL, each on the worker's
     turn (core/turns.py). Should its server have gone within those seconds, its statement fails as a disconnect,
-    which the step retries (workers/failures.is_transient), and SQLAlchemy replaces every connection made before."""
+    which the step retries (workers/failures.is_transient); after either failure SQLAlchemy replaces every connection
+    of the pool made before it."""
     def idle_from(_dbapi_connection, record) -> None:
         record.info["idle_from"] = time.monotonic()
 
     def ping_if_idle(dbapi_connection, record, _proxy) -> None:
         idle_from = record.info.get("idle_from")
-        if idle_from is None or time.monotonic() - idle_from <= idle_s:
+        if idle_from is None or time.monotonic() - idle_from < idle_s:
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as gone:
-            raise exc.DisconnectionError(str(gone)) from gone  # the pool connects anew (up to three times)
+            # the pool connects anew, and replaces its other connections made before (their server went too)
+            raise exc.InvalidatePoolError(str(gone)) from gone
 
     event.listen(engine, "checkin", idle_from)
     event.listen(engine, "checkout", ping_if_idle)

@@ -55,35 +55,77 @@ def test_a_recently_used_connection_is_not_pinged_its_failure_is_transient(make,
     assert _identity(pooled) != first
 
 
-def test_a_live_idle_connection_is_kept(make):
+def test_a_live_idle_connection_is_pinged_and_kept(make, monkeypatch):
     pooled = make(idle_before_ping_s=0)
     first = _identity(pooled)
+    pings = []
+    ping = pooled.dialect.do_ping
+    monkeypatch.setattr(pooled.dialect, "do_ping", lambda dbapi_connection: pings.append(1) or ping(dbapi_connection))
     assert _identity(pooled) == first  # pinged, alive: the same connection serves again
+    assert pings == [1]
+
+
+def test_a_failed_ping_replaces_the_other_connections_of_the_pool_too(make, engine):
+    """A server that went away took every connection with it: the one used recently, not pinged, is replaced too,
+    instead of failing the step that checks it out next."""
+    pooled = make(idle_before_ping_s=1.0)
+    idle, recent = pooled.connect(), pooled.connect()
+    identities = [_identity_of(idle), _identity_of(recent)]
+    idle.close()
+    time.sleep(1.2)  # makes the first connection idle past the limit; the second goes back just now
+    recent.close()
+    _sever(pooled, engine, identities)
+
+    with pooled.connect() as first, pooled.connect() as second:  # the idle one first (the pool is FIFO)
+        assert first.execute(text("SELECT 1")).scalar() == 1
+        assert second.execute(text("SELECT 2")).scalar() == 2
+        assert {_identity_of(first), _identity_of(second)}.isdisjoint(identities)
 
 
 def _identity(engine: Engine):
-    """The pooled connection's identity on the server (PostgreSQL's backend pid), or the driver's connection
-    itself (SQLite; the test holds it, so a new one cannot take its place in memory)."""
     with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            return connection.execute(text("SELECT pg_backend_pid()")).scalar()
-        return connection.connection.dbapi_connection
+        return _identity_of(connection)
+
+
+def _identity_of(connection):
+    """The connection's identity on the server (PostgreSQL's backend pid), or the driver's connection itself
+    (SQLite; the test holds it, so a new one cannot take its place in memory)."""
+    if connection.dialect.name == "postgresql":
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    return connection.connection.dbapi_connection
 
 
 def _sever_the_pooled_connection(pooled: Engine, other: Engine) -> None:
-    """Ends the one connection `pooled` holds, on the server when there is one; `other` is another engine on the
-    same database, for the PostgreSQL session that terminates it."""
     assert pooled.pool.checkedin() == 1
-    if pooled.dialect.name != "postgresql":  # closed after the pool's reset on checkin, which would notice it
-        event.listen(pooled, "checkin", lambda dbapi_connection, _record: dbapi_connection.close(), once=True)
-        with pooled.connect():
-            pass
+    if pooled.dialect.name == "postgresql":
+        _sever(pooled, other, [_identity(pooled)])
         return
-    backend = _identity(pooled)
+    _sever(pooled, other, [])
+    with pooled.connect():  # closed as it goes back
+        pass
+
+
+def _sever(pooled: Engine, other: Engine, identities: list) -> None:
+    """Ends connections of `pooled`: on PostgreSQL, the backends `identities` names, terminated from `other`, another
+    engine on the same database; on SQLite, `identities` (driver connections in the pool) are closed at once, or,
+    when none is named, the next connection to go back into the pool (after the pool's reset on checkin, which
+    would notice it)."""
+    if pooled.dialect.name != "postgresql":
+        for dbapi_connection in identities:
+            dbapi_connection.close()
+        if not identities:
+            event.listen(pooled, "checkin", lambda dbapi_connection, _record: dbapi_connection.close(), once=True)
+        return
     with other.connect() as connection:
-        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
-        deadline = time.monotonic() + 10
-        while connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
-                                 {"pid": backend}).scalar():
-            assert time.monotonic() < deadline, f"backend {backend} still there"
-            time.sleep(0.01)
+        for backend in identities:
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+    deadline = time.monotonic() + 10
+    while _backends_left(other, identities):
+        assert time.monotonic() < deadline, f"backends {identities} still there"
+        time.sleep(0.01)
+
+
+def _backends_left(other: Engine, backends: list) -> int:
+    with other.connect() as connection:  # a transaction of its own each time: pg_stat_activity is a snapshot in one
+        return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                                  {"pids": list(backends)}).scalar()
