@@ -295,6 +295,13 @@ def audit(sessions: sessionmaker, action: str, obj: str, freshbooks_id: int | No
                                               "order_id": order_id, "actor": actor})
 
 
+def audited(sessions: sessionmaker, event_id: str, action: str) -> bool:
+    """Whether the event has an audit entry of `action` already (a task run again writes no second one)."""
+    with engine_of(sessions).connect() as connection:
+        return connection.execute(select(AuditEntry.id).where(AuditEntry.event_id == event_id,
+                                                              AuditEntry.action == action).limit(1)).first() is not None
+
+
 def audit_for_order(sessions: sessionmaker, order_id: int) -> list[AuditEntry]:
     with sessions() as session:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.order_id == order_id)

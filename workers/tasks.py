@@ -434,14 +434,21 @@ def freshbooks_event(self, fields: dict) -> None:
     name = str(fields.get("name", ""))[:200]
     object_id = str(fields.get("object_id", ""))
     known_id = object_id.isascii() and object_id.isdigit() and len(object_id) <= 10 and int(object_id) < 2 ** 31
-    if self.request.retries == 0:
-        ledger.audit(services().sessions, "notified", name.split(".")[0][:16] or "unknown",
-                     int(object_id) if known_id else None, f"FreshBooks event {name}")
+    event_id = f"freshbooks:{self.request.id}"  # the task's id: the same over its retries, new for each notice
+    # guarded: a database that fails the entry retries the notice (before, the notice was lost with its entry)
+    guarded(self, None, lambda svc: _note_notice(svc, event_id, name, int(object_id) if known_id else None))
     if name not in TWO_WAY_EVENTS or not known_id:
         return None
-    event_id = f"freshbooks:{self.request.id}"  # the task's id: the same over its retries, new for each notice
     guarded(self, None, lambda svc: ledger.record_event(svc.sessions, event_id, f"freshbooks.{name}",
                                                         f"freshbooks-{name.split('.')[0]}:{object_id}",
                                                         jsonio.dumps(fields)))
 
     return guarded(self, event_id, lambda svc: events.handle(svc, event_id))
+
+
+def _note_notice(svc, event_id: str, name: str, freshbooks_id: int | None) -> None:
+    """The notice's audit entry, once over the task's runs (a retry after a later part failed writes none)."""
+    if ledger.audited(svc.sessions, event_id, "notified"):
+        return
+    ledger.audit(svc.sessions, "notified", name.split(".")[0][:16] or "unknown", freshbooks_id,
+                 f"FreshBooks event {name}", event_id)
