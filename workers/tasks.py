@@ -435,14 +435,16 @@ def freshbooks_event(self, fields: dict) -> None:
     object_id = str(fields.get("object_id", ""))
     known_id = object_id.isascii() and object_id.isdigit() and len(object_id) <= 10 and int(object_id) < 2 ** 31
     event_id = f"freshbooks:{self.request.id}"  # the task's id: the same over its retries, new for each notice
+    two_way = name in TWO_WAY_EVENTS and known_id
+    if two_way:  # recorded first: from here on, whatever fails parks the event, none is lost
+        guarded(self, None, lambda svc: ledger.record_event(svc.sessions, event_id, f"freshbooks.{name}",
+                                                            f"freshbooks-{name.split('.')[0]}:{object_id}",
+                                                            jsonio.dumps(fields)))
     # guarded: a database that fails the entry retries the notice (before, the notice was lost with its entry)
-    guarded(self, None, lambda svc: _note_notice(svc, event_id, name, int(object_id) if known_id else None))
-    if name not in TWO_WAY_EVENTS or not known_id:
+    guarded(self, event_id if two_way else None,
+            lambda svc: _note_notice(svc, event_id, name, int(object_id) if known_id else None))
+    if not two_way:
         return None
-    guarded(self, None, lambda svc: ledger.record_event(svc.sessions, event_id, f"freshbooks.{name}",
-                                                        f"freshbooks-{name.split('.')[0]}:{object_id}",
-                                                        jsonio.dumps(fields)))
-
     return guarded(self, event_id, lambda svc: events.handle(svc, event_id))
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
+from store import db
 from store.db import make_engine
 from workers.failures import is_transient
 
@@ -65,14 +66,16 @@ def test_a_live_idle_connection_is_pinged_and_kept(make, monkeypatch):
     assert pings == [1]
 
 
-def test_a_failed_ping_replaces_the_other_connections_of_the_pool_too(make, engine):
+def test_a_failed_ping_replaces_the_other_connections_of_the_pool_too(make, engine, monkeypatch):
     """A server that went away took every connection with it: the one used recently, not pinged, is replaced too,
     instead of failing the step that checks it out next."""
-    pooled = make(idle_before_ping_s=1.0)
+    clock = _Clock()
+    monkeypatch.setattr(db, "time", clock)
+    pooled = make(idle_before_ping_s=5)
     idle, recent = pooled.connect(), pooled.connect()
     identities = [_identity_of(idle), _identity_of(recent)]
     idle.close()
-    time.sleep(1.2)  # makes the first connection idle past the limit; the second goes back just now
+    clock.ahead += 60  # the first connection idle past the limit; the second goes back a minute later
     recent.close()
     _sever(pooled, engine, identities)
 
@@ -80,6 +83,16 @@ def test_a_failed_ping_replaces_the_other_connections_of_the_pool_too(make, engi
         assert first.execute(text("SELECT 1")).scalar() == 1
         assert second.execute(text("SELECT 2")).scalar() == 2
         assert {_identity_of(first), _identity_of(second)}.isdisjoint(identities)
+
+
+class _Clock:
+    """store.db's clock, moved ahead at will."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
 
 
 def _identity(engine: Engine):

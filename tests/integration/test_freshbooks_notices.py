@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from runtime import bootstrap
 from store import ledger
-from store.models import AuditEntry, Event
+from store.models import AuditEntry, DeadLetter, Event
 from workers import tasks
 from workers.app import app
 
@@ -69,3 +69,15 @@ def test_a_retry_after_a_later_part_failed_writes_no_second_entry(eager, monkeyp
     with eager.sessions() as session:
         event = session.get(Event, "freshbooks:notice-2")
     assert event is not None and event.status in ledger.TERMINAL
+
+
+def test_a_two_way_notice_whose_audit_entry_cannot_be_written_is_parked_not_lost(eager, monkeypatch):
+    """Recorded first: a failure after it, for good, leaves a dead letter to replay, not a lost change."""
+    _fails_once(monkeypatch, ledger, "audit", ValueError("a bug in the entry, for the test"))
+    tasks.freshbooks_event.apply(args=[{"name": "client.update", "object_id": "6"}], task_id="notice-3")
+
+    with eager.sessions() as session:
+        event = session.get(Event, "freshbooks:notice-3")
+        letters = list(session.scalars(select(DeadLetter).where(DeadLetter.event_id == "freshbooks:notice-3")))
+    assert event is not None and event.status == "dead"
+    assert [letter.kind for letter in letters] == ["failed"]
