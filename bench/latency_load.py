@@ -48,12 +48,16 @@ def _burst(stage: Stage, size: int, probe_every: float, timeout: float) -> dict:
     started = time.monotonic()
     sending.start()
     probes: dict[str, datetime] = {}
-    while sending.is_alive() or _open(stage, burst_posted):
+    # Probes while the burst's tasks wait in the broker. Not until every burst event is finished: a straggler (an
+    # event retried after a backoff, seconds later) kept that open with the queues empty, and the probes then
+    # sent, worked at once (30 to 70 ms), counted as during the burst: 9 of 19 in one run, p50 0.7 s, 4.2 s without.
+    while sending.is_alive() or stage.queued():
         time.sleep(probe_every)
         probes.update(_deliver(stage, stage.store.place_orders(1)))
         if time.monotonic() - started > timeout:
             raise RuntimeError(f"the burst was not worked off within {timeout} s")
     sending.join()
+    _settle(stage, burst_posted, timeout)
     drained = time.monotonic() - started
     _settle(stage, probes, timeout)
     probe_latencies, burst_latencies = _latencies(stage, probes), _latencies(stage, burst_posted)
