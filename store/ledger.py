@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from store.db import durable, engine_of
+from store.db import durable, engine_of, reads_of
 from store.models import AuditEntry, DeadLetter, Event, OrderSnapshot, utcnow
 
 TERMINAL = ("synced", "dead", "review", "skipped")
@@ -297,7 +297,7 @@ def audit(sessions: sessionmaker, action: str, obj: str, freshbooks_id: int | No
 
 def audited(sessions: sessionmaker, event_id: str, action: str) -> bool:
     """Whether the event has an audit entry of `action` already (a task run again writes no second one)."""
-    with engine_of(sessions).connect() as connection:
+    with reads_of(sessions).connect() as connection:
         return connection.execute(select(AuditEntry.id).where(AuditEntry.event_id == event_id,
                                                               AuditEntry.action == action).limit(1)).first() is not None
 

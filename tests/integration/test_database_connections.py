@@ -113,21 +113,18 @@ def _sever_the_pooled_connection(pooled: Engine, other: Engine) -> None:
     if pooled.dialect.name == "postgresql":
         _sever(pooled, other, [_identity(pooled)])
         return
-    _sever(pooled, other, [])
-    with pooled.connect():  # closed as it goes back
+    # SQLite: closed as it goes back, after the pool's reset on checkin, which would notice it
+    event.listen(pooled, "checkin", lambda dbapi_connection, _record: dbapi_connection.close(), once=True)
+    with pooled.connect():
         pass
 
 
 def _sever(pooled: Engine, other: Engine, identities: list) -> None:
-    """Ends connections of `pooled`: on PostgreSQL, the backends `identities` names, terminated from `other`, another
-    engine on the same database; on SQLite, `identities` (driver connections in the pool) are closed at once, or,
-    when none is named, the next connection to go back into the pool (after the pool's reset on checkin, which
-    would notice it)."""
+    """Ends the connections `identities` names (_identity_of), in the pool: on PostgreSQL their backends,
+    terminated from `other`, another engine on the same database; on SQLite the driver's connections, closed."""
     if pooled.dialect.name != "postgresql":
         for dbapi_connection in identities:
             dbapi_connection.close()
-        if not identities:
-            event.listen(pooled, "checkin", lambda dbapi_connection, _record: dbapi_connection.close(), once=True)
         return
     with other.connect() as connection:
         for backend in identities:
